@@ -1,0 +1,32 @@
+# Top-level entry points. `make test` is the whole suite (README, .ci/run).
+PYTHON ?= python3
+KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -- '-amd64$$' | sort -V | tail -n 1)
+KERNELDIR ?= /lib/modules/$(KVER)/build
+
+.PHONY: all build module test test-unit test-kernel demo bench clean
+
+all: build module
+
+build:
+	$(PYTHON) setup.py -q build_ext --inplace
+
+module:
+	$(MAKE) -C driver KERNELDIR=$(KERNELDIR)
+
+test: build test-unit test-kernel
+
+test-unit: build
+	$(PYTHON) -m pytest -q tests/unit tests/integration
+
+test-kernel: build module
+	scripts/vm-test.sh
+
+demo: build module
+	scripts/demo.sh
+
+bench: build
+	$(PYTHON) bench/run_all.py
+
+clean:
+	$(MAKE) -C driver KERNELDIR=$(KERNELDIR) clean || true
+	rm -rf build *.egg-info falco/driver/_falco_ffi*.so falco/driver/_falco_ffi.c

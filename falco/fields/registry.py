@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The field registry: the contract between the state layer and the filter.
+
+A field is a name such as ``proc.name`` or ``fd.sip``, a type used for type
+checking at compile time, a description shown by ``falco --list`` and an
+extractor that reads one value from an event context.
+
+Extractor contract: ``extract(ctx, arg)`` where ``ctx`` is the state layer's
+event context (see ``falco.state``) and ``arg`` is the bracket or dotted
+argument (``proc.aname[2]`` -> ``"2"``, ``evt.arg.name`` -> ``"name"``) or
+None. It returns the value, or None when the value is missing (printed as
+``<NA>``). A field with ``multi=True`` returns a tuple of values.
+"""
+from __future__ import annotations
+
+import difflib
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+
+class FieldType(enum.Enum):
+    STRING = "string"
+    INT = "int"            # signed or unsigned integer
+    BOOL = "bool"
+    IPADDR = "ipaddr"      # IPv4/IPv6 address; compares against CIDR too
+    IPNET = "ipnet"        # network; compared with CIDR
+    PORT = "port"
+    PATH = "path"          # a string that pmatch/glob treat as a path
+    BYTES = "bytes"        # bcontains/bstartswith
+    ABSTIME = "abstime"    # ns since epoch
+    RELTIME = "reltime"    # ns duration
+    CHARBUF_LIST = "list"  # several strings (e.g. fd.types)
+
+    @property
+    def numeric(self) -> bool:
+        return self in (FieldType.INT, FieldType.PORT, FieldType.ABSTIME,
+                        FieldType.RELTIME, FieldType.BOOL)
+
+
+class ArgMode(enum.Enum):
+    NONE = "none"            # no argument allowed
+    OPTIONAL = "optional"    # proc.aname and proc.aname[2]
+    REQUIRED = "required"    # evt.arg[...], proc.aenv[HOME]
+
+
+Extractor = Callable[[Any, "str | None"], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    name: str
+    type: FieldType
+    desc: str
+    extract: Extractor
+    arg: ArgMode = ArgMode.NONE
+    multi: bool = False
+    # Event names the field is meaningful for, or None for every event.
+    evttypes: frozenset[str] | None = None
+    # True when the field is deprecated or kept only for old rules.
+    deprecated: bool = False
+
+    @property
+    def field_class(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+class UnknownFieldError(KeyError):
+    """Raised by lookup; carries suggestions for "did you mean"."""
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.suggestions = suggestions
+
+    def __str__(self) -> str:
+        hint = ""
+        if self.suggestions:
+            hint = "; did you mean " + " or ".join(
+                f"'{s}'" for s in self.suggestions) + "?"
+        return f"unknown field '{self.name}'{hint}"
+
+
+@dataclass(slots=True)
+class FieldRegistry:
+    """Fields by name. Build one per engine; nothing here is global."""
+
+    _fields: dict[str, FieldDef] = field(default_factory=dict)
+
+    def register(self, fdef: FieldDef) -> None:
+        if fdef.name in self._fields:
+            raise ValueError(f"field {fdef.name} registered twice")
+        self._fields[fdef.name] = fdef
+
+    def register_all(self, fdefs: Iterable[FieldDef]) -> None:
+        for fdef in fdefs:
+            self.register(fdef)
+
+    def resolve(self, name: str) -> tuple[FieldDef, str | None]:
+        """Split ``name`` into a known field and its dotted argument.
+
+        ``evt.arg.name`` -> (evt.arg, "name"); ``proc.name`` -> (proc.name,
+        None). The longest registered prefix wins.
+        """
+        fdef = self._fields.get(name)
+        if fdef is not None:
+            return fdef, None
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 1, -1):
+            prefix = ".".join(parts[:cut])
+            fdef = self._fields.get(prefix)
+            if fdef is not None and fdef.arg is not ArgMode.NONE:
+                return fdef, ".".join(parts[cut:])
+        raise UnknownFieldError(name, self.suggest(name))
+
+    def lookup(self, name: str) -> FieldDef:
+        return self.resolve(name)[0]
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self.resolve(name)
+        except UnknownFieldError:
+            return False
+        return True
+
+    def suggest(self, name: str) -> list[str]:
+        return difflib.get_close_matches(name, list(self._fields), n=3,
+                                         cutoff=0.75)
+
+    def __iter__(self) -> Iterator[FieldDef]:
+        return iter(self._fields.values())
+
+    def __len__(self) -> int:
+        return len(self._fields)
