@@ -3,11 +3,14 @@ PYTHON ?= python3
 KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -- '-amd64$$' | sort -V | tail -n 1)
 KERNELDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all build module test test-unit test-kernel demo bench clean
+.PHONY: all deps build module test test-unit test-kernel demo bench clean
 
 all: build module
 
-build:
+deps:
+	scripts/install-deps.sh
+
+build: deps
 	$(PYTHON) setup.py -q build_ext --inplace
 
 module:
