@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The falco.yaml schema: one dataclass per section, defaults as Falco's.
+
+Every key a user may set is a field here; its Python type is what the loader
+type-checks file values and ``-o`` overrides against. ``choices`` and
+``min``/``max`` in a field's metadata add value checks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_RULES_FILES = (
+    "/etc/falco/falco_rules.yaml",
+    "/etc/falco/application_rules.yaml",
+    "/etc/falco/falco_rules.local.yaml",
+    "/etc/falco/rules.d",
+)
+
+PRIORITY_NAMES = ("emergency", "alert", "critical", "error", "warning",
+                  "notice", "informational", "info", "debug")
+LOG_LEVELS = ("emergency", "alert", "critical", "error", "warning", "notice",
+              "info", "debug")
+SYSLOG_FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog",
+                     "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+                     "local0", "local1", "local2", "local3", "local4",
+                     "local5", "local6", "local7")
+DROP_ACTIONS = ("ignore", "log", "alert", "exit")
+
+
+def _opt(default: Any, **meta: Any) -> Any:
+    """A field with an immutable default and validation metadata."""
+    return field(default=default, metadata=meta)
+
+
+def _list(default: tuple[str, ...] = (), **meta: Any) -> Any:
+    return field(default_factory=lambda: list(default), metadata=meta)
+
+
+@dataclass(slots=True)
+class StdoutOutput:
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class FileOutput:
+    enabled: bool = False
+    keep_alive: bool = False
+    filename: str = "./events.txt"
+
+
+@dataclass(slots=True)
+class SyslogOutput:
+    enabled: bool = True
+    facility: str = _opt("user", choices=SYSLOG_FACILITIES)
+    # Ours: the local syslog datagram socket (tests bind a temporary one).
+    path: str = "/dev/log"
+    identifier: str = "falco"
+
+
+@dataclass(slots=True)
+class ProgramOutput:
+    enabled: bool = False
+    keep_alive: bool = False
+    program: str = ("jq '{text: .output}' | curl -d @- -X POST "
+                    "https://hooks.slack.com/services/XXX")
+
+
+@dataclass(slots=True)
+class HttpOutput:
+    enabled: bool = False
+    url: str = ""
+    user_agent: str = "falcosecurity/falco"
+    insecure: bool = False
+    echo: bool = False
+    keep_alive: bool = False
+    compress_uploads: bool = False
+    max_consecutive_timeouts: int = _opt(5, min=0)
+    # Ours: seconds per request, retries with exponential backoff.
+    timeout: float = _opt(5.0, min=0.001)
+    connect_timeout: float = _opt(2.0, min=0.001)
+    max_retries: int = _opt(3, min=0)
+    retry_backoff: float = _opt(0.25, min=0.0)
+
+
+@dataclass(slots=True)
+class JournaldOutput:
+    enabled: bool = False
+    identifier: str = "falco"
+
+
+@dataclass(slots=True)
+class OutputsThrottle:
+    rate: float = _opt(1.0, min=0.0)
+    max_burst: int = _opt(1000, min=0)
+
+
+@dataclass(slots=True)
+class OutputsQueue:
+    capacity: int = _opt(0, min=0)
+
+
+@dataclass(slots=True)
+class SyscallEventDrops:
+    threshold: float = _opt(0.1, min=0.0, max=1.0)
+    actions: list[str] = _list(("log", "alert"), choices=DROP_ACTIONS)
+    rate: float = _opt(0.03333, min=0.0)
+    max_burst: int = _opt(1, min=0)
+    simulate_drops: bool = False
+
+
+@dataclass(slots=True)
+class Webserver:
+    enabled: bool = True
+    threadiness: int = _opt(0, min=0)
+    listen_port: int = _opt(8765, min=0, max=65535)
+    listen_address: str = "0.0.0.0"
+    k8s_healthz_endpoint: str = "/healthz"
+    prometheus_metrics_enabled: bool = True
+    ssl_enabled: bool = False
+    ssl_certificate: str = "/etc/falco/falco.pem"
+
+
+@dataclass(slots=True)
+class Capture:
+    enabled: bool = False
+    path_prefix: str = "/tmp/falco"
+    mode: str = _opt("rules", choices=("rules", "all_rules"))
+    default_duration: int = _opt(5000, min=0)
+
+
+@dataclass(slots=True)
+class BaseSyscalls:
+    all: bool = False
+    repair: bool = False
+    custom_set: list[str] = _list()
+
+
+@dataclass(slots=True)
+class EngineReplay:
+    capture_file: str = ""
+
+
+@dataclass(slots=True)
+class EngineKmod:
+    buf_size_preset: int = _opt(4, min=0, max=10)
+    drop_failed_exit: bool = False
+
+
+@dataclass(slots=True)
+class EngineSection:
+    kind: str = _opt("kmod", choices=("kmod", "replay", "nodriver"))
+    kmod: EngineKmod = field(default_factory=EngineKmod)
+    replay: EngineReplay = field(default_factory=EngineReplay)
+
+
+@dataclass(slots=True)
+class Config:
+    rules_files: list[str] = _list(DEFAULT_RULES_FILES)
+    watch_config_files: bool = True
+    time_format_iso_8601: bool = False
+    priority: str = _opt("debug", choices=PRIORITY_NAMES)
+    rule_matching: str = _opt("first", choices=("first", "all"))
+    json_output: bool = False
+    json_include_output_property: bool = True
+    json_include_output_fields_property: bool = True
+    json_include_tags_property: bool = True
+    buffered_outputs: bool = False
+    log_stderr: bool = True
+    log_syslog: bool = True
+    log_level: str = _opt("info", choices=LOG_LEVELS)
+    output_timeout: int = _opt(2000, min=0)
+    outputs: OutputsThrottle = field(default_factory=OutputsThrottle)
+    outputs_queue: OutputsQueue = field(default_factory=OutputsQueue)
+    stdout_output: StdoutOutput = field(default_factory=StdoutOutput)
+    file_output: FileOutput = field(default_factory=FileOutput)
+    syslog_output: SyslogOutput = field(default_factory=SyslogOutput)
+    program_output: ProgramOutput = field(default_factory=ProgramOutput)
+    http_output: HttpOutput = field(default_factory=HttpOutput)
+    journald_output: JournaldOutput = field(default_factory=JournaldOutput)
+    syscall_event_drops: SyscallEventDrops = field(
+        default_factory=SyscallEventDrops)
+    webserver: Webserver = field(default_factory=Webserver)
+    capture: Capture = field(default_factory=Capture)
+    base_syscalls: BaseSyscalls = field(default_factory=BaseSyscalls)
+    engine: EngineSection = field(default_factory=EngineSection)
+    # Where the configuration came from (None: built-in defaults).
+    source_path: str | None = _opt(None, internal=True)
+
+    def watched_files(self) -> list[str]:
+        files = [self.source_path] if self.source_path else []
+        return files + list(self.rules_files)

@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The output contract and the queue + worker thread each output runs on.
+
+An output only has to implement ``emit(alert, line)``; ``QueuedOutput``
+gives it a bounded queue and its own thread, so a stalled sink (an HTTP
+server that does not answer, a full pipe) never delays the others. When
+the queue is full the alert is dropped for that output and counted.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from falco.alert import Alert
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CAPACITY = 65536
+
+
+class Output(Protocol):
+    name: str
+
+    def emit(self, alert: Alert, line: str) -> None:
+        """Deliver one alert; raise OSError on failure."""
+
+    def reopen(self) -> None:
+        """Reopen files (SIGUSR1, log rotation)."""
+
+    def close(self) -> None:
+        """Flush and release everything."""
+
+
+@dataclass(slots=True)
+class OutputStats:
+    queued: int = 0
+    delivered: int = 0
+    dropped: int = 0       # queue full
+    failed: int = 0        # emit raised
+
+
+@dataclass(frozen=True, slots=True)
+class _Control:
+    what: str               # "reopen", "flush" or "stop"
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(slots=True)
+class QueuedOutput:
+    """Runs one output on its own bounded queue and worker thread."""
+
+    output: Output
+    capacity: int = DEFAULT_CAPACITY
+    stats: OutputStats = field(default_factory=OutputStats)
+    _queue: queue.Queue[tuple[Alert, str] | _Control] = field(init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self._queue = queue.Queue(maxsize=self.capacity or DEFAULT_CAPACITY)
+
+    @property
+    def name(self) -> str:
+        return self.output.name
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"output-{self.name}")
+        self._thread.start()
+
+    def submit(self, alert: Alert, line: str) -> bool:
+        try:
+            self._queue.put_nowait((alert, line))
+        except queue.Full:
+            with self._lock:
+                self.stats.dropped += 1
+            return False
+        with self._lock:
+            self.stats.queued += 1
+        return True
+
+    def _control(self, what: str, timeout: float | None) -> bool:
+        ctl = _Control(what)
+        try:
+            self._queue.put(ctl, timeout=timeout)
+        except queue.Full:
+            return False
+        return ctl.done.wait(timeout)
+
+    def reopen(self) -> None:
+        # Never wait: the caller may be a signal handler.
+        try:
+            self._queue.put_nowait(_Control("reopen"))
+        except queue.Full:
+            log.warning("output %s: queue full, reopen skipped", self.name)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return self._control("flush", timeout)
+
+    def stop(self, timeout: float | None = 5.0) -> bool:
+        """Drain the queue, close the output; False if it did not finish."""
+        if self._thread is None:
+            self.output.close()
+            return True
+        done = self._control("stop", timeout)
+        self._thread.join(timeout=0 if not done else timeout)
+        return done
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _Control):
+                if item.what == "reopen":
+                    self._safe(self.output.reopen)
+                elif item.what == "stop":
+                    self._safe(self.output.close)
+                    item.done.set()
+                    return
+                item.done.set()
+                continue
+            alert, line = item
+            try:
+                self.output.emit(alert, line)
+            except Exception as exc:  # a sink must never kill the worker
+                with self._lock:
+                    self.stats.failed += 1
+                log.error("output %s: cannot deliver alert: %s",
+                          self.name, exc)
+            else:
+                with self._lock:
+                    self.stats.delivered += 1
+
+    def _safe(self, func: object) -> None:
+        try:
+            func()  # type: ignore[operator]
+        except Exception as exc:
+            log.error("output %s: %s", self.name, exc)

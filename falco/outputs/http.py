@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: Apache-2.0
+"""HTTP output: each alert POSTed as a JSON object (falcosidekick shape).
+
+The body always carries every key falcosidekick reads (``output``,
+``priority``, ``rule``, ``time``, ``output_fields``, ``source``, ``tags``,
+``hostname``), whatever ``json_output`` says. Connection errors, timeouts
+and 5xx answers are retried with exponential backoff; 4xx are not.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import ssl
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Callable
+
+from falco.alert import Alert, AlertFormatter
+
+log = logging.getLogger(__name__)
+
+
+class HttpError(OSError):
+    """The server refused the alert or never answered."""
+
+
+@dataclass(slots=True)
+class HttpOutput:
+    url: str
+    formatter: AlertFormatter = field(default_factory=AlertFormatter)
+    user_agent: str = "falcosecurity/falco"
+    timeout: float = 5.0
+    connect_timeout: float = 2.0
+    max_retries: int = 3
+    retry_backoff: float = 0.25
+    insecure: bool = False
+    echo: bool = False
+    sleep: Callable[[float], None] = time.sleep
+    name: str = "http"
+    consecutive_timeouts: int = field(default=0, init=False)
+
+    def _body(self, alert: Alert) -> bytes:
+        full = AlertFormatter(json_output=True,
+                              iso_time=self.formatter.iso_time)
+        return json.dumps(full.json_obj(alert), default=str,
+                          separators=(",", ":")).encode()
+
+    def _post_once(self, body: bytes) -> int:
+        parts = urllib.parse.urlsplit(self.url)
+        host = parts.hostname or "localhost"
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            ctx = ssl.create_default_context()
+            if self.insecure:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection(
+                host, parts.port, timeout=self.connect_timeout, context=ctx)
+        else:
+            conn = http.client.HTTPConnection(host, parts.port,
+                                              timeout=self.connect_timeout)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            conn.connect()
+            assert conn.sock is not None
+            conn.sock.settimeout(self.timeout)
+            conn.request("POST", path, body=body, headers={
+                "Content-Type": "application/json",
+                "User-Agent": self.user_agent})
+            resp = conn.getresponse()
+            answer = resp.read()
+            if self.echo:
+                log.info("http output: %s", answer.decode(errors="replace"))
+            return resp.status
+        finally:
+            conn.close()
+
+    def emit(self, alert: Alert, line: str) -> None:
+        body = self._body(alert)
+        last = "no attempt"
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                self.sleep(self.retry_backoff * (2 ** (attempt - 1)))
+            try:
+                status = self._post_once(body)
+            except TimeoutError:
+                self.consecutive_timeouts += 1
+                last = "timed out"
+                continue
+            except OSError as exc:
+                last = str(exc)
+                continue
+            self.consecutive_timeouts = 0
+            if status < 300:
+                return
+            last = f"HTTP {status}"
+            if status < 500:
+                break
+        raise HttpError(f"POST {self.url} failed: {last}")
+
+    def reopen(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
