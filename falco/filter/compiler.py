@@ -1,0 +1,354 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Compile a condition AST into a predicate over an event context.
+
+The result is a tree of closures; every constant is converted once at
+compile time (see :mod:`falco.filter.operators`). Fields are type checked
+against the registry. Before compiling, the tree is folded: nested
+``and``/``or`` are flattened, constants propagated and empty ``in ()``
+lists become false; ``and``/``or`` children are evaluated cheapest first
+(evaluation has no side effects, so order does not change results).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from falco.errors import RuleLoadError, SourceLocation
+from falco.fields.registry import ArgMode, FieldRegistry, FieldType, \
+    UnknownFieldError
+from falco.filter import ast
+from falco.filter import operators as ops
+from falco.filter.evttypes import EVT_TYPE_FIELD, check_names, evttypes_of, \
+    is_evttype_check
+
+Predicate = Callable[[Any], bool]
+Getter = Callable[[Any], Any]
+
+CODE_COMPILE = "LOAD_ERR_COMPILE_CONDITION"
+CODE_VALIDATE = "LOAD_ERR_VALIDATE"
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    predicate: Predicate
+    evttypes: frozenset[str] | None
+    ast: ast.Expr
+
+
+def compile_error(message: str, span: ast.Span,
+                  location: SourceLocation | None = None, *,
+                  code: str = CODE_COMPILE,
+                  unknown: bool = False) -> RuleLoadError:
+    """A RuleLoadError carrying the span's offset and origin macro."""
+    loc = None
+    if location is not None and span.origin is None:
+        loc = SourceLocation(
+            location.path, location.line + span.line - 1,
+            location.column + span.column - 1 if span.line == 1
+            else span.column)
+    err = RuleLoadError(message, loc)
+    err.offset = span.offset  # type: ignore[attr-defined]
+    err.origin = span.origin  # type: ignore[attr-defined]
+    err.code = code  # type: ignore[attr-defined]
+    err.unknown = unknown  # type: ignore[attr-defined]
+    return err
+
+
+def fold(node: ast.Expr) -> ast.Expr:
+    """Flatten, propagate constants, drop double negations."""
+    if isinstance(node, (ast.And, ast.Or)):
+        is_and = isinstance(node, ast.And)
+        kept: list[ast.Expr] = []
+        for child in node.children:
+            child = fold(child)
+            if isinstance(child, ast.Const):
+                if child.value != is_and:      # false in and / true in or
+                    return ast.Const(child.value, node.span)
+                continue
+            if type(child) is type(node):
+                kept.extend(child.children)    # type: ignore[union-attr]
+            else:
+                kept.append(child)
+        if not kept:
+            return ast.Const(is_and, node.span)
+        if len(kept) == 1:
+            return kept[0]
+        return type(node)(tuple(kept), node.span)
+    if isinstance(node, ast.Not):
+        child = fold(node.child)
+        if isinstance(child, ast.Const):
+            return ast.Const(not child.value, node.span)
+        if isinstance(child, ast.Not):
+            return child.child
+        return ast.Not(child, node.span)
+    if isinstance(node, ast.BinaryCheck) and isinstance(node.rhs, ast.ListValue) \
+            and not node.rhs.items and node.op in ("in", "intersects",
+                                                   "pmatch"):
+        return ast.Const(False, node.span)
+    return node
+
+
+class ConditionCompiler:
+    """Compiles folded ASTs against one registry and event-name universe."""
+
+    def __init__(self, registry: FieldRegistry,
+                 all_evttypes: frozenset[str] | None = None,
+                 location: SourceLocation | None = None) -> None:
+        self.registry = registry
+        self.all_evttypes = all_evttypes or None
+        self.location = location
+
+    def compile(self, tree: ast.Expr) -> Compiled:
+        folded = fold(tree)
+        pred, _ = self._expr(folded)
+        return Compiled(pred, evttypes_of(folded, self.all_evttypes), folded)
+
+    def _err(self, message: str, span: ast.Span, **kw: Any) -> RuleLoadError:
+        return compile_error(message, span, self.location, **kw)
+
+    # -- boolean structure ---------------------------------------------
+    def _expr(self, node: ast.Expr) -> tuple[Predicate, int]:
+        if isinstance(node, (ast.And, ast.Or)):
+            parts = [self._expr(c) for c in node.children]
+            parts.sort(key=lambda p: p[1])
+            preds = [p for p, _ in parts]
+            cost = sum(c for _, c in parts)
+            return (_and(preds) if isinstance(node, ast.And)
+                    else _or(preds)), cost
+        if isinstance(node, ast.Not):
+            inner, cost = self._expr(node.child)
+            return (lambda ctx: not inner(ctx)), cost
+        if isinstance(node, ast.Const):
+            value = node.value
+            return (lambda ctx: value), 0
+        if isinstance(node, ast.MacroRef):
+            raise self._err(f"Undefined macro '{node.name}' used in filter.",
+                            node.span, code=CODE_VALIDATE)
+        if isinstance(node, ast.UnaryCheck):
+            getter, _, _, cost = self._lhs(node.lhs)
+            return (lambda ctx: getter(ctx) is not None), cost
+        if isinstance(node, ast.BinaryCheck):
+            return self._binary(node)
+        raise TypeError(f"not an expression node: {node!r}")
+
+    # -- left-hand sides -----------------------------------------------
+    def _lhs(self, node: ast.LhsExpr) -> tuple[Getter, FieldType, bool, int]:
+        """(getter, type, multi, cost)."""
+        if isinstance(node, ast.FieldExpr):
+            return self._field(node)
+        getter, ftype, multi, cost = self._lhs(node.operand)
+        return _transform(self, node, getter, ftype, multi, cost)
+
+    def _field(self, node: ast.FieldExpr) -> tuple[Getter, FieldType, bool, int]:
+        try:
+            fdef, dotted = self.registry.resolve(node.name)
+        except UnknownFieldError as exc:
+            hint = ""
+            if exc.suggestions:
+                hint = "; did you mean " + " or ".join(
+                    f"'{s}'" for s in exc.suggestions) + "?"
+            raise self._err("filter_check called with nonexistent field "
+                            f"{node.name}{hint}", node.span,
+                            unknown=True) from None
+        arg = node.arg if node.arg is not None else dotted
+        if arg is not None and fdef.arg is ArgMode.NONE:
+            raise self._err(f"field '{fdef.name}' does not take an argument",
+                            node.span)
+        if arg is None and fdef.arg is ArgMode.REQUIRED:
+            raise self._err(f"field '{fdef.name}' requires an argument",
+                            node.span)
+        extract = fdef.extract
+        multi = fdef.multi and arg is None
+        if fdef.multi and arg is not None:
+            multi = True   # extractor decides; tuples are handled per event
+        return (lambda ctx: extract(ctx, arg)), fdef.type, multi, 2
+
+    # -- checks ----------------------------------------------------------
+    def _binary(self, node: ast.BinaryCheck) -> tuple[Predicate, int]:
+        getter, ftype, multi, cost = self._lhs(node.lhs)
+        op = node.op
+        if op not in ops.ALLOWED_OPS.get(ftype, frozenset()):
+            raise self._err(f"operator '{op}' not supported for "
+                            f"{_lhs_name(node.lhs)} of type {ftype.value}",
+                            node.span)
+        rhs = node.rhs
+        if isinstance(rhs, (ast.ValExpr, ast.TransformExpr)):
+            return self._field_vs_field(node, getter, op, cost)
+        if is_evttype_check(node) and self.all_evttypes is not None:
+            for name in sorted(check_names(node)):
+                if name not in self.all_evttypes:
+                    raise self._err(f"unknown event type {name}",
+                                    _value_span(rhs, name, node.span))
+        try:
+            test = self._test(ftype, op, rhs, node)
+        except ops.OperandError as exc:
+            raise self._err(f"{exc} (field {_lhs_name(node.lhs)})",
+                            rhs.span) from None
+        cost += 3 if op in ("regex", "glob", "iglob", "icontains") else 0
+        if isinstance(node.lhs, ast.FieldExpr) and \
+                node.lhs.name == EVT_TYPE_FIELD:
+            cost = 1
+        if not multi:
+            return (lambda ctx: (v := getter(ctx)) is not None and test(v)), \
+                cost
+        if op == "in" and ftype is FieldType.CHARBUF_LIST:
+            def subset(ctx: Any) -> bool:
+                v = getter(ctx)
+                if v is None:
+                    return False
+                if v.__class__ is tuple:
+                    return all(test(x) for x in v)
+                return test(v)
+            return subset, cost + 1
+
+        def any_of(ctx: Any) -> bool:
+            v = getter(ctx)
+            if v is None:
+                return False
+            if v.__class__ is tuple:
+                return any(test(x) for x in v)
+            return test(v)
+        return any_of, cost + 1
+
+    def _test(self, ftype: FieldType, op: str, rhs: ast.RhsExpr,
+              node: ast.BinaryCheck) -> ops.Test:
+        if op in ("in", "intersects", "pmatch"):
+            items = rhs.items if isinstance(rhs, ast.ListValue) else (rhs,)
+            consts = [ops.convert(ftype, op, v.text)  # type: ignore[union-attr]
+                      for v in items]
+            return ops.list_test(ftype, op, consts)
+        if isinstance(rhs, ast.ListValue):
+            raise self._err(f"operator '{op}' does not take a list",
+                            rhs.span)
+        assert isinstance(rhs, ast.StrValue)
+        return ops.scalar_test(ftype, op, ops.convert(ftype, op, rhs.text))
+
+    def _field_vs_field(self, node: ast.BinaryCheck, getter: Getter,
+                        op: str, cost: int) -> tuple[Predicate, int]:
+        rhs = node.rhs
+        operand = rhs.operand if isinstance(rhs, ast.ValExpr) else rhs
+        assert not isinstance(operand, (ast.StrValue, ast.ListValue))
+        other, _, _, cost2 = self._lhs(operand)  # type: ignore[arg-type]
+        try:
+            cmp = ops.field_vs_field(op)
+        except ops.OperandError as exc:
+            raise self._err(str(exc), node.span) from None
+
+        def pred(ctx: Any) -> bool:
+            a = getter(ctx)
+            if a is None:
+                return False
+            b = other(ctx)
+            return b is not None and cmp(a, b)
+        return pred, cost + cost2 + 1
+
+
+def _transform(comp: ConditionCompiler, node: ast.TransformExpr,
+               getter: Getter, ftype: FieldType, multi: bool,
+               cost: int) -> tuple[Getter, FieldType, bool, int]:
+    name = node.name
+    if name == "len":
+        if ftype in ops.NUMERIC or ftype is FieldType.BOOL:
+            raise comp._err(f"transformer 'len' needs a string or list, "
+                            f"not {ftype.value}", node.span)
+
+        def length(ctx: Any) -> Any:
+            v = getter(ctx)
+            if v is None:
+                return None
+            return len(v) if isinstance(v, (str, bytes, tuple, list)) \
+                else len(ops.to_str(v))
+        return length, FieldType.INT, False, cost + 1
+    if ftype not in ops.STRINGY and ftype is not FieldType.BYTES:
+        raise comp._err(f"transformer '{name}' needs a string field, "
+                        f"not {ftype.value}", node.span)
+    fn = _STRING_TRANSFORMS.get(name)
+    if fn is None:
+        raise comp._err(f"unknown transformer '{name}'", node.span)
+
+    def apply(ctx: Any) -> Any:
+        v = getter(ctx)
+        if v is None:
+            return None
+        if v.__class__ is tuple:
+            return tuple(fn(x) for x in v)
+        return fn(v)
+    out_type = FieldType.STRING if ftype is not FieldType.CHARBUF_LIST \
+        else ftype
+    return apply, out_type, multi, cost + 1
+
+
+def _b64(value: Any) -> Any:
+    import base64
+    import binascii
+    try:
+        return base64.b64decode(ops.to_bytes(value), validate=False).decode(
+            "utf-8", "surrogateescape")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _basename(value: Any) -> str:
+    text = ops.to_str(value)
+    return text.rsplit("/", 1)[-1]
+
+
+_STRING_TRANSFORMS: dict[str, Callable[[Any], Any]] = {
+    "tolower": lambda v: ops.to_str(v).lower(),
+    "toupper": lambda v: ops.to_str(v).upper(),
+    "b64": _b64,
+    "basename": _basename,
+}
+
+
+def _and(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 2:
+        a, b = preds
+        return lambda ctx: a(ctx) and b(ctx)
+    if len(preds) == 3:
+        a, b, c = preds
+        return lambda ctx: a(ctx) and b(ctx) and c(ctx)
+    tup = tuple(preds)
+
+    def every(ctx: Any) -> bool:
+        for p in tup:
+            if not p(ctx):
+                return False
+        return True
+    return every
+
+
+def _or(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 2:
+        a, b = preds
+        return lambda ctx: a(ctx) or b(ctx)
+    if len(preds) == 3:
+        a, b, c = preds
+        return lambda ctx: a(ctx) or b(ctx) or c(ctx)
+    tup = tuple(preds)
+
+    def some(ctx: Any) -> bool:
+        for p in tup:
+            if p(ctx):
+                return True
+        return False
+    return some
+
+
+def _lhs_name(node: ast.LhsExpr) -> str:
+    return ast.lhs_text(node)
+
+
+def _value_span(rhs: ast.RhsExpr, text: str, default: ast.Span) -> ast.Span:
+    if isinstance(rhs, ast.ListValue):
+        for item in rhs.items:
+            if item.text == text:
+                return item.span
+    return getattr(rhs, "span", default)
+
+
+def compile_condition(tree: ast.Expr, registry: FieldRegistry, *,
+                      all_evttypes: frozenset[str] | None = None,
+                      location: SourceLocation | None = None) -> Compiled:
+    """Compile a macro-free AST; raises RuleLoadError on type errors."""
+    return ConditionCompiler(registry, all_evttypes, location).compile(tree)

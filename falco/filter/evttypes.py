@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Event-type inference: which event names can make a condition true.
+
+Each sub-expression gets two sets: the event types for which it may be
+true and those for which its negation may be true. ``and`` intersects the
+first and unites the second, ``or`` does the opposite, ``not`` swaps them
+(De Morgan pushed to the leaves). Only ``evt.type`` comparisons
+(``=``, ``==``, ``!=``, ``in``) restrict the sets; every other check may be
+true or false for any event. Sets are kept as "these names" or "all but
+these names" so no universe is needed until the end.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from falco.filter import ast
+
+EVT_TYPE_FIELD = "evt.type"
+EVT_TYPE_OPS = frozenset({"=", "==", "!=", "in"})
+
+
+@dataclass(frozen=True, slots=True)
+class EvtSet:
+    """``names`` when ``inverted`` is False, else everything but ``names``."""
+
+    names: frozenset[str]
+    inverted: bool = False
+
+    def union(self, other: "EvtSet") -> "EvtSet":
+        a, b = self, other
+        if not a.inverted and not b.inverted:
+            return EvtSet(a.names | b.names)
+        if a.inverted and b.inverted:
+            return EvtSet(a.names & b.names, True)
+        pos, neg = (a, b) if not a.inverted else (b, a)
+        return EvtSet(neg.names - pos.names, True)
+
+    def intersection(self, other: "EvtSet") -> "EvtSet":
+        a, b = self, other
+        if not a.inverted and not b.inverted:
+            return EvtSet(a.names & b.names)
+        if a.inverted and b.inverted:
+            return EvtSet(a.names | b.names, True)
+        pos, neg = (a, b) if not a.inverted else (b, a)
+        return EvtSet(pos.names - neg.names)
+
+    def complement(self) -> "EvtSet":
+        return EvtSet(self.names, not self.inverted)
+
+    def resolve(self, universe: frozenset[str] | None) -> frozenset[str] | None:
+        """Concrete names, or None for "every event type"."""
+        if not self.inverted:
+            return self.names
+        if universe is None or not universe:
+            return None
+        rest = universe - self.names
+        return None if rest == universe else rest
+
+
+ALL = EvtSet(frozenset(), True)
+NONE = EvtSet(frozenset())
+
+
+def is_evttype_check(node: ast.Expr) -> bool:
+    return (isinstance(node, ast.BinaryCheck)
+            and isinstance(node.lhs, ast.FieldExpr)
+            and node.lhs.name == EVT_TYPE_FIELD and node.lhs.arg is None
+            and node.op in EVT_TYPE_OPS
+            and isinstance(node.rhs, (ast.StrValue, ast.ListValue)))
+
+
+def check_names(node: ast.BinaryCheck) -> frozenset[str]:
+    if isinstance(node.rhs, ast.ListValue):
+        return frozenset(v.text for v in node.rhs.items)
+    assert isinstance(node.rhs, ast.StrValue)
+    return frozenset({node.rhs.text})
+
+
+def infer(node: ast.Expr) -> tuple[EvtSet, EvtSet]:
+    """(may be true for, negation may be true for)."""
+    if isinstance(node, ast.And):
+        pos, neg = ALL, NONE
+        for child in node.children:
+            cpos, cneg = infer(child)
+            pos, neg = pos.intersection(cpos), neg.union(cneg)
+        return pos, neg
+    if isinstance(node, ast.Or):
+        pos, neg = NONE, ALL
+        for child in node.children:
+            cpos, cneg = infer(child)
+            pos, neg = pos.union(cpos), neg.intersection(cneg)
+        return pos, neg
+    if isinstance(node, ast.Not):
+        pos, neg = infer(node.child)
+        return neg, pos
+    if isinstance(node, ast.Const):
+        return (ALL, NONE) if node.value else (NONE, ALL)
+    if is_evttype_check(node):
+        assert isinstance(node, ast.BinaryCheck)
+        names = EvtSet(check_names(node))
+        if node.op == "!=":
+            return names.complement(), names
+        return names, names.complement()
+    return ALL, ALL
+
+
+def evttypes_of(node: ast.Expr,
+                universe: frozenset[str] | None) -> frozenset[str] | None:
+    return infer(node)[0].resolve(universe)

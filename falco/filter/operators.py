@@ -1,0 +1,277 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Comparison operators: typed constants and per-value test closures.
+
+Everything that can be computed from the rule text is computed here once
+(numbers parsed, sets built, regexes compiled, lower-case needles made),
+so a test at run time is a couple of Python operations on the extracted
+value.
+"""
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from typing import Any, Callable
+
+from falco.fields.registry import FieldType
+
+Test = Callable[[Any], bool]
+
+NUMERIC = frozenset({FieldType.INT, FieldType.PORT, FieldType.ABSTIME,
+                     FieldType.RELTIME})
+STRINGY = frozenset({FieldType.STRING, FieldType.PATH,
+                     FieldType.CHARBUF_LIST})
+_EQ_OPS = frozenset({"=", "==", "!=", "in", "intersects", "exists"})
+_ORDER_OPS = frozenset({"<", "<=", ">", ">="})
+_STR_OPS = frozenset({"contains", "icontains", "startswith", "endswith",
+                      "glob", "iglob", "regex", "pmatch", "bcontains",
+                      "bstartswith"})
+
+ALLOWED_OPS: dict[FieldType, frozenset[str]] = {
+    FieldType.STRING: _EQ_OPS | _ORDER_OPS | _STR_OPS,
+    FieldType.PATH: _EQ_OPS | _ORDER_OPS | _STR_OPS,
+    FieldType.CHARBUF_LIST: _EQ_OPS | _STR_OPS,
+    FieldType.INT: _EQ_OPS | _ORDER_OPS,
+    FieldType.PORT: _EQ_OPS | _ORDER_OPS,
+    FieldType.ABSTIME: _EQ_OPS | _ORDER_OPS,
+    FieldType.RELTIME: _EQ_OPS | _ORDER_OPS,
+    FieldType.BOOL: _EQ_OPS,
+    FieldType.IPADDR: _EQ_OPS,
+    FieldType.IPNET: _EQ_OPS,
+    FieldType.BYTES: _EQ_OPS | frozenset({"contains", "startswith",
+                                          "bcontains", "bstartswith"}),
+}
+
+
+class OperandError(ValueError):
+    """A right-hand value does not fit the field's type or operator."""
+
+
+def to_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def to_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return to_str(value).encode("utf-8", "surrogateescape")
+
+
+def parse_number(text: str) -> int | float:
+    t = text.strip()
+    try:
+        if t.lower().startswith(("0x", "-0x", "+0x")):
+            return int(t, 16)
+        return int(t, 10)
+    except ValueError:
+        pass
+    try:
+        return float(t)
+    except ValueError:
+        raise OperandError(f"'{text}' is not a valid number") from None
+
+
+def parse_bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in ("true", "1"):
+        return True
+    if low in ("false", "0"):
+        return False
+    raise OperandError(f"'{text}' is not a valid boolean (true/false)")
+
+
+def parse_net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise OperandError(f"'{text}' is not a valid IP address or "
+                           "network") from None
+
+
+def parse_hex(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text.strip())
+    except ValueError:
+        raise OperandError(f"'{text}' is not a valid hex byte string") \
+            from None
+
+
+def convert(ftype: FieldType, op: str, text: str) -> Any:
+    """Turn a literal into the constant compared against ``ftype``."""
+    if op in ("bcontains", "bstartswith"):
+        return parse_hex(text)
+    if ftype in NUMERIC:
+        return parse_number(text)
+    if ftype is FieldType.BOOL:
+        return parse_bool(text)
+    if ftype in (FieldType.IPADDR, FieldType.IPNET):
+        return parse_net(text)
+    if ftype is FieldType.BYTES:
+        return text.encode("utf-8", "surrogateescape")
+    return text
+
+
+def _ip_of(value: Any) -> Any:
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return value
+    if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return value.network_address
+    try:
+        return ipaddress.ip_address(to_str(value))
+    except ValueError:
+        try:
+            return ipaddress.ip_network(to_str(value),
+                                        strict=False).network_address
+        except ValueError:
+            return None
+
+
+def _ip_test(nets: list[Any], negate: bool) -> Test:
+    def test(value: Any) -> bool:
+        ip = _ip_of(value)
+        if ip is None:
+            return False
+        hit = any(ip.version == n.version and ip in n for n in nets)
+        return hit != negate
+    return test
+
+
+def glob_regex(pattern: str, icase: bool) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern),
+                      re.IGNORECASE if icase else 0)
+
+
+def _pmatch_test(dirs: list[str]) -> Test:
+    prefixes = frozenset(d.rstrip("/") or "/" for d in dirs)
+    root = "/" in prefixes
+
+    def test(value: Any) -> bool:
+        path = to_str(value)
+        if root and path.startswith("/"):
+            return True
+        if path in prefixes:
+            return True
+        cut = path.find("/", 1)
+        while cut > 0:
+            if path[:cut] in prefixes:
+                return True
+            cut = path.find("/", cut + 1)
+        return False
+    return test
+
+
+def scalar_test(ftype: FieldType, op: str, const: Any) -> Test:
+    """A test of one extracted value against one constant."""
+    if ftype in (FieldType.IPADDR, FieldType.IPNET):
+        if op in ("=", "=="):
+            return _ip_test([const], False)
+        if op == "!=":
+            return _ip_test([const], True)
+    if op in ("=", "=="):
+        if ftype in STRINGY:
+            return lambda v: (v if v.__class__ is str else to_str(v)) == const
+        return lambda v: v == const
+    if op == "!=":
+        if ftype in STRINGY:
+            return lambda v: (v if v.__class__ is str else to_str(v)) != const
+        return lambda v: v != const
+    if op in _ORDER_OPS:
+        conv: Callable[[Any], Any] = to_str if ftype in STRINGY else _num
+        if op == "<":
+            return lambda v: conv(v) < const
+        if op == "<=":
+            return lambda v: conv(v) <= const
+        if op == ">":
+            return lambda v: conv(v) > const
+        return lambda v: conv(v) >= const
+    if op in ("bcontains", "bstartswith") or ftype is FieldType.BYTES:
+        if op in ("contains", "bcontains"):
+            return lambda v: const in to_bytes(v)
+        return lambda v: to_bytes(v).startswith(const)
+    if op == "contains":
+        return lambda v: const in (v if v.__class__ is str else to_str(v))
+    if op == "icontains":
+        low = const.lower()
+        return lambda v: low in to_str(v).lower()
+    if op == "startswith":
+        return lambda v: (v if v.__class__ is str else to_str(v)
+                          ).startswith(const)
+    if op == "endswith":
+        return lambda v: (v if v.__class__ is str else to_str(v)
+                          ).endswith(const)
+    if op in ("glob", "iglob"):
+        match = glob_regex(const, op == "iglob").match
+        return lambda v: match(to_str(v)) is not None
+    if op == "regex":
+        try:
+            full = re.compile(const).fullmatch
+        except re.error as exc:
+            raise OperandError(f"invalid regular expression '{const}': "
+                               f"{exc}") from None
+        return lambda v: full(to_str(v)) is not None
+    raise OperandError(f"operator '{op}' needs a list")
+
+
+def list_test(ftype: FieldType, op: str, consts: list[Any]) -> Test:
+    """A test of one extracted value against a list of constants."""
+    if op == "pmatch":
+        return _pmatch_test([to_str(c) for c in consts])
+    if ftype in (FieldType.IPADDR, FieldType.IPNET):
+        return _ip_test(consts, False)
+    if ftype in STRINGY:
+        members = frozenset(consts)
+        return lambda v: (v if v.__class__ is str else to_str(v)) in members
+    members2 = frozenset(consts)
+    return lambda v: v in members2
+
+
+def _num(value: Any) -> Any:
+    if isinstance(value, (int, float)):
+        return value
+    try:
+        return parse_number(to_str(value))
+    except OperandError:
+        return float("nan")
+
+
+def field_vs_field(op: str) -> Callable[[Any, Any], bool]:
+    """Comparison of two extracted values (``val()``)."""
+    table: dict[str, Callable[[Any, Any], bool]] = {
+        "=": lambda a, b: _same(a, b), "==": lambda a, b: _same(a, b),
+        "!=": lambda a, b: not _same(a, b),
+        "<": lambda a, b: _ordered(a, b) < 0,
+        "<=": lambda a, b: _ordered(a, b) <= 0,
+        ">": lambda a, b: _ordered(a, b) > 0,
+        ">=": lambda a, b: _ordered(a, b) >= 0,
+        "contains": lambda a, b: to_str(b) in to_str(a),
+        "icontains": lambda a, b: to_str(b).lower() in to_str(a).lower(),
+        "startswith": lambda a, b: to_str(a).startswith(to_str(b)),
+        "endswith": lambda a, b: to_str(a).endswith(to_str(b)),
+        "glob": lambda a, b: glob_regex(to_str(b), False).match(
+            to_str(a)) is not None,
+        "iglob": lambda a, b: glob_regex(to_str(b), True).match(
+            to_str(a)) is not None,
+        "in": lambda a, b: _same(a, b) or (isinstance(b, tuple) and a in b),
+    }
+    if op not in table:
+        raise OperandError(f"operator '{op}' cannot compare two fields")
+    return table[op]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return to_str(a) == to_str(b)
+
+
+def _ordered(a: Any, b: Any) -> int:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return (a > b) - (a < b)
+    sa, sb = to_str(a), to_str(b)
+    return (sa > sb) - (sa < sb)
