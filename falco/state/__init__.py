@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: Apache-2.0
+"""System state: threads, fds, users, groups and containers.
+
+``Inspector.process(event)`` keeps the tables current and returns an
+``EventContext`` for field extraction.
+"""
+from __future__ import annotations
+
+from falco.state.context import EventContext
+from falco.state.inspector import Inspector, InspectorStats
+from falco.state.types import FdInfo, FdType, ThreadInfo
+
+__all__ = ["EventContext", "FdInfo", "FdType", "Inspector", "InspectorStats",
+           "ThreadInfo"]

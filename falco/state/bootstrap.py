@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Thread and fd records from a capture's process/fd list entries.
+
+The entries come from ``falco.events.capture_types`` (ProcEntry, FdEntry);
+attributes are read by name so that optional fields of older block
+versions may be missing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from falco.state.containers import parse_cgroups
+from falco.state.parse_proc import split_args
+from falco.state.paths import dir_with_slash
+from falco.state.types import NO_LOGINUID, FdInfo, FdType, ThreadInfo
+
+# scap_fd_type numbers (libscap scap.h) -> our fd types.
+_SCAP_FD_TYPES = {
+    0: FdType.UNKNOWN, 1: FdType.FILE, 2: FdType.DIRECTORY, 3: FdType.IPV4,
+    4: FdType.IPV6, 5: FdType.IPV4, 6: FdType.IPV6, 7: FdType.PIPE,
+    8: FdType.UNIX, 9: FdType.EVENT, 10: FdType.UNKNOWN,
+    11: FdType.SIGNALFD, 12: FdType.EVENTPOLL, 13: FdType.INOTIFY,
+    14: FdType.TIMERFD, 15: FdType.NETLINK, 16: FdType.FILE,
+    17: FdType.BPF, 18: FdType.USERFAULTFD, 19: FdType.IO_URING,
+    20: FdType.MEMFD, 21: FdType.PIDFD,
+}
+_SERVER_TYPES = (5, 6)
+_L4 = {1: "tcp", 2: "udp", 3: "icmp", 4: "raw"}
+
+
+def _get(entry: Any, name: str, default: Any = None) -> Any:
+    value = getattr(entry, name, default)
+    return default if value is None else value
+
+
+def thread_from_entry(entry: Any) -> ThreadInfo:
+    tid = int(_get(entry, "tid"))
+    t = ThreadInfo(tid=tid, pid=int(_get(entry, "pid", tid)))
+    t.ptid = int(_get(entry, "ptid", 0))
+    t.comm = str(_get(entry, "comm", "<NA>"))
+    t.exe = str(_get(entry, "exe", t.comm))
+    t.exepath = str(_get(entry, "exepath", ""))
+    t.args = split_args(_get(entry, "args", []))
+    t.env = split_args(_get(entry, "env", []))
+    t.cwd = dir_with_slash(str(_get(entry, "cwd", "/")) or "/")
+    loginuid = _get(entry, "loginuid", NO_LOGINUID)
+    t.loginuid = int(loginuid) & 0xFFFFFFFF
+    for attr in ("uid", "gid", "tty", "sid", "vpgid", "pgid", "vtid", "vpid",
+                 "fdlimit", "flags", "clone_ts", "vmsize", "vmrss", "vmswap",
+                 "pfmajor", "pfminor", "exe_ino", "exe_ino_ctime",
+                 "exe_ino_mtime", "pidns_init_start_ts"):
+        value = getattr(entry, attr, None)
+        if isinstance(value, int):
+            setattr(t, attr, value)
+    for src, dst in (("vmsize_kb", "vmsize"), ("vmrss_kb", "vmrss"),
+                     ("vmswap_kb", "vmswap"), ("pgft_maj", "pfmajor"),
+                     ("pgft_min", "pfminor"),
+                     ("cap_permitted", "cap_permitted"),
+                     ("cap_effective", "cap_effective"),
+                     ("cap_inheritable", "cap_inheritable")):
+        value = getattr(entry, src, None)
+        if isinstance(value, int):
+            setattr(t, dst, value)
+    t.euid, t.egid = t.uid, t.gid
+    if t.pgid == 0:
+        t.pgid = t.vpgid
+    t.cgroups = parse_cgroups(_get(entry, "cgroups", ""))
+    return t
+
+
+def fdinfo_from_entry(entry: Any) -> FdInfo:
+    fd = int(_get(entry, "fd"))
+    raw_type = _get(entry, "type", 0)
+    if isinstance(raw_type, FdType):
+        ftype = raw_type
+    elif isinstance(raw_type, str):
+        ftype = FdType(raw_type) if raw_type in FdType._value2member_map_ \
+            else FdType.UNKNOWN
+    else:
+        ftype = _SCAP_FD_TYPES.get(int(raw_type), FdType.UNKNOWN)
+    name = str(_get(entry, "name", ""))
+    fdi = FdInfo(fd, ftype, name, name, int(_get(entry, "flags", 0)),
+                 int(_get(entry, "dev", 0)), int(_get(entry, "ino", 0)))
+    sip = _get(entry, "sip")
+    dip = _get(entry, "dip")
+    if ftype.is_ip:
+        l4 = _get(entry, "l4proto")
+        fdi.l4proto = _L4.get(l4, None) if isinstance(l4, int) else l4
+        if isinstance(raw_type, int) and raw_type in _SERVER_TYPES:
+            ip = _get(entry, "ip", sip)
+            port = _get(entry, "port", _get(entry, "sport"))
+            fdi.dip, fdi.dport, fdi.is_server = ip, port, True
+            fdi.name = fdi.nameraw = name or f"{ip}:{port}"
+        elif sip is not None:
+            fdi.sip, fdi.sport = sip, _get(entry, "sport")
+            fdi.dip, fdi.dport = dip, _get(entry, "dport")
+            fdi.is_server = False
+            fdi.name = fdi.nameraw = name or \
+                f"{fdi.sip}:{fdi.sport}->{fdi.dip}:{fdi.dport}"
+    return fdi

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The per-event context handed to field extractors and filters."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from falco.state.types import FdInfo, ThreadInfo
+
+if TYPE_CHECKING:
+    from falco.state.inspector import Inspector
+
+_UNSET: Any = object()
+
+
+def get_param(evt: Any, name: str) -> Any:
+    """An event parameter by name, None when absent or empty."""
+    try:
+        return evt.param(name)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+
+
+class EventContext:
+    """``evt`` plus the thread and fd it refers to, after state updates.
+
+    ``fdinfo`` is resolved on first use from the event's ``fd`` argument
+    (or the paired enter event's, for old enter/exit captures), unless a
+    parser already set it (open, close, accept, ...).
+    """
+
+    __slots__ = ("evt", "thread", "inspector", "enter", "_fd", "cache")
+
+    def __init__(self, evt: Any, thread: ThreadInfo | None,
+                 inspector: Inspector, enter: Any = None) -> None:
+        self.evt = evt
+        self.thread = thread
+        self.inspector = inspector
+        self.enter = enter
+        self._fd: Any = _UNSET
+        # Per-event scratch space for extractors (e.g. rendered strings).
+        self.cache: dict[str, Any] | None = None
+
+    def arg(self, name: str) -> Any:
+        """A parameter of the event, or of its enter event when missing."""
+        value = get_param(self.evt, name)
+        if value is None and self.enter is not None:
+            value = get_param(self.enter, name)
+        return value
+
+    @property
+    def fdnum(self) -> int | None:
+        fd = self.arg("fd")
+        return fd if isinstance(fd, int) else None
+
+    @property
+    def fdinfo(self) -> FdInfo | None:
+        if self._fd is _UNSET:
+            fdi = None
+            t = self.thread
+            if t is not None:
+                fd = self.fdnum
+                if fd is not None:
+                    fdi = t.fds.get(fd)
+            self._fd = fdi
+        return self._fd
+
+    @fdinfo.setter
+    def fdinfo(self, value: FdInfo | None) -> None:
+        self._fd = value

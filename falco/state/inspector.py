@@ -1,0 +1,319 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The inspector: thread/fd/user/container tables kept current by events.
+
+``Inspector.process(event)`` updates the tables from one event and returns
+its ``EventContext``. Threads are bootstrapped from ``<host_root>/proc`` or
+from a capture's process/fd/user lists; unknown threads are looked up in
+/proc on demand (live only, within a budget). Tables are bounded (Falco's
+defaults: 262144 threads, 4096 fds per process); exited threads are
+removed once their procexit has been processed and idle ones are purged.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from falco.state.containers import HOST, ContainerTable, match_cgroups
+from falco.state.context import EventContext
+from falco.state.parse_fd import FD_EXIT_HANDLERS
+from falco.state.parse_proc import (
+    CLONE_EVENTS, PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS)
+from falco.state.procfs import ProcReader
+from falco.state.types import (
+    DEFAULT_MAX_FDS, DEFAULT_MAX_THREADS, DEFAULT_PURGE_INTERVAL_NS,
+    DEFAULT_THREAD_TIMEOUT_NS, FdInfo, ThreadInfo)
+from falco.state.users import UserDb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class InspectorStats:
+    threads_added: int = 0
+    threads_removed: int = 0
+    threads_dropped: int = 0
+    fds_dropped: int = 0
+    proc_lookups: int = 0
+    proc_lookups_skipped: int = 0
+    purged: int = 0
+
+
+@dataclass(slots=True)
+class Inspector:
+    host_root: str = ""
+    max_threads: int = DEFAULT_MAX_THREADS
+    max_fds: int = DEFAULT_MAX_FDS
+    purge_interval_ns: int = DEFAULT_PURGE_INTERVAL_NS
+    thread_timeout_ns: int = DEFAULT_THREAD_TIMEOUT_NS
+    # On-demand /proc lookups of unknown threads (live sources only).
+    proc_lookups: bool = False
+    proc_lookup_budget: int = 256       # lookups per second of event time
+    fetch_container_metadata: bool = True
+    threads: dict[int, ThreadInfo] = field(default_factory=dict)
+    users: UserDb = field(init=False)
+    containers: ContainerTable = field(init=False)
+    stats: InspectorStats = field(default_factory=InspectorStats)
+    procfs: ProcReader = field(init=False)
+    _enter: dict[int, Any] = field(default_factory=dict)
+    _pending: list[int] = field(default_factory=list)
+    _last_purge: int = 0
+    _budget_window: int = 0
+    _budget_used: int = 0
+    _exit_handlers: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.users = UserDb(self.host_root)
+        self.containers = ContainerTable(
+            self.host_root, fetch_metadata=self.fetch_container_metadata)
+        self.procfs = ProcReader(self.host_root)
+        self._exit_handlers = {**PROC_EXIT_HANDLERS, **FD_EXIT_HANDLERS}
+
+    # -- bootstrap -------------------------------------------------------
+    def bootstrap_proc(self, with_fds: bool = True) -> int:
+        """Load every thread from ``<host_root>/proc``; returns the count."""
+        n = 0
+        for t in self.procfs.scan(with_fds):
+            t.container_id = self.container_of(t.cgroups)
+            self.add_thread(t)
+            n += 1
+        self.procfs.forget_net()
+        return n
+
+    def bootstrap_capture(self, procs: Iterable[Any], fds: Iterable[Any] = (),
+                          users: Iterable[Any] = (),
+                          groups: Iterable[Any] = ()) -> None:
+        """Load a capture's process, fd, user and group lists."""
+        from falco.state.bootstrap import fdinfo_from_entry, thread_from_entry
+        for entry in procs:
+            t = thread_from_entry(entry)
+            t.container_id = self.container_of(t.cgroups)
+            self.add_thread(t)
+        for entry in fds:
+            tid = int(getattr(entry, "tid", getattr(entry, "pid", 0)))
+            t = self.threads.get(tid)
+            if t is not None:
+                self.add_fd(t, fdinfo_from_entry(entry))
+        users, groups = list(users), list(groups)
+        if users or groups:
+            self.users.load_entries(users, groups)
+
+    # -- table maintenance -------------------------------------------------
+    def container_of(self, cgroups: list[tuple[str, str]]) -> str:
+        if not cgroups:
+            return HOST
+        match = match_cgroups(cgroups)
+        if match is None:
+            return HOST
+        return self.containers.note(match)
+
+    def add_thread(self, t: ThreadInfo) -> ThreadInfo:
+        threads = self.threads
+        if t.tid not in threads and len(threads) >= self.max_threads:
+            self.purge(t.lastevent_ts or t.clone_ts, force=True)
+            if len(threads) >= self.max_threads:
+                self.stats.threads_dropped += 1
+                return t
+        threads[t.tid] = t
+        self.stats.threads_added += 1
+        if t.tid != t.pid:
+            leader = threads.get(t.pid)
+            if leader is not None:
+                leader.nthreads += 1
+                t.fds = leader.fds
+        parent = threads.get(t.ptid) if t.ptid else None
+        if parent is not None and parent is not t:
+            if parent.children is None:
+                parent.children = set()
+            parent.children.add(t.tid)
+        return t
+
+    def add_fd(self, t: ThreadInfo, fdi: FdInfo) -> FdInfo:
+        fds = t.fds
+        if fdi.fd not in fds and len(fds) >= self.max_fds:
+            self.stats.fds_dropped += 1
+            return fdi
+        fds[fdi.fd] = fdi
+        return fdi
+
+    def mark_exited(self, t: ThreadInfo, reaper: int | None) -> None:
+        """procexit: remember the reaper, remove after this event."""
+        t.dead = True
+        if reaper is not None and reaper > 0 and reaper != t.tid:
+            self._reapers_set(t, reaper)
+        self._pending.append(t.tid)
+
+    def _reapers_set(self, t: ThreadInfo, reaper: int) -> None:
+        if t.children:
+            for ctid in list(t.children):
+                child = self.threads.get(ctid)
+                if child is not None and child.ptid == t.tid:
+                    child.ptid = reaper
+                    r = self.threads.get(reaper)
+                    if r is not None:
+                        if r.children is None:
+                            r.children = set()
+                        r.children.add(ctid)
+            t.children = None
+
+    def _default_reaper(self, t: ThreadInfo) -> int:
+        # Another live thread of the group inherits the children first.
+        if not t.is_main:
+            leader = self.threads.get(t.pid)
+            if leader is not None and not leader.dead:
+                return leader.tid
+        return 1 if 1 in self.threads and t.tid != 1 else 0
+
+    def remove_thread(self, t: ThreadInfo, reparent: bool = True) -> None:
+        threads = self.threads
+        if threads.get(t.tid) is not t:
+            return
+        if t.is_main and t.nthreads > 1 and reparent:
+            # Other threads still use the process data: keep it, dead.
+            t.dead = True
+            return
+        if reparent and t.children:
+            self._reapers_set(t, self._default_reaper(t))
+        del threads[t.tid]
+        self._enter.pop(t.tid, None)
+        self.stats.threads_removed += 1
+        parent = threads.get(t.ptid)
+        if parent is not None and parent.children:
+            parent.children.discard(t.tid)
+        if not t.is_main:
+            leader = threads.get(t.pid)
+            if leader is not None:
+                leader.nthreads -= 1
+                if leader.dead and leader.nthreads <= 1:
+                    self.remove_thread(leader)
+
+    def _flush_pending(self) -> None:
+        pending = self._pending
+        self._pending = []
+        for tid in pending:
+            t = self.threads.get(tid)
+            if t is not None and t.dead:
+                self.remove_thread(t)
+
+    def purge(self, now: int, force: bool = False) -> int:
+        """Drop idle threads (gone from /proc when live); returns count."""
+        self._last_purge = now
+        limit = now - self.thread_timeout_ns
+        victims = []
+        for t in self.threads.values():
+            if t.dead or (t.lastevent_ts < limit and t.tid != 1):
+                victims.append(t)
+        removed = 0
+        for t in victims:
+            if (not t.dead and self.proc_lookups
+                    and os.path.exists(f"{self.procfs.proc}/{t.tid}")):
+                continue
+            if not t.dead and not force and not self.proc_lookups:
+                continue
+            self.remove_thread(t)
+            removed += 1
+        self.stats.purged += removed
+        return removed
+
+    # -- lookups ---------------------------------------------------------
+    def main_thread(self, t: ThreadInfo) -> ThreadInfo:
+        if t.tid == t.pid:
+            return t
+        return self.threads.get(t.pid) or t
+
+    def parent(self, t: ThreadInfo) -> ThreadInfo | None:
+        """The parent process (main thread) of ``t``'s process."""
+        main = self.main_thread(t)
+        if main.ptid <= 0 or main.ptid == main.tid:
+            return None
+        p = self.threads.get(main.ptid)
+        if p is None:
+            return None
+        return self.main_thread(p)
+
+    def ancestors(self, t: ThreadInfo) -> Iterator[ThreadInfo]:
+        """Parent, grandparent, ... (bounded against loops)."""
+        seen = 0
+        p = self.parent(t)
+        while p is not None and seen < 256:
+            yield p
+            seen += 1
+            p = self.parent(p)
+
+    def lookup_thread(self, tid: int, ts: int) -> ThreadInfo | None:
+        """A thread from the table or, within the budget, from /proc."""
+        t = self.threads.get(tid)
+        if t is not None or not self.proc_lookups or tid <= 0:
+            return t
+        window = ts // 1_000_000_000
+        if window != self._budget_window:
+            self._budget_window, self._budget_used = window, 0
+        if self._budget_used >= self.proc_lookup_budget:
+            self.stats.proc_lookups_skipped += 1
+            return None
+        self._budget_used += 1
+        self.stats.proc_lookups += 1
+        t = self.procfs.read_thread(tid, tid, with_fds=False)
+        if t is None:
+            return None
+        if t.pid != tid:
+            leader = self.threads.get(t.pid)
+            if leader is None:
+                leader = self.procfs.read_thread(t.pid, t.pid, with_fds=True)
+                if leader is not None:
+                    leader.container_id = self.container_of(leader.cgroups)
+                    self.add_thread(leader)
+        else:
+            t.fds = self.procfs.read_fds(t.pid)
+        t.container_id = self.container_of(t.cgroups)
+        t.lastevent_ts = ts
+        return self.add_thread(t)
+
+    def _unknown_thread(self, tid: int, ts: int) -> ThreadInfo:
+        t = self.lookup_thread(tid, ts)
+        if t is None:
+            t = self.add_thread(ThreadInfo(tid=tid, pid=tid, incomplete=True,
+                                           lastevent_ts=ts))
+        return t
+
+    # -- the event path -----------------------------------------------------
+    def process(self, evt: Any) -> EventContext:
+        if self._pending:
+            self._flush_pending()
+        ts = evt.ts
+        if ts - self._last_purge >= self.purge_interval_ns:
+            if self._last_purge == 0:
+                self._last_purge = ts
+            else:
+                self.purge(ts)
+        tid = evt.tid
+        name = evt.name
+        t = self.threads.get(tid)
+        if evt.direction == ">":
+            if t is None:
+                t = self._unknown_thread(tid, ts)
+            t.lastevent_ts = ts
+            ctx = EventContext(evt, t, self)
+            handler = PROC_ENTER_HANDLERS.get(name)
+            if handler is not None:
+                handler(self, ctx)
+            else:
+                self._enter[tid] = evt
+            return ctx
+        enter = self._enter.get(tid)
+        if enter is not None and enter.name != name:
+            enter = None
+        if t is None and not (name in CLONE_EVENTS and evt.res == 0):
+            t = self._unknown_thread(tid, ts)
+        ctx = EventContext(evt, t, self, enter)
+        handler = self._exit_handlers.get(name)
+        if handler is not None:
+            handler(self, ctx)
+        if ctx.thread is not None:
+            ctx.thread.lastevent_ts = ts
+        return ctx
+
+    def close(self) -> None:
+        """Stop background work (container metadata)."""
+        self.containers.close()

@@ -1,0 +1,312 @@
+# SPDX-License-Identifier: Apache-2.0
+"""State updates for the process family: clone/fork/vfork/clone3,
+execve/execveat, procexit, set*uid/set*gid, chdir/fchdir, prctl, setsid.
+
+Each handler takes the inspector and the event context of an exit event
+(procexit is an enter-direction event) and updates the tables.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable
+
+from falco.state.containers import parse_cgroups
+from falco.state.context import EventContext
+from falco.state.paths import concatenate_paths, dir_with_slash
+from falco.state.types import (
+    CL_CLONE_FILES, CL_CLONE_THREAD, PR_SET_NAME, ThreadInfo)
+
+if TYPE_CHECKING:
+    from falco.state.inspector import Inspector
+
+Handler = Callable[["Inspector", EventContext], None]
+CLONE_EVENTS = frozenset(("clone", "clone3", "fork", "vfork"))
+
+
+def split_args(raw: Any) -> list[str]:
+    """``"a\\0b\\0"`` -> ["a", "b"]; lists pass through."""
+    if raw is None:
+        return []
+    if isinstance(raw, (list, tuple)):
+        return [str(a) for a in raw]
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "surrogateescape")
+    if not raw:
+        return []
+    parts = raw.split("\0")
+    if parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) else default
+
+
+def _fill_common(insp: Inspector, t: ThreadInfo, ctx: EventContext) -> None:
+    """Fields clone and execve exits both carry."""
+    exe = ctx.arg("exe")
+    if exe is not None:
+        t.exe = exe
+    args = ctx.arg("args")
+    if args is not None:
+        t.args = split_args(args)
+    comm = ctx.arg("comm")
+    if comm:
+        t.comm = comm
+    cwd = ctx.arg("cwd")
+    if cwd:
+        insp.main_thread(t).cwd = dir_with_slash(cwd)
+    cgroups = ctx.arg("cgroups")
+    if cgroups:
+        t.cgroups = parse_cgroups(cgroups)
+        t.container_id = insp.container_of(t.cgroups)
+    uid = ctx.arg("uid")
+    if isinstance(uid, int):
+        t.uid = t.euid = uid
+    gid = ctx.arg("gid")
+    if isinstance(gid, int):
+        t.gid = t.egid = gid
+    for name in ("fdlimit", "vm_size", "vm_rss", "vm_swap", "pgft_maj",
+                 "pgft_min"):
+        value = ctx.arg(name)
+        if isinstance(value, int):
+            setattr(t, _ATTR.get(name, name), value)
+
+
+_ATTR = {"vm_size": "vmsize", "vm_rss": "vmrss", "vm_swap": "vmswap",
+         "pgft_maj": "pfmajor", "pgft_min": "pfminor"}
+
+
+def _new_child(insp: Inspector, parent: ThreadInfo, tid: int, pid: int,
+               ptid: int, flags: int, ts: int) -> ThreadInfo:
+    child = ThreadInfo(tid=tid, pid=pid, ptid=ptid)
+    for attr in ("comm", "exe", "exepath", "args", "env", "tty", "uid", "gid",
+                 "euid", "egid", "loginuid", "cgroups", "container_id", "sid",
+                 "pgid", "vpgid", "exe_flags", "exe_ino", "exe_ino_ctime",
+                 "exe_ino_mtime", "cap_permitted", "cap_effective",
+                 "cap_inheritable", "fdlimit", "incomplete"):
+        setattr(child, attr, getattr(parent, attr))
+    pmain = insp.main_thread(parent)
+    child.cwd = pmain.cwd
+    child.flags = flags
+    child.clone_ts = ts
+    if flags & CL_CLONE_THREAD:
+        child.fds = pmain.fds
+    elif flags & CL_CLONE_FILES:
+        child.fds = pmain.fds
+    else:
+        fds = {}
+        for fd, fdi in pmain.fds.items():
+            copy = fdi.clone(fd)
+            copy.cloexec = fdi.cloexec
+            fds[fd] = copy
+        child.fds = fds
+    return child
+
+
+def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
+    evt = ctx.evt
+    res = evt.res
+    if not isinstance(res, int) or res < 0:
+        return
+    flags = _int(ctx.arg("flags"), 0)
+    if res > 0:
+        # Caller side: the event describes the parent; res is the child.
+        parent = ctx.thread
+        if parent is None or res in insp.threads:
+            return
+        if flags & CL_CLONE_THREAD:
+            pid, ptid = parent.pid, parent.ptid
+        else:
+            pid, ptid = res, parent.tid
+        child = _new_child(insp, parent, res, pid, ptid, flags, evt.ts)
+        if parent.vtid == parent.tid:
+            child.vtid = res
+            child.vpid = pid
+        insp.add_thread(child)
+        return
+    # Child side: the event describes the new thread itself.
+    tid = _int(ctx.arg("tid"), evt.tid)
+    pid = _int(ctx.arg("pid"), tid)
+    ptid = _int(ctx.arg("ptid"), 0)
+    existing = insp.threads.get(tid)
+    if existing is not None and not existing.incomplete:
+        t = existing
+    else:
+        parent = insp.threads.get(ptid) if not flags & CL_CLONE_THREAD \
+            else insp.threads.get(pid)
+        if parent is None:
+            parent = insp.lookup_thread(ptid, evt.ts) if ptid > 0 else None
+        if parent is not None:
+            t = _new_child(insp, parent, tid, pid, ptid, flags, evt.ts)
+        else:
+            t = ThreadInfo(tid=tid, pid=pid, ptid=ptid, clone_ts=evt.ts,
+                           flags=flags)
+        if existing is not None:
+            insp.remove_thread(existing, reparent=False)
+        insp.add_thread(t)
+    t.ptid = ptid
+    t.incomplete = False
+    _fill_common(insp, t, ctx)
+    t.vtid = _int(ctx.arg("vtid"), t.vtid)
+    t.vpid = _int(ctx.arg("vpid"), t.vpid)
+    t.pidns_init_start_ts = _int(ctx.arg("pidns_init_start_ts"),
+                                 t.pidns_init_start_ts)
+    ctx.thread = t
+
+
+def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
+    res = ctx.evt.res
+    t = ctx.thread
+    if t is None or not isinstance(res, int) or res < 0:
+        return
+    _fill_common(insp, t, ctx)
+    t.incomplete = False
+    main = insp.main_thread(t)
+    env = ctx.arg("env")
+    if env is not None:
+        t.env = split_args(env)
+    t.tty = _int(ctx.arg("tty"), t.tty)
+    loginuid = ctx.arg("loginuid")
+    if isinstance(loginuid, int):
+        t.loginuid = loginuid & 0xFFFFFFFF
+    t.exe_flags = _int(ctx.arg("flags"), 0)
+    for name, attr in (("cap_inheritable", "cap_inheritable"),
+                       ("cap_permitted", "cap_permitted"),
+                       ("cap_effective", "cap_effective"),
+                       ("exe_ino", "exe_ino"),
+                       ("exe_ino_ctime", "exe_ino_ctime"),
+                       ("exe_ino_mtime", "exe_ino_mtime"),
+                       ("pgid", "pgid"), ("vpgid", "vpgid")):
+        value = ctx.arg(name)
+        if isinstance(value, int):
+            setattr(t, attr, value)
+    exepath = ctx.arg("trusted_exepath") or ctx.arg("filename")
+    if not exepath:
+        exepath = ctx.arg("pathname") or t.exe
+    t.exepath = concatenate_paths(main.cwd, exepath) if exepath else ""
+    # close-on-exec fds go away.
+    fds = t.fds
+    doomed = [fd for fd, fdi in fds.items() if fdi.cloexec]
+    for fd in doomed:
+        del fds[fd]
+
+
+def parse_procexit(insp: Inspector, ctx: EventContext) -> None:
+    t = ctx.thread
+    if t is None:
+        return
+    reaper = ctx.arg("reaper_tid")
+    insp.mark_exited(t, reaper if isinstance(reaper, int) else None)
+
+
+def _set_uid(t: ThreadInfo, uid: Any) -> None:
+    if isinstance(uid, int) and uid >= 0 and uid != 0xFFFFFFFF:
+        t.uid = t.euid = uid
+
+
+def _set_gid(t: ThreadInfo, gid: Any) -> None:
+    if isinstance(gid, int) and gid >= 0 and gid != 0xFFFFFFFF:
+        t.gid = t.egid = gid
+
+
+def _ok(ctx: EventContext) -> bool:
+    res = ctx.evt.res
+    return ctx.thread is not None and isinstance(res, int) and res >= 0
+
+
+def parse_setuid_exit(insp: Inspector, ctx: EventContext) -> None:
+    if _ok(ctx):
+        assert ctx.thread is not None
+        _set_uid(ctx.thread, ctx.arg("uid"))
+
+
+def parse_setreuid_exit(insp: Inspector, ctx: EventContext) -> None:
+    if _ok(ctx):
+        assert ctx.thread is not None
+        _set_uid(ctx.thread, ctx.arg("euid"))
+
+
+def parse_setgid_exit(insp: Inspector, ctx: EventContext) -> None:
+    if _ok(ctx):
+        assert ctx.thread is not None
+        _set_gid(ctx.thread, ctx.arg("gid"))
+
+
+def parse_setregid_exit(insp: Inspector, ctx: EventContext) -> None:
+    if _ok(ctx):
+        assert ctx.thread is not None
+        _set_gid(ctx.thread, ctx.arg("egid"))
+
+
+def parse_chdir_exit(insp: Inspector, ctx: EventContext) -> None:
+    if not _ok(ctx):
+        return
+    assert ctx.thread is not None
+    path = ctx.arg("path")
+    if path:
+        main = insp.main_thread(ctx.thread)
+        main.cwd = dir_with_slash(concatenate_paths(main.cwd, path))
+
+
+def parse_fchdir_exit(insp: Inspector, ctx: EventContext) -> None:
+    if not _ok(ctx):
+        return
+    fdi = ctx.fdinfo
+    if fdi is not None and fdi.name.startswith("/"):
+        assert ctx.thread is not None
+        insp.main_thread(ctx.thread).cwd = dir_with_slash(fdi.name)
+
+
+def parse_prctl_exit(insp: Inspector, ctx: EventContext) -> None:
+    if not _ok(ctx):
+        return
+    assert ctx.thread is not None
+    if ctx.arg("option") == PR_SET_NAME:
+        name = ctx.arg("arg2_str")
+        if isinstance(name, str) and name:
+            ctx.thread.comm = name[:15]
+
+
+def parse_setsid_exit(insp: Inspector, ctx: EventContext) -> None:
+    res = ctx.evt.res
+    if ctx.thread is not None and isinstance(res, int) and res > 0:
+        ctx.thread.sid = res
+        ctx.thread.pgid = ctx.thread.vpgid = res
+
+
+def parse_setpgid_exit(insp: Inspector, ctx: EventContext) -> None:
+    if not _ok(ctx):
+        return
+    assert ctx.thread is not None
+    pid = ctx.arg("pid")
+    pgid = ctx.arg("pgid")
+    if pid in (0, ctx.thread.pid) and isinstance(pgid, int):
+        value = ctx.thread.pid if pgid == 0 else pgid
+        ctx.thread.pgid = ctx.thread.vpgid = value
+
+
+def parse_capset_exit(insp: Inspector, ctx: EventContext) -> None:
+    if not _ok(ctx):
+        return
+    assert ctx.thread is not None
+    for name in ("cap_inheritable", "cap_permitted", "cap_effective"):
+        value = ctx.arg(name)
+        if isinstance(value, int):
+            setattr(ctx.thread, name, value)
+
+
+PROC_EXIT_HANDLERS: MappingProxyType[str, Handler] = MappingProxyType({
+    **{name: parse_clone_exit for name in CLONE_EVENTS},
+    "execve": parse_execve_exit, "execveat": parse_execve_exit,
+    "setuid": parse_setuid_exit, "setresuid": parse_setreuid_exit,
+    "setreuid": parse_setreuid_exit, "setgid": parse_setgid_exit,
+    "setresgid": parse_setregid_exit, "setregid": parse_setregid_exit,
+    "chdir": parse_chdir_exit, "fchdir": parse_fchdir_exit,
+    "prctl": parse_prctl_exit, "setsid": parse_setsid_exit,
+    "setpgid": parse_setpgid_exit, "capset": parse_capset_exit,
+})
+PROC_ENTER_HANDLERS: MappingProxyType[str, Handler] = MappingProxyType({
+    "procexit": parse_procexit,
+})
