@@ -127,17 +127,19 @@ class Engine:
         for rule in self.enabled_rules(ruleset):
             self.stats.loaded_severities.add(severity_of(rule.priority))
 
-    def swap_rules(self, ruleset: RuleSetLike) -> None:
+    def swap_rules(self, ruleset: RuleSetLike,
+                   selection: RuleSelection | None = None) -> None:
         """Install ``ruleset`` before the next event (thread-safe)."""
         with self._swap_lock:
-            self._pending = ruleset
+            self._pending = (ruleset, selection or self.selection)
 
     def _apply_pending(self) -> None:
         with self._swap_lock:
-            ruleset, self._pending = self._pending, None
-        if ruleset is None:
+            pending, self._pending = self._pending, None
+        if pending is None:
             return
-        self.ruleset = ruleset
+        self.ruleset, self.selection = pending
+        ruleset = self.ruleset
         self._index.clear()
         self._note_loaded(ruleset)
         self.stats.reloads += 1

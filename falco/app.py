@@ -1,0 +1,330 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What ``falco`` does once its arguments are parsed.
+
+Order: configuration, logging, the informational commands (--list, -V,
+-L, -l), rules, --dry-run, then the run itself: outputs, source, engine,
+web server, signals, sd_notify; at the end the summary. Every error found
+before the run starts is raised as a FalcoError and printed by the CLI.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from falco.alert import default_hostname
+from falco.backend import Backend
+from falco.config import Config, load_config
+from falco.daemon import (FileWatcher, PidFile, Signals, Watchdog, daemonize,
+                          sd_notify, watchdog_interval)
+from falco.drops import DropMonitor
+from falco.engine import Engine, RuleSelection, selection_from
+from falco.errors import ConfigError, FalcoError, RuleLoadError
+from falco.logsetup import setup_logging
+from falco.outputs import OutputManager, build_outputs
+from falco.runinfo import Metrics, OutputRouter, describe_rule, list_fields
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = "/etc/falco/falco.yaml"
+CONTAINER_FORMAT = "container_id=%container.id container_name=%container.name"
+
+
+@dataclass(slots=True)
+class Options:
+    config_file: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    capture: str | None = None
+    duration: float | None = None
+    list_rules: bool = False
+    describe: str | None = None
+    list_fields: str | None = None
+    validate: list[str] = field(default_factory=list)
+    unbuffered: bool = False
+    print_format: str | None = None
+    daemon: bool = False
+    pidfile: str | None = None
+    all_events: bool = False
+    disable_tags: list[str] = field(default_factory=list)
+    run_tags: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def expand_rules_paths(paths: list[str], explicit: bool) -> list[str]:
+    """Files to load, in order; directories give their *.yaml sorted."""
+    files: list[str] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            files += sorted(str(f) for f in p.iterdir()
+                            if f.suffix in (".yaml", ".yml") and f.is_file())
+        elif p.is_file():
+            files.append(path)
+        elif explicit:
+            raise RuleLoadError(f"rules file not found: {path}")
+        else:
+            log.warning("Skipping missing rules file/directory %s", path)
+    return files
+
+
+@dataclass(slots=True)
+class App:
+    opts: Options
+    backend: Backend
+    config: Config = field(default_factory=Config)
+    registry: Any = None
+    engine: Engine | None = None
+    router: OutputRouter | None = None
+    source: Any = None
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _watcher: FileWatcher | None = None
+
+    # -- loading -------------------------------------------------------
+    def load_config(self) -> Config:
+        path = self.opts.config_file
+        if path is None and Path(DEFAULT_CONFIG).is_file():
+            path = DEFAULT_CONFIG
+        loaded = load_config(path, self.opts.overrides)
+        for warning in loaded.warnings:
+            log.warning("%s", warning)
+        return loaded.config
+
+    def rules_files(self, config: Config) -> list[str]:
+        if self.opts.rules:
+            return expand_rules_paths(self.opts.rules, explicit=True)
+        return expand_rules_paths(config.rules_files, explicit=False)
+
+    def selection(self, config: Config) -> RuleSelection:
+        return selection_from(config.priority, self.opts.disabled,
+                              self.opts.disable_tags, self.opts.run_tags)
+
+    def load_rules(self, config: Config) -> Any:
+        files = self.rules_files(config)
+        if not files:
+            raise RuleLoadError("no rules files to load (use -r FILE or "
+                                "rules_files in the configuration)")
+        for path in files:
+            log.info("Loading rules from file %s", path)
+        ruleset = self.backend.load_rules(
+            files, self.registry, all_evttypes=self.backend.event_names())
+        for warning in getattr(ruleset, "warnings", ()) or ():
+            log.warning("%s", warning)
+        return ruleset
+
+    # -- entry point ---------------------------------------------------
+    def main(self) -> int:
+        self.config = config = self.load_config()
+        setup_logging(stderr=config.log_stderr, syslog=config.log_syslog,
+                      level=config.log_level,
+                      iso=config.time_format_iso_8601,
+                      syslog_path=config.syslog_output.path)
+        if config.source_path:
+            log.info("Falco initialized with configuration file %s",
+                     config.source_path)
+        self.registry = self.backend.registry()
+        if self.opts.list_fields is not None:
+            return list_fields(self.registry, self.opts.list_fields)
+        if self.opts.validate:
+            return self.validate()
+        if (self.opts.disabled or self.opts.disable_tags) and self.opts.run_tags:
+            raise ConfigError("You can not specify both disabled (-D/-T) "
+                              "and enabled (-t) rules")
+        ruleset = self.load_rules(config)
+        if self.opts.list_rules or self.opts.describe:
+            return describe_rule(ruleset, self.opts.describe)
+        extra = self.extra_output()
+        if self.opts.dry_run:
+            log.info("Dry run: configuration and rules are valid")
+            return 0
+        return self.run(ruleset, extra)
+
+    def validate(self) -> int:
+        status = 0
+        for path in self.opts.validate:
+            files = expand_rules_paths([path], explicit=True)
+            result = self.backend.load_rules(
+                files, self.registry,
+                all_evttypes=self.backend.event_names(), collect_errors=True)
+            errors = list(getattr(result, "errors", ()) or ())
+            for warning in getattr(result, "warnings", ()) or ():
+                print(f"{path}: Warning: {warning}", file=sys.stderr)
+            if errors:
+                status = 1
+                print(f"{path}: Invalid", flush=True)
+                for err in errors:
+                    print(f"{err}", file=sys.stderr)
+            else:
+                print(f"{path}: Ok", flush=True)
+        return status
+
+    def extra_output(self) -> Any:
+        fmt = self.opts.print_format
+        if not fmt:
+            return None
+        if fmt in ("c", "container", "k", "kubernetes"):
+            fmt = CONTAINER_FORMAT
+        if self.backend.output_format is None:
+            raise ConfigError("-p is not supported by this build")
+        return self.backend.output_format(fmt, self.registry)
+
+    # -- the run -------------------------------------------------------
+    def open_source(self) -> Any:
+        capture = self.opts.capture
+        if capture is None and self.config.engine.kind == "replay":
+            capture = self.config.engine.replay.capture_file
+        if capture:
+            log.info("Reading system call events from file: %s", capture)
+            return self.backend.open_capture(capture), True
+        return self.backend.open_live(self.config), False
+
+    def run(self, ruleset: Any, extra: Any) -> int:
+        config = self.config
+        pidfile = PidFile(self.opts.pidfile) if self.opts.pidfile else None
+        if self.opts.daemon:
+            daemonize()
+        if pidfile is not None:
+            pidfile.write()
+        source, replay = self.open_source()
+        self.source = source
+        manager = build_outputs(config, unbuffered=self.opts.unbuffered)
+        self.router = router = OutputRouter(manager)
+        hostname = default_hostname()
+        engine = self.engine = Engine(
+            self.backend.inspector_for(source), ruleset, router,
+            self.selection(config), config.rule_matching, hostname, extra)
+        self.set_interesting(engine)
+        drops = None
+        if config.syscall_event_drops.actions:
+            sed = config.syscall_event_drops
+            drops = DropMonitor(tuple(sed.actions), sed.threshold, sed.rate,
+                                sed.max_burst, sed.simulate_drops, source,
+                                router, engine.stop, hostname)
+            engine.on_event = drops.on_event
+        web = None
+        if config.webserver.enabled and not replay:
+            from falco.webserver import WebServer
+            ws = config.webserver
+            web = WebServer(ws.listen_address, ws.listen_port,
+                            Metrics(engine, router, drops, source).collect,
+                            self.backend.versions, ws.k8s_healthz_endpoint,
+                            ws.prometheus_metrics_enabled)
+            try:
+                web.start()
+            except OSError as exc:
+                log.error("webserver: cannot listen on %s:%d: %s",
+                          ws.listen_address, ws.listen_port, exc)
+                web = None
+        signals = Signals(lambda: engine.stop(), self.request_reload,
+                          router.reopen)
+        signals.install()
+        if config.watch_config_files:
+            self._watcher = FileWatcher(
+                self.watched(config), self.request_reload)
+            self._watcher.start()
+        timer = None
+        if self.opts.duration is not None:
+            timer = threading.Timer(self.opts.duration, engine.stop)
+            timer.daemon = True
+            timer.start()
+        watchdog = None
+        interval = watchdog_interval()
+        if interval:
+            watchdog = Watchdog(interval, alive=lambda: not engine.stopping)
+            watchdog.start()
+        sd_notify("READY=1")
+        log.info("Starting internal event processing")
+        try:
+            code = engine.run(source)
+        finally:
+            sd_notify("STOPPING=1")
+            signals.restore()
+            for thing in (timer, watchdog, self._watcher):
+                if thing is not None:
+                    thing.cancel() if thing is timer else thing.stop()
+            if web is not None:
+                web.stop()
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()
+            router.stop()
+            if pidfile is not None:
+                pidfile.remove()
+        sys.stdout.write(engine.stats.summary())
+        sys.stdout.flush()
+        if drops is not None:
+            sys.stderr.write(drops.summary())
+        for line in router.report():
+            log.warning("%s", line)
+        return code
+
+    def set_interesting(self, engine: Engine) -> None:
+        setter = getattr(self.source, "set_interesting", None)
+        if not callable(setter):
+            return
+        names = None if self.opts.all_events else engine.interesting_events()
+        setter(names)
+
+    def watched(self, config: Config) -> list[str]:
+        files = [config.source_path] if config.source_path else []
+        return files + (self.opts.rules or list(config.rules_files))
+
+    # -- reload (SIGHUP, watch_config_files) ----------------------------
+    def request_reload(self) -> None:
+        threading.Thread(target=self.reload, name="reload",
+                         daemon=True).start()
+
+    def reload(self) -> bool:
+        """Load config and rules again; keep the old ones on any error."""
+        engine, router = self.engine, self.router
+        if engine is None or router is None:
+            return False
+        with self._reload_lock:
+            try:
+                config = self.load_config()
+                ruleset = self.load_rules(config)
+                manager: OutputManager | None = None
+                if outputs_changed(self.config, config):
+                    manager = build_outputs(config,
+                                            unbuffered=self.opts.unbuffered)
+            except FalcoError as exc:
+                log.error("Reload failed, keeping the running configuration "
+                          "and rules: %s", exc)
+                for err in getattr(exc, "errors", ()) or ():
+                    log.error("%s", err)
+                return False
+            engine.rule_matching = config.rule_matching
+            engine.swap_rules(ruleset, self.selection(config))
+            if manager is not None:
+                router.swap(manager).stop()
+            self.config = config
+            setup_logging(stderr=config.log_stderr, syslog=config.log_syslog,
+                          level=config.log_level,
+                          iso=config.time_format_iso_8601,
+                          syslog_path=config.syslog_output.path)
+            self.set_interesting_for(engine, ruleset)
+            if self._watcher is not None:
+                self._watcher.paths = self.watched(config)
+            log.info("Configuration and rules reloaded")
+            return True
+
+    def set_interesting_for(self, engine: Engine, ruleset: Any) -> None:
+        setter = getattr(self.source, "set_interesting", None)
+        if callable(setter):
+            names = (None if self.opts.all_events
+                     else engine.interesting_events(ruleset))
+            setter(names)
+
+
+def outputs_changed(old: Config, new: Config) -> bool:
+    keys = ("json_output", "json_include_output_property",
+            "json_include_output_fields_property",
+            "json_include_tags_property", "time_format_iso_8601",
+            "buffered_outputs", "outputs", "outputs_queue", "stdout_output",
+            "file_output", "syslog_output", "program_output", "http_output",
+            "journald_output")
+    return any(getattr(old, k) != getattr(new, k) for k in keys)

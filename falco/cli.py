@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``falco``: argument parsing and exit codes only (see falco.app)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from falco import __version__
+from falco.app import App, Options
+from falco.backend import Backend, default_backend
+from falco.errors import FalcoError
+from falco.logsetup import setup_logging
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_SOURCE = 2
+
+EPILOG = """\
+exit status:
+  0  success: the run ended (capture replayed, -M elapsed, SIGINT/SIGTERM),
+     or an informational command (--list, -L, -l, -V, --dry-run) succeeded
+  1  invalid command line, configuration, -o override or rules file;
+     -V found errors; syscall_event_drops action "exit" fired
+  2  the event source cannot be opened: capture file missing or corrupt,
+     kernel module not loaded, busy or of another version
+
+signals: SIGINT/SIGTERM stop and print the summary, SIGHUP reloads the
+configuration and rules (the old rules stay if the new ones are invalid),
+SIGUSR1 reopens the file output (log rotation).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"Error: {message}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="falco", epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Runtime security: check every system call "
+                "against Falco rules and raise alerts.")
+    add = p.add_argument
+    add("-c", dest="config_file", metavar="FILE",
+        help="configuration file (default /etc/falco/falco.yaml, or the "
+        "built-in defaults when it does not exist)")
+    add("-o", "--option", dest="overrides", action="append", default=[],
+        metavar="KEY=VALUE", help="set a configuration key (dot path, "
+        "list[N] index), type-checked; repeatable")
+    add("-r", dest="rules", action="append", default=[], metavar="FILE",
+        help="rules file or directory (repeatable); replaces rules_files")
+    add("-e", dest="capture", metavar="CAPTURE",
+        help="read events from a .scap/.scap.gz capture instead of the "
+        "kernel module")
+    add("-M", dest="duration", type=float, metavar="SECONDS",
+        help="stop after SECONDS")
+    add("-L", dest="list_rules", action="store_true",
+        help="list the loaded rules with their descriptions and exit")
+    add("-l", dest="describe", metavar="RULE",
+        help="describe one rule and exit")
+    add("--list", dest="list_fields", nargs="?", const="", metavar="SOURCE",
+        help="list the fields usable in conditions and outputs and exit")
+    add("-V", "--validate", dest="validate", action="append", default=[],
+        metavar="FILE", help="validate a rules file and exit (repeatable)")
+    add("-U", "--unbuffered", dest="unbuffered", action="store_true",
+        help="flush every output after each alert")
+    add("-p", "--print", dest="print_format", metavar="FORMAT",
+        help="append FORMAT (fields as %%name) to every alert; -pc adds "
+        "container information")
+    add("-d", "--daemon", dest="daemon", action="store_true",
+        help="run in the background")
+    add("-P", "--pidfile", dest="pidfile", metavar="PIDFILE",
+        help="write the process id to PIDFILE")
+    add("-A", dest="all_events", action="store_true",
+        help="monitor every event, including high-volume ones no rule "
+        "needs")
+    add("-T", dest="disable_tags", action="append", default=[],
+        metavar="TAG", help="disable the rules with this tag (repeatable)")
+    add("-t", dest="run_tags", action="append", default=[], metavar="TAG",
+        help="only run the rules with this tag (repeatable)")
+    add("-D", dest="disabled", action="append", default=[],
+        metavar="PATTERN", help="disable the rules whose name matches "
+        "this regular expression (repeatable)")
+    add("--dry-run", dest="dry_run", action="store_true",
+        help="load configuration and rules, then exit without reading "
+        "events")
+    add("--version", dest="version", action="store_true",
+        help="print versions (tool, rules engine, driver API and schema)")
+    return p
+
+
+def version_text(backend: Backend) -> str:
+    v = backend.versions()
+    return (f"Falco version: {v.get('falco_version', __version__)}\n"
+            f"Engine: {v.get('engine_version', 'unknown')}\n"
+            "Driver:\n"
+            f"  API version: {v.get('driver_api_version', 'unknown')}\n"
+            f"  Schema version: {v.get('driver_schema_version', 'unknown')}\n")
+
+
+def main(argv: Sequence[str] | None = None,
+         backend: Backend | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    backend = backend or default_backend()
+    if args.version:
+        sys.stdout.write(version_text(backend))
+        return EXIT_OK
+    fields = vars(args)
+    fields.pop("version")
+    if args.print_format and args.print_format.startswith("c") and len(
+            args.print_format) == 1:
+        fields["print_format"] = "c"
+    setup_logging()
+    try:
+        return App(Options(**fields), backend).main()
+    except FalcoError as exc:
+        sys.stdout.flush()
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

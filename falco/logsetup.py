@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Falco's own log (life cycle and errors, not alerts): stderr and syslog.
+
+Lines look like Falco's: ``Fri Nov 27 11:49:54 2026: message`` or, with
+``time_format_iso_8601``, ``2026-11-27T11:49:54+0000: message``.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import time
+
+LEVELS = {"emergency": logging.CRITICAL, "alert": logging.CRITICAL,
+          "critical": logging.CRITICAL, "error": logging.ERROR,
+          "warning": logging.WARNING, "notice": logging.INFO,
+          "info": logging.INFO, "debug": logging.DEBUG}
+
+
+class FalcoLogFormatter(logging.Formatter):
+    def __init__(self, iso: bool) -> None:
+        super().__init__()
+        self.iso = iso
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.iso:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000",
+                                  time.gmtime(record.created))
+        else:
+            stamp = time.strftime("%a %b %d %H:%M:%S %Y",
+                                  time.localtime(record.created))
+        return f"{stamp}: {record.getMessage()}"
+
+
+def setup_logging(*, stderr: bool = True, syslog: bool = False,
+                  level: str = "info", iso: bool = False,
+                  syslog_path: str = "/dev/log") -> None:
+    """(Re)configure the ``falco`` logger; errors always reach stderr."""
+    logger = logging.getLogger("falco")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(LEVELS.get(level, logging.INFO))
+    logger.propagate = False
+    err = logging.StreamHandler(sys.stderr)
+    err.setFormatter(FalcoLogFormatter(iso))
+    if not stderr:
+        err.setLevel(logging.ERROR)
+    logger.addHandler(err)
+    if syslog:
+        try:
+            handler = logging.handlers.SysLogHandler(
+                address=syslog_path,
+                facility=logging.handlers.SysLogHandler.LOG_USER)
+        except OSError:
+            return
+        handler.ident = "falco: "
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
