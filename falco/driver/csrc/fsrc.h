@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fsrc.h - userspace event source helpers compiled into falco.driver._falco_ffi
+ *
+ * Two producers feed the same record format:
+ *  - the per-CPU rings of falco_probe (or a fake ring with the same layout),
+ *    merged by timestamp, header parsing and tail release done per batch;
+ *  - capture files, whose event blocks are walked here.
+ * In both cases events whose code is not set in the "wanted" bitmap are
+ * skipped in C and never reach Python.
+ */
+#ifndef FSRC_H
+#define FSRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FSRC_MAX_RINGS 1024
+#define FSRC_WAIT_US_START 500
+#define FSRC_WAIT_US_MAX 30000
+#define FSRC_WANTED_BYTES 64 /* >= PPM_EVENT_MAX / 8, rounded up */
+
+/*
+ * struct fsrc_rec - one event handed to Python
+ * @ts, @tid, @type, @nparams: copied from the event header (nparams is 0
+ *	for v1 capture events, whose header has no nparams field)
+ * @off: offset of the event header in the batch / capture buffer
+ * @len: total event length (header included)
+ * @hdrlen: 26 (v2 header) or 22 (v1 header, old captures)
+ * @cpu: ring index or capture cpu id
+ */
+struct fsrc_rec {
+	uint64_t ts;
+	uint64_t tid;
+	uint32_t off;
+	uint32_t len;
+	uint32_t nparams;
+	uint16_t type;
+	uint16_t cpu;
+	uint16_t hdrlen;
+	uint16_t flags;
+	uint32_t block_off;
+};
+
+/*
+ * struct fsrc_ring - consumer side of one ring
+ * @info: the mapped info page (struct fprobe_ring_info)
+ * @data: the data area mapped twice back to back
+ * @size: bytes in one copy of the data area (a power of two)
+ * @cursor: next byte to read (free-running, like head and tail)
+ * @end: head snapshot of the current batch
+ */
+struct fsrc_ring {
+	int fd;
+	int cpu;
+	void *info;
+	const uint8_t *data;
+	uint64_t size;
+	uint64_t cursor;
+	uint64_t end;
+	uint64_t delivered;
+	uint64_t skipped;
+	uint64_t corrupt;
+	void *map_info;
+	void *map_data;
+	size_t map_data_len;
+};
+
+struct fsrc_devset {
+	int nrings;
+	uint32_t wait_us;
+	uint64_t sleeps;
+	struct fsrc_ring rings[FSRC_MAX_RINGS];
+};
+
+/* Result codes of fsrc_next_batch (>= 0 is a number of records). */
+#define FSRC_EMPTY 0
+
+int fsrc_dev_open(struct fsrc_ring *r, const char *path, int cpu);
+int fsrc_dev_map(struct fsrc_ring *r);
+void fsrc_dev_close(struct fsrc_ring *r);
+int fsrc_ioctl_get_u64(int fd, unsigned long req, uint64_t *out);
+int fsrc_ioctl_set_u32(int fd, unsigned long req, uint32_t val);
+int fsrc_ioctl_none(int fd, unsigned long req);
+int fsrc_ioctl_stats(int fd, void *stats);
+
+void fsrc_ring_attach(struct fsrc_ring *r, void *info, const uint8_t *data,
+		      uint64_t size, int cpu);
+int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
+		    struct fsrc_rec *recs, int maxrecs, const uint8_t *wanted,
+		    int sleep_when_empty);
+uint64_t fsrc_pending(const struct fsrc_devset *ds);
+
+/* Fake ring: a file with the kernel's layout (info page, then data). */
+int fsrc_fake_map(int fd, uint64_t size, int writable, void **info,
+		  uint8_t **data);
+void fsrc_fake_unmap(void *info, uint8_t *data, uint64_t size);
+int fsrc_fake_write(void *info, uint8_t *data, const uint8_t *evts,
+		    uint32_t len, uint32_t nevts);
+
+/* Capture block walk: see scan.c. */
+#define FSRC_SCAN_MORE 1	/* need more bytes for the next block */
+#define FSRC_SCAN_OTHER 2	/* next block is not an event block */
+#define FSRC_SCAN_FULL 3	/* record array full */
+#define FSRC_SCAN_CORRUPT 4	/* corrupt block at *pos */
+
+int fsrc_scan_events(const uint8_t *buf, uint64_t len, uint64_t *pos,
+		     struct fsrc_rec *recs, int maxrecs, int *nrecs,
+		     const uint8_t *wanted, uint64_t *skipped,
+		     uint64_t *seen);
+int fsrc_v1_nparams(const uint8_t *evt, uint32_t len);
+
+#endif /* FSRC_H */

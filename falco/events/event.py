@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The lazy ``Event``: header fields up front, parameters decoded on demand."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from falco.driver.schema import EventInfo, get_schema
+from falco.errors import DecodeError
+from falco.events.params import decode_param, render_value
+
+HDR_V2 = 26
+HDR_V1 = 22
+_GENERIC = (0, 1)  # PPME_GENERIC_E / PPME_GENERIC_X
+
+
+def v1_nparams(buf: bytes | memoryview, off: int, length: int,
+               table_n: int) -> int:
+    """Parameter count of an old (22-byte header) event: the largest n
+    <= table_n whose lengths add up to the event length, else -1."""
+    for n in range(table_n, -1, -1):
+        total = HDR_V1 + 2 * n
+        if total > length:
+            continue
+        for i in range(n):
+            p = off + HDR_V1 + 2 * i
+            total += buf[p] | (buf[p + 1] << 8)
+        if total == length:
+            return n
+    return -1
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    """One driver event (from a ring or a capture).
+
+    ``buf[off:off + length]`` holds the event, header included; ``hdrlen`` is
+    26 (v2 header with nparams) or 22 (v1, old captures).
+    """
+
+    num: int
+    ts: int
+    tid: int
+    cpu: int
+    code: int
+    info: EventInfo
+    buf: bytes | memoryview = field(repr=False)
+    off: int = field(default=0, repr=False)
+    length: int = field(default=0, repr=False)
+    hdrlen: int = field(default=HDR_V2, repr=False)
+    hdr_nparams: int = field(default=-1, repr=False)
+    _spans: list[tuple[int, int]] | None = field(default=None, repr=False)
+    _values: dict[int, object] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, num: int = 0, cpu: int = 0,
+                   hdrlen: int = HDR_V2) -> "Event":
+        """Wrap one event (header included) held in ``raw``."""
+        if len(raw) < hdrlen:
+            raise DecodeError(f"event of {len(raw)} bytes is shorter than "
+                              f"its {hdrlen}-byte header", 0)
+        ts = int.from_bytes(raw[0:8], "little")
+        tid = int.from_bytes(raw[8:16], "little")
+        length = int.from_bytes(raw[16:20], "little")
+        code = int.from_bytes(raw[20:22], "little")
+        nparams = (int.from_bytes(raw[22:26], "little")
+                   if hdrlen == HDR_V2 else -1)
+        if length > len(raw) or length < hdrlen:
+            raise DecodeError(f"event length {length} does not fit in "
+                              f"{len(raw)} bytes", 16)
+        schema = get_schema()
+        if code >= len(schema.events):
+            raise DecodeError(f"unknown event code {code}", 20)
+        return cls(num, ts, tid, cpu, code, schema.events[code], raw, 0,
+                   length, hdrlen, nparams)
+
+    # -- header-derived properties --------------------------------------
+    @property
+    def name(self) -> str:
+        """evt.type: the table name, or the syscall name of generic events."""
+        if self.code in _GENERIC:
+            sc = self.param(0)
+            if isinstance(sc, int):
+                names = get_schema().sc_names
+                if 0 <= sc < len(names) and names[sc]:
+                    return names[sc]
+        return self.info.name
+
+    @property
+    def direction(self) -> str:
+        return "<" if self.code & 1 else ">"
+
+    @property
+    def nparams(self) -> int:
+        return len(self._param_spans())
+
+    @property
+    def raw(self) -> bytes:
+        """The event bytes, header included."""
+        return bytes(self.buf[self.off:self.off + self.length])
+
+    @property
+    def res(self) -> int | None:
+        """Return value of an exit event (its "res" or first fd param)."""
+        if not self.code & 1:
+            return None
+        for key in ("res", "fd"):
+            if key in self.info.index:
+                val = self.param(key)
+                return val if isinstance(val, int) else None
+        return None
+
+    # -- parameters -----------------------------------------------------
+    def _param_spans(self) -> list[tuple[int, int]]:
+        spans = self._spans
+        if spans is not None:
+            return spans
+        buf, off, length = self.buf, self.off, self.length
+        n = self.hdr_nparams
+        if n < 0:
+            n = v1_nparams(buf, off, length, len(self.info.params))
+            if n < 0:
+                raise DecodeError(f"event {self.code} ({self.info.name}): "
+                                  "parameter lengths do not add up to the "
+                                  f"event length {length}", off)
+        lsize = 4 if self.info.large else 2
+        pos = self.hdrlen + lsize * n
+        if pos > length:
+            raise DecodeError(f"event {self.code} ({self.info.name}): "
+                              f"{n} parameters do not fit in {length} bytes",
+                              off + 22)
+        spans = []
+        base = off + self.hdrlen
+        for i in range(n):
+            p = base + lsize * i
+            plen = int.from_bytes(buf[p:p + lsize], "little")
+            if pos + plen > length:
+                raise DecodeError(f"event {self.code} ({self.info.name}): "
+                                  f"param {i} length {plen} runs past the "
+                                  f"event end", p)
+            spans.append((off + pos, plen))
+            pos += plen
+        self._spans = spans
+        return spans
+
+    def _index(self, key: int | str) -> int | None:
+        if isinstance(key, int):
+            return key
+        return self.info.index.get(key)
+
+    def param_raw(self, key: int | str) -> bytes | None:
+        """Raw bytes of a parameter (None if the event has no such param)."""
+        i = self._index(key)
+        spans = self._param_spans()
+        if i is None or not 0 <= i < len(spans):
+            return None
+        start, plen = spans[i]
+        return bytes(self.buf[start:start + plen])
+
+    def param(self, key: int | str) -> object:
+        """Decoded value of a parameter by index or name (None if empty)."""
+        i = self._index(key)
+        if i is None:
+            return None
+        values = self._values
+        if values is None:
+            values = self._values = {}
+        elif i in values:
+            return values[i]
+        raw = self.param_raw(i)
+        if raw is None or i >= len(self.info.params):
+            val = None if raw is None else raw
+        else:
+            try:
+                val = decode_param(self.info.params[i], raw)
+            except DecodeError as exc:
+                start = self._param_spans()[i][0]
+                raise DecodeError(f"event {self.code} ({self.info.name}) "
+                                  f"param {self.info.params[i].name}: "
+                                  f"{exc.message}", start) from None
+        values[i] = val
+        return val
+
+    def param_str(self, key: int | str) -> str | None:
+        """Parameter rendered like sysdig (flag names, errno names...)."""
+        i = self._index(key)
+        if i is None or i >= len(self.info.params):
+            return None
+        if self.param_raw(i) is None:
+            return None
+        return render_value(self.info.params[i], self.param(i))
+
+    def param_names(self) -> list[str]:
+        n = self.nparams
+        return [p.name for p in self.info.params[:n]]
+
+    def params(self) -> dict[str, object]:
+        """Every parameter decoded, by name."""
+        return {name: self.param(i) for i, name in
+                enumerate(self.param_names())}
+
+    def __str__(self) -> str:
+        args = " ".join(f"{n}={self.param_str(i)}" for i, n in
+                        enumerate(self.param_names()))
+        return (f"{self.num} {self.ts} {self.cpu} {self.tid} "
+                f"{self.direction} {self.name} {args}").rstrip()
