@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Alert text and JSON shapes against Falco's own expected output files."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from falco.alert import Alert, AlertFormatter, label_of, severity_of
+
+EXPECTED = Path("/work/shared/falco-regression/output_files")
+# 2016-08-04T16:17:57.881781397Z, the first alert of cat_write.scap.
+TS = 1470327477881781397
+
+
+def cat_alert(ts: int = TS) -> Alert:
+    return Alert(time=ts, rule="open_from_cat", priority="Warning",
+                 output="An open was seen (command=cat /dev/null)",
+                 source="syscall",
+                 output_fields={"proc.cmdline": "cat /dev/null"},
+                 tags=("testing", "filesystem", "process"),
+                 hostname="test-falco-hostname")
+
+
+def test_text_line_local_time() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    line = AlertFormatter().text(cat_alert())
+    assert line == ("16:17:57.881781397: Warning An open was seen "
+                    "(command=cat /dev/null)")
+
+
+@pytest.mark.skipif(not EXPECTED.is_dir(), reason="no regression data")
+def test_iso_text_matches_falco_file() -> None:
+    first = (EXPECTED / "single_rule_with_cat_write.txt").read_text(
+    ).splitlines()[0]
+    assert AlertFormatter(iso_time=True).text(cat_alert()) == first
+
+
+@pytest.mark.skipif(not EXPECTED.is_dir(), reason="no regression data")
+def test_json_matches_falco_file_byte_for_byte() -> None:
+    first = (EXPECTED / "single_rule_with_cat_write.json").read_text(
+    ).splitlines()[0]
+    fmt = AlertFormatter(json_output=True, iso_time=True)
+    assert fmt.line(cat_alert()) == first
+    assert json.loads(fmt.line(cat_alert())) == json.loads(first)
+
+
+def test_json_gating_and_shape() -> None:
+    alert = cat_alert(1_700_000_000_000_000_005)
+    full = json.loads(AlertFormatter(json_output=True).line(alert))
+    assert set(full) == {"hostname", "output", "priority", "rule", "source",
+                         "tags", "time", "output_fields"}
+    assert full["time"] == "2023-11-14T22:13:20.000000005Z"
+    assert full["output_fields"]["evt.time"] == alert.time
+    assert full["output"].endswith(": Warning An open was seen "
+                                   "(command=cat /dev/null)")
+    bare = json.loads(AlertFormatter(json_output=True, include_output=False,
+                                     include_tags=False).line(alert))
+    assert "output" not in bare and "tags" not in bare
+    assert bare["rule"] == "open_from_cat"
+    empty = json.loads(AlertFormatter(json_output=True).line(
+        Alert(time=1, rule="r", priority="Error", output="x")))
+    assert empty["tags"] == []
+
+
+@pytest.mark.parametrize("given,label,level", [
+    ("WARNING", "Warning", 4), ("info", "Informational", 6),
+    ("Emergency", "Emergency", 0), ("debug", "Debug", 7), (3, "Error", 3),
+])
+def test_priorities(given: object, label: str, level: int) -> None:
+    assert label_of(given) == label
+    assert severity_of(given) == level
+
+
+def test_unknown_priority() -> None:
+    with pytest.raises(ValueError):
+        severity_of("loud")

@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Bounded queues, per-output drops, throttling and the HTTP output."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from falco.alert import Alert, AlertFormatter
+from falco.outputs import OutputManager, QueuedOutput, TokenBucket
+from falco.outputs.file import FileOutput
+from falco.outputs.http import HttpError, HttpOutput
+
+
+def alert(n: int) -> Alert:
+    return Alert(time=10**9 + n, rule="r", priority="Error", output=f"a{n}",
+                 tags=("t",), hostname="h",
+                 output_fields={"proc.name": "cat"})
+
+
+@dataclass
+class Blocked:
+    """An output that blocks in emit until released."""
+
+    name: str = "blocked"
+    entered: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    got: list[str] = field(default_factory=list)
+
+    def emit(self, alert: Alert, line: str) -> None:
+        self.entered.set()
+        self.release.wait(30)
+        self.got.append(line)
+
+    def reopen(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_full_queue_drops_and_counts() -> None:
+    out = Blocked()
+    worker = QueuedOutput(out, capacity=2)
+    worker.start()
+    assert worker.submit(alert(0), "0")
+    assert out.entered.wait(10)            # the worker holds alert 0
+    results = [worker.submit(alert(i), str(i)) for i in range(1, 6)]
+    assert results == [True, True, False, False, False]
+    assert worker.stats.dropped == 3
+    out.release.set()
+    assert worker.stop(10)
+    assert out.got == ["0", "1", "2"]
+    assert worker.stats.delivered == 3
+
+
+def test_failing_output_is_counted_and_worker_survives() -> None:
+    class Broken:
+        name = "broken"
+        calls = 0
+
+        def emit(self, alert: Alert, line: str) -> None:
+            Broken.calls += 1
+            if Broken.calls == 1:
+                raise OSError("disk full")
+
+        def reopen(self) -> None: ...
+
+        def close(self) -> None: ...
+
+    worker = QueuedOutput(Broken())
+    worker.start()
+    worker.submit(alert(0), "0")
+    worker.submit(alert(1), "1")
+    assert worker.stop(10)
+    assert (worker.stats.failed, worker.stats.delivered) == (1, 1)
+
+
+def test_token_bucket_throttles_and_reports() -> None:
+    now = [100.0]
+    bucket = TokenBucket(rate=1.0, max_burst=3, clock=lambda: now[0])
+    manager = OutputManager(AlertFormatter(), bucket)
+    sent = [manager.send(alert(i)) for i in range(5)]
+    assert sent == [True, True, True, False, False]
+    now[0] += 1.0
+    assert manager.send(alert(5)) and not manager.send(alert(6))
+    assert (manager.sent, manager.suppressed) == (4, 3)
+    assert "3 alerts suppressed" in manager.report()[0]
+
+
+def test_stalled_output_does_not_delay_file(tmp_path: Path) -> None:
+    """A stalled sink (10 s) must not delay the file by more than 100 ms."""
+    stalled = Blocked(name="http")
+    written: list[float] = []
+
+    class TimedFile(FileOutput):
+        def emit(self, alert: Alert, line: str) -> None:
+            FileOutput.emit(self, alert, line)
+            written.append(time.monotonic())
+
+    manager = OutputManager(AlertFormatter())
+    manager.add(stalled)
+    manager.add(TimedFile(str(tmp_path / "f.txt")))
+    delays = []
+    for i in range(20):
+        start = time.monotonic()
+        manager.send(alert(i))
+        deadline = start + 5
+        while len(written) <= i and time.monotonic() < deadline:
+            time.sleep(0.001)
+        delays.append(written[i] - start)
+    assert len((tmp_path / "f.txt").read_text().splitlines()) == 20
+    assert max(delays) < 0.1, delays
+    stalled.release.set()
+    manager.stop()
+
+
+class Recorder(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        srv = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        srv.bodies.append((self.headers["Content-Type"],
+                           self.headers["User-Agent"], body))
+        status = srv.statuses.pop(0) if srv.statuses else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def http_server() -> Iterator[ThreadingHTTPServer]:
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    srv.bodies, srv.statuses = [], []
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join()
+
+
+def test_http_posts_falcosidekick_json(http_server) -> None:
+    url = f"http://127.0.0.1:{http_server.server_port}/"
+    HttpOutput(url, AlertFormatter(iso_time=True)).emit(alert(1), "ignored")
+    ctype, agent, body = http_server.bodies[0]
+    assert ctype == "application/json"
+    assert agent == "falcosecurity/falco"
+    obj = json.loads(body)
+    assert set(obj) >= {"output", "priority", "rule", "time", "output_fields",
+                        "source", "tags", "hostname"}
+    assert obj["priority"] == "Error" and obj["output_fields"]["proc.name"] \
+        == "cat"
+
+
+def test_http_retries_5xx_with_backoff(http_server) -> None:
+    http_server.statuses[:] = [503, 500]
+    sleeps: list[float] = []
+    url = f"http://127.0.0.1:{http_server.server_port}/alerts"
+    HttpOutput(url, retry_backoff=0.5, sleep=sleeps.append).emit(alert(1),
+                                                                 "")
+    assert len(http_server.bodies) == 3
+    assert sleeps == [0.5, 1.0]
+
+
+def test_http_does_not_retry_4xx(http_server) -> None:
+    http_server.statuses[:] = [400]
+    url = f"http://127.0.0.1:{http_server.server_port}/"
+    with pytest.raises(HttpError, match="HTTP 400"):
+        HttpOutput(url, sleep=lambda s: None).emit(alert(1), "")
+    assert len(http_server.bodies) == 1
+
+
+def test_http_connection_refused_gives_up() -> None:
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    sleeps: list[float] = []
+    with pytest.raises(HttpError, match="failed"):
+        HttpOutput(f"http://127.0.0.1:{port}/", max_retries=2,
+                   sleep=sleeps.append).emit(alert(1), "")
+    assert len(sleeps) == 2

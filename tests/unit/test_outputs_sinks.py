@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Each output against a real local sink: file, syslog socket, program."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from falco.alert import Alert
+from falco.outputs.file import FileOutput
+from falco.outputs.journald import JournaldOutput, field_name
+from falco.outputs.program import ProgramOutput
+from falco.outputs.syslog import SyslogOutput
+
+
+def alert(n: int = 0, priority: str = "Warning", text: str = "hello"
+          ) -> Alert:
+    return Alert(time=1_000_000_000 * (n + 1), rule=f"rule{n}",
+                 priority=priority, output=text,
+                 output_fields={"proc.name": "cat", "fd.name": None},
+                 tags=("b", "a"), hostname="h")
+
+
+def wait_for(pred, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+def test_file_output_reopens_per_alert(tmp_path: Path) -> None:
+    path = tmp_path / "events.txt"
+    out = FileOutput(str(path))
+    out.emit(alert(0), "line one")
+    path.rename(tmp_path / "rotated.txt")
+    out.emit(alert(1), "line two")
+    assert path.read_text() == "line two\n"
+    assert (tmp_path / "rotated.txt").read_text() == "line one\n"
+
+
+def test_file_output_keep_alive_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "events.txt"
+    out = FileOutput(str(path), keep_alive=True)
+    out.emit(alert(0), "first")
+    path.rename(tmp_path / "rotated.txt")
+    out.emit(alert(1), "second")          # still the old, renamed file
+    out.reopen()                           # what SIGUSR1 does
+    out.emit(alert(2), "third")
+    out.close()
+    assert (tmp_path / "rotated.txt").read_text() == "first\nsecond\n"
+    assert path.read_text() == "third\n"
+
+
+def test_syslog_output_to_datagram_listener(tmp_path: Path) -> None:
+    sock_path = str(tmp_path / "log")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(sock_path)
+    listener.settimeout(5)
+    try:
+        out = SyslogOutput(sock_path, facility="local3", identifier="falco")
+        out.emit(alert(0, "Warning"), "12:00:00.000000001: Warning hello")
+        out.emit(alert(1, "Emergency"), "x: Emergency boom")
+        out.emit(alert(2, "Debug"), "x: Debug quiet")
+        msgs = [listener.recv(4096).decode() for _ in range(3)]
+        out.close()
+    finally:
+        listener.close()
+    pri = [int(re.match(r"<(\d+)>", m).group(1)) for m in msgs]
+    assert pri == [19 * 8 + 4, 19 * 8 + 0, 19 * 8 + 7]
+    assert re.fullmatch(r"<156>\w{3} [ \d]\d \d\d:\d\d:\d\d falco\[\d+\]: "
+                        r"12:00:00.000000001: Warning hello", msgs[0])
+    assert f"falco[{os.getpid()}]" in msgs[0]
+
+
+def test_syslog_output_without_listener_raises(tmp_path: Path) -> None:
+    out = SyslogOutput(str(tmp_path / "missing"))
+    with pytest.raises(OSError):
+        out.emit(alert(), "x")
+
+
+EVIL = 'a; touch {p}/pwned $(touch {p}/pwned2) `touch {p}/pwned3` "\' | & >'
+
+
+def test_program_keep_alive_gets_lines_verbatim(tmp_path: Path) -> None:
+    sink = tmp_path / "got.txt"
+    out = ProgramOutput(f"cat >> {sink}", keep_alive=True)
+    evil = EVIL.format(p=tmp_path)
+    for i in range(3):
+        out.emit(alert(i), f"{i}: {evil}")
+    pid = out._proc.pid
+    out.close()
+    assert sink.read_text().splitlines() == [f"{i}: {evil}" for i in range(3)]
+    assert not list(tmp_path.glob("pwned*"))
+    assert out.restarts == 0 and pid > 0
+
+
+def test_program_keep_alive_restarts_dead_program(tmp_path: Path) -> None:
+    sink = tmp_path / "got.txt"
+    # Each instance reads exactly one line and exits.
+    out = ProgramOutput(f"head -n 1 >> {sink}", keep_alive=True)
+    out.emit(alert(0), "one")
+    assert wait_for(lambda: out._proc.poll() is not None)
+    out.emit(alert(1), "two")
+    out.close()
+    assert sink.read_text().splitlines() == ["one", "two"]
+    assert out.restarts == 1
+
+
+def test_program_without_keep_alive_one_process_per_alert(tmp_path: Path
+                                                          ) -> None:
+    sink = tmp_path / "got.txt"
+    out = ProgramOutput(f"(cat; echo \" pid=$$\") >> {sink}")
+    out.emit(alert(0), "one")
+    out.emit(alert(1), EVIL.format(p=tmp_path))
+    lines = sink.read_text().splitlines()
+    assert lines[0] == "one" and lines[1].startswith(" pid=")
+    assert lines[2] == EVIL.format(p=tmp_path)
+    pids = [ln.split("pid=")[1] for ln in (lines[1], lines[3])]
+    assert len(set(pids)) == 2
+    assert not list(tmp_path.glob("pwned*"))
+
+
+def test_program_spawn_is_injectable() -> None:
+    seen = []
+
+    class FakeProc:
+        def __init__(self, argv, **kw):
+            seen.append(argv)
+            self.stdin = open(os.devnull, "wb")
+
+        def wait(self, timeout=None):
+            return 0
+
+    ProgramOutput("mail -s x root", spawn=FakeProc).emit(alert(), "$(id)")
+    assert seen == [["/bin/sh", "-c", "mail -s x root"]]
+
+
+def test_journald_fields_with_fake_sender() -> None:
+    sent = []
+    out = JournaldOutput("falco-test", sender=lambda msg, **kw:
+                         sent.append((msg, kw)))
+    out.emit(alert(0, "Error"), "LINE")
+    msg, kw = sent[0]
+    assert msg == "LINE"
+    assert kw["PRIORITY"] == "3" and kw["FALCO_PRIORITY"] == "Error"
+    assert kw["SYSLOG_IDENTIFIER"] == "falco-test"
+    assert kw["FALCO_RULE"] == "rule0" and kw["FALCO_TAGS"] == "a,b"
+    assert kw["FALCO_FIELD_PROC_NAME"] == "cat"
+    assert kw["FALCO_FIELD_FD_NAME"] == "<NA>"
+    assert '"proc.name":"cat"' in kw["FALCO_OUTPUT_FIELDS"]
+    assert all(re.fullmatch(r"[A-Z0-9_]+", k) for k in kw)
+    assert field_name("evt.arg[0]") == "FALCO_FIELD_EVT_ARG_0_"
