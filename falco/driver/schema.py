@@ -7,6 +7,7 @@ Python.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -171,3 +172,26 @@ def get_schema() -> Schema:
                                  for i in range(lib.PPM_SC_MAX)),
                   flag_tables={_str(lib.fprobe_flag_tables[i].name): t
                                for i, t in flags.items()})
+
+
+def codes_for_names(schema: Schema, names: Iterable[str]) -> set[int]:
+    """Event codes that can carry any of the evt.type ``names``.
+
+    A syscall without a dedicated event arrives as a generic event whose
+    name is the syscall's, so such names also select the generic codes.
+    """
+    sc = set(schema.sc_names)
+    codes: set[int] = set()
+    for name in names:
+        codes.update(schema.codes(name))
+        if name in sc:
+            codes.update((lib.PPME_GENERIC_E, lib.PPME_GENERIC_X))
+    return codes
+
+
+def wanted_bitmap(schema: Schema, names: Iterable[str]) -> bytes:
+    """The C-side bitmap (one bit per event code) selecting ``names``."""
+    bits = bytearray(lib.FSRC_WANTED_BYTES)
+    for code in codes_for_names(schema, names):
+        bits[code >> 3] |= 1 << (code & 7)
+    return bytes(bits)

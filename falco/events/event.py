@@ -81,7 +81,9 @@ class Event:
             sc = self.param(0)
             if isinstance(sc, int):
                 names = get_schema().sc_names
-                if 0 <= sc < len(names) and names[sc]:
+                if sc == 0:
+                    return "<unknown>"
+                if 0 < sc < len(names) and names[sc]:
                     return names[sc]
         return self.info.name
 

@@ -207,9 +207,9 @@ def render_value(pinfo: ParamInfo, value: object) -> str:
         if ptype == S.PT_SOCKFAMILY:
             return FAMILY_NAMES.get(value, str(value))
         if pinfo.fmt == S.PF_OCT:
-            return "0%o" % value
+            return "0%o" % value if value else "0"
         if pinfo.fmt == S.PF_HEX and ptype not in (S.PT_FD, S.PT_PID):
-            return "0x%x" % value
+            return "%X" % value
         return str(value)
     if isinstance(value, str):
         if pinfo.name in _STRLIST_NAMES:
@@ -222,5 +222,5 @@ def render_value(pinfo: ParamInfo, value: object) -> str:
     return str(value)
 
 
-_PRINTABLE = {c: "." for c in range(0, 32) if c not in (9, 10)}
+_PRINTABLE = {c: "." for c in range(0, 32)}
 _PRINTABLE[0xFFFD] = "."

@@ -28,6 +28,9 @@
  * @len: total event length (header included)
  * @hdrlen: 26 (v2 header) or 22 (v1 header, old captures)
  * @cpu: ring index or capture cpu id
+ * @block_off: offset of the capture block holding the event
+ * @seq: 1-based position among all events the call looked at, skipped
+ *	ones included (so event numbers match sysdig's evt.num)
  */
 struct fsrc_rec {
 	uint64_t ts;
@@ -40,6 +43,7 @@ struct fsrc_rec {
 	uint16_t hdrlen;
 	uint16_t flags;
 	uint32_t block_off;
+	uint32_t seq;
 };
 
 /*

@@ -166,6 +166,7 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 {
 	uint64_t pending = 0;
 	uint32_t used = 0;
+	uint32_t seq = 0;
 	int n = 0;
 	int i;
 
@@ -218,6 +219,7 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 			continue;
 		}
 		if (!is_wanted(wanted, type)) {
+			seq++;
 			best->skipped++;
 			best->cursor += len;
 			continue;
@@ -231,6 +233,7 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 			}
 			break;
 		}
+		seq++;
 		memcpy(out + used, p, len);
 		recs[n].ts = best_ts;
 		memcpy(&recs[n].tid, p + 8, sizeof(uint64_t));
@@ -242,6 +245,7 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 		recs[n].hdrlen = FPROBE_EVT_HDR_SIZE;
 		recs[n].flags = 0;
 		recs[n].block_off = 0;
+		recs[n].seq = seq;
 		used += len;
 		best->cursor += len;
 		best->delivered++;

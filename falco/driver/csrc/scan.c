@@ -65,6 +65,7 @@ int fsrc_scan_events(const uint8_t *buf, uint64_t len, uint64_t *pos,
 		     const uint8_t *wanted, uint64_t *skipped, uint64_t *seen)
 {
 	uint64_t p = *pos;
+	uint64_t seen0 = *seen;
 	int n = 0;
 	int rc;
 
@@ -135,6 +136,7 @@ int fsrc_scan_events(const uint8_t *buf, uint64_t len, uint64_t *pos,
 		recs[n].hdrlen = (uint16_t)hdrlen;
 		recs[n].flags = large ? 1 : 0;
 		recs[n].block_off = (uint32_t)p;
+		recs[n].seq = (uint32_t)(*seen - seen0);
 		n++;
 		p += btl;
 	}
