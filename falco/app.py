@@ -9,6 +9,7 @@ before the run starts is raised as a FalcoError and printed by the CLI.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ class App:
     engine: Engine | None = None
     router: OutputRouter | None = None
     source: Any = None
+    replay: bool = False
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _watcher: FileWatcher | None = None
 
@@ -190,7 +192,7 @@ class App:
         if pidfile is not None:
             pidfile.write()
         source, replay = self.open_source()
-        self.source = source
+        self.source, self.replay = source, replay
         manager = build_outputs(config, unbuffered=self.opts.unbuffered)
         self.router = router = OutputRouter(manager)
         hostname = default_hostname()
@@ -219,18 +221,16 @@ class App:
                 log.error("webserver: cannot listen on %s:%d: %s",
                           ws.listen_address, ws.listen_port, exc)
                 web = None
-        signals = Signals(lambda: engine.stop(), self.request_reload,
-                          router.reopen)
+        signals = Signals(engine.interrupt, self.request_reload,
+                          router.reopen, engine.interrupt)
         signals.install()
+        if self.opts.duration is not None:       # -M
+            signal.setitimer(signal.ITIMER_REAL, max(self.opts.duration,
+                                                     0.001))
         if config.watch_config_files:
             self._watcher = FileWatcher(
                 self.watched(config), self.request_reload)
             self._watcher.start()
-        timer = None
-        if self.opts.duration is not None:
-            timer = threading.Timer(self.opts.duration, engine.stop)
-            timer.daemon = True
-            timer.start()
         watchdog = None
         interval = watchdog_interval()
         if interval:
@@ -243,9 +243,9 @@ class App:
         finally:
             sd_notify("STOPPING=1")
             signals.restore()
-            for thing in (timer, watchdog, self._watcher):
+            for thing in (watchdog, self._watcher):
                 if thing is not None:
-                    thing.cancel() if thing is timer else thing.stop()
+                    thing.stop()
             if web is not None:
                 web.stop()
             close = getattr(source, "close", None)
@@ -262,11 +262,15 @@ class App:
             log.warning("%s", line)
         return code
 
-    def set_interesting(self, engine: Engine) -> None:
+    def set_interesting(self, engine: Engine, ruleset: Any = None) -> None:
+        """Live sources only deliver what rules and state need."""
         setter = getattr(self.source, "set_interesting", None)
-        if not callable(setter):
+        if self.replay or not callable(setter):
             return
-        names = None if self.opts.all_events else engine.interesting_events()
+        names = None if self.opts.all_events else \
+            engine.interesting_events(ruleset)
+        if names is not None and self.backend.state_events is not None:
+            names |= set(self.backend.state_events())
         setter(names)
 
     def watched(self, config: Config) -> list[str]:
@@ -306,18 +310,11 @@ class App:
                           level=config.log_level,
                           iso=config.time_format_iso_8601,
                           syslog_path=config.syslog_output.path)
-            self.set_interesting_for(engine, ruleset)
+            self.set_interesting(engine, ruleset)
             if self._watcher is not None:
                 self._watcher.paths = self.watched(config)
             log.info("Configuration and rules reloaded")
             return True
-
-    def set_interesting_for(self, engine: Engine, ruleset: Any) -> None:
-        setter = getattr(self.source, "set_interesting", None)
-        if callable(setter):
-            names = (None if self.opts.all_events
-                     else engine.interesting_events(ruleset))
-            setter(names)
 
 
 def outputs_changed(old: Config, new: Config) -> bool:

@@ -8,7 +8,7 @@ registry and rules loader; tests can pass their own ``Backend`` to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from falco.config import Config
 
@@ -17,12 +17,13 @@ from falco.config import Config
 class Backend:
     registry: Callable[[], Any]
     load_rules: Callable[..., Any]
-    event_names: Callable[[], Sequence[str]]
+    event_names: Callable[[], Collection[str]]
     open_capture: Callable[[str], Any]
     open_live: Callable[[Config], Any]
     inspector_for: Callable[[Any], Any]
     versions: Callable[[], dict[str, str]]
     output_format: Callable[[str, Any], Callable[[Any], Any]] | None = None
+    state_events: Callable[[], Collection[str]] | None = None
 
 
 def _registry() -> Any:
@@ -35,14 +36,15 @@ def _load_rules(paths: Sequence[str], registry: Any, **kwargs: Any) -> Any:
     return load_rules(list(paths), registry, **kwargs)
 
 
-def _event_names() -> Sequence[str]:
-    from falco.events import event_names
-    return event_names()
+def _event_names() -> frozenset[str]:
+    from falco.driver.schema import get_schema
+    schema = get_schema()
+    return frozenset(schema.by_name) | frozenset(schema.sc_names)
 
 
 def _open_capture(path: str) -> Any:
-    from falco.events import open_capture
-    return open_capture(path)
+    from falco.events.scap import CaptureReader
+    return CaptureReader(path)
 
 
 def _open_live(config: Config) -> Any:
@@ -52,7 +54,15 @@ def _open_live(config: Config) -> Any:
 
 def _inspector_for(source: Any) -> Any:
     from falco.state import Inspector
-    return Inspector.for_source(source)
+    if hasattr(source, "procs"):            # a capture: its own proc lists
+        inspector = Inspector()
+        inspector.bootstrap_capture(source.procs, source.fds,
+                                    getattr(source, "users", ()),
+                                    getattr(source, "groups", ()))
+        return inspector
+    inspector = Inspector(proc_lookups=True)
+    inspector.bootstrap_proc()
+    return inspector
 
 
 def _versions() -> dict[str, str]:
@@ -61,25 +71,43 @@ def _versions() -> dict[str, str]:
            "driver_api_version": "unknown",
            "driver_schema_version": "unknown"}
     try:
-        from falco.rules import ENGINE_VERSION
-        out["engine_version"] = str(ENGINE_VERSION)
+        from falco.rules.model import ENGINE_VERSION
+        out["engine_version"] = ".".join(str(v) for v in ENGINE_VERSION)
     except ImportError:
         pass
     try:
-        from falco.events import driver_versions
-        api, schema = driver_versions()
-        out["driver_api_version"] = str(api)
-        out["driver_schema_version"] = str(schema)
+        from falco.driver._falco_ffi import lib
+        out["driver_api_version"] = (
+            f"{lib.FPROBE_API_VERSION_MAJOR}.{lib.FPROBE_API_VERSION_MINOR}."
+            f"{lib.FPROBE_API_VERSION_PATCH}")
+        out["driver_schema_version"] = (
+            f"{lib.FPROBE_SCHEMA_VERSION_MAJOR}."
+            f"{lib.FPROBE_SCHEMA_VERSION_MINOR}."
+            f"{lib.FPROBE_SCHEMA_VERSION_PATCH}")
     except ImportError:
         pass
     return out
 
 
 def _output_format(fmt: str, registry: Any) -> Callable[[Any], Any]:
-    from falco.rules import compile_output
-    return compile_output(fmt, registry)
+    from falco.errors import ConfigError
+    from falco.rules.output import OutputFormatError, compile_output
+    try:
+        return compile_output(fmt, registry).format
+    except OutputFormatError as exc:
+        raise ConfigError(f"invalid -p format '{fmt}' at offset "
+                          f"{exc.offset}: {exc}") from None
+
+
+def _state_events() -> frozenset[str]:
+    """Events the state tables need whatever the rules ask for."""
+    from falco.state.parse_fd import FD_EXIT_HANDLERS
+    from falco.state.parse_proc import PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS
+    return frozenset(FD_EXIT_HANDLERS) | frozenset(PROC_ENTER_HANDLERS) | \
+        frozenset(PROC_EXIT_HANDLERS) | {"close", "procexit"}
 
 
 def default_backend() -> Backend:
     return Backend(_registry, _load_rules, _event_names, _open_capture,
-                   _open_live, _inspector_for, _versions, _output_format)
+                   _open_live, _inspector_for, _versions, _output_format,
+                   _state_events)

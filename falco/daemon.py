@@ -130,17 +130,21 @@ class Signals:
     on_stop: Callable[[], None]
     on_reload: Callable[[], None]
     on_reopen: Callable[[], None]
+    on_alarm: Callable[[], None] | None = None
     _previous: dict[int, object] = field(default_factory=dict)
 
     def install(self) -> None:
         handlers = {signal.SIGINT: self.on_stop, signal.SIGTERM: self.on_stop,
                     signal.SIGHUP: self.on_reload,
                     signal.SIGUSR1: self.on_reopen}
+        if self.on_alarm is not None:
+            handlers[signal.SIGALRM] = self.on_alarm
         for signum, func in handlers.items():
             self._previous[signum] = signal.signal(
                 signum, lambda _s, _f, func=func: func())
 
     def restore(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, old in self._previous.items():
             signal.signal(signum, old)  # type: ignore[arg-type]
         self._previous.clear()

@@ -25,6 +25,10 @@ AlertSink = Callable[[Alert], Any]
 ExtraFormat = Callable[[Any], "tuple[str, dict[str, Any]]"]
 
 
+class StopRequested(BaseException):
+    """Raised by ``Engine.interrupt`` to leave a blocking source read."""
+
+
 class Rule(Protocol):
     name: str
     priority: Any
@@ -99,6 +103,7 @@ class Engine:
     stats: EngineStats = field(default_factory=EngineStats)
     exit_code: int = 0
     _pending: Any = None
+    _in_source: bool = False
     _index: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _swap_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -160,20 +165,38 @@ class Engine:
             self.exit_code = exit_code
         self._stop.set()
 
+    def interrupt(self) -> None:
+        """Stop from a signal handler (main thread): a source blocked in
+        a read (a pipe, an idle ring) is left at once."""
+        self._stop.set()
+        if self._in_source:
+            raise StopRequested()
+
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
     def run(self, source: Iterable[Any]) -> int:
         """Process events until the source ends or ``stop`` is called."""
-        for evt in source:
-            if self._pending is not None:
-                self._apply_pending()
-            if self._stop.is_set():
-                break
-            if evt is None:         # idle tick from a live source
-                continue
-            self.process(evt)
+        events = iter(source)
+        try:
+            while not self._stop.is_set():
+                self._in_source = True
+                try:
+                    evt = next(events)
+                except StopIteration:
+                    break
+                finally:
+                    self._in_source = False
+                if self._pending is not None:
+                    self._apply_pending()
+                if evt is None or self._stop.is_set():
+                    continue        # idle tick from a live source
+                self.process(evt)
+        except StopRequested:
+            pass
+        finally:
+            self._in_source = False
         if self._pending is not None:
             self._apply_pending()
         return self.exit_code
