@@ -29,6 +29,9 @@ _SIGNED = frozenset((S.PT_INT8, S.PT_INT16, S.PT_INT32, S.PT_INT64,
                      S.PT_ERRNO, S.PT_FD, S.PT_PID, S.PT_FD32, S.PT_PID32))
 
 
+_ERRNO_OK = frozenset((S.PT_ERRNO, S.PT_FD, S.PT_PID, S.PT_FD32, S.PT_PID32))
+
+
 def _ip(text: str, fam: int) -> bytes:
     if fam == AF_INET:
         return ipaddress.IPv4Address(text).packed
@@ -54,7 +57,8 @@ def _int_value(value: object, pinfo: ParamInfo) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        if pinfo.type == S.PT_ERRNO and value.lstrip("-").isalpha():
+        if pinfo.type in _ERRNO_OK and value.lstrip("-").isalpha() \
+                and value.lstrip("-").startswith("E"):
             code = getattr(errno, value.lstrip("-"), None)
             if code is None:
                 raise ValueError(f"{pinfo.name}: unknown errno {value!r}")
