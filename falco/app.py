@@ -101,11 +101,25 @@ class App:
             return expand_rules_paths(self.opts.rules, explicit=True)
         return expand_rules_paths(config.rules_files, explicit=False)
 
-    def selection(self, config: Config) -> RuleSelection:
-        return selection_from(config.priority, self.opts.disabled,
-                              self.opts.disable_tags, self.opts.run_tags)
+    def load_rules(self, config: Config) -> tuple[Any, RuleSelection]:
+        """Load, then apply -D/-T/-t and the minimum priority: through the
+        ruleset's own selection when it has one, else in the engine."""
+        ruleset = self._load(config)
+        select = getattr(ruleset, "select", None)
+        if not callable(select):
+            return ruleset, selection_from(
+                config.priority, self.opts.disabled, self.opts.disable_tags,
+                self.opts.run_tags)
+        try:
+            select(disabled=self.opts.disabled,
+                   disabled_tags=self.opts.disable_tags,
+                   enabled_tags=self.opts.run_tags,
+                   min_priority=config.priority)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return ruleset, RuleSelection()
 
-    def load_rules(self, config: Config) -> Any:
+    def _load(self, config: Config) -> Any:
         files = self.rules_files(config)
         if not files:
             raise RuleLoadError("no rules files to load (use -r FILE or "
@@ -136,14 +150,14 @@ class App:
         if (self.opts.disabled or self.opts.disable_tags) and self.opts.run_tags:
             raise ConfigError("You can not specify both disabled (-D/-T) "
                               "and enabled (-t) rules")
-        ruleset = self.load_rules(config)
+        ruleset, selection = self.load_rules(config)
         if self.opts.list_rules or self.opts.describe:
             return describe_rule(ruleset, self.opts.describe)
         extra = self.extra_output()
         if self.opts.dry_run:
             log.info("Dry run: configuration and rules are valid")
             return 0
-        return self.run(ruleset, extra)
+        return self.run(ruleset, selection, extra)
 
     def validate(self) -> int:
         status = 0
@@ -184,7 +198,7 @@ class App:
             return self.backend.open_capture(capture), True
         return self.backend.open_live(self.config), False
 
-    def run(self, ruleset: Any, extra: Any) -> int:
+    def run(self, ruleset: Any, selection: RuleSelection, extra: Any) -> int:
         config = self.config
         pidfile = PidFile(self.opts.pidfile) if self.opts.pidfile else None
         if self.opts.daemon:
@@ -198,7 +212,7 @@ class App:
         hostname = default_hostname()
         engine = self.engine = Engine(
             self.backend.inspector_for(source), ruleset, router,
-            self.selection(config), config.rule_matching, hostname, extra)
+            selection, config.rule_matching, hostname, extra)
         self.set_interesting(engine)
         drops = None
         if config.syscall_event_drops.actions:
@@ -290,7 +304,7 @@ class App:
         with self._reload_lock:
             try:
                 config = self.load_config()
-                ruleset = self.load_rules(config)
+                ruleset, selection = self.load_rules(config)
                 manager: OutputManager | None = None
                 if outputs_changed(self.config, config):
                     manager = build_outputs(config,
@@ -302,7 +316,7 @@ class App:
                     log.error("%s", err)
                 return False
             engine.rule_matching = config.rule_matching
-            engine.swap_rules(ruleset, self.selection(config))
+            engine.swap_rules(ruleset, selection)
             if manager is not None:
                 router.swap(manager).stop()
             self.config = config

@@ -115,7 +115,9 @@ class Engine:
     def enabled_rules(self, ruleset: RuleSetLike | None = None
                       ) -> list[Rule]:
         ruleset = ruleset or self.ruleset
-        return [r for r in ruleset.rules if self.selection.allows(r)]
+        base = getattr(ruleset, "enabled_rules", None)
+        rules = base if base is not None else ruleset.rules
+        return [r for r in rules if self.selection.allows(r)]
 
     def interesting_events(self, ruleset: RuleSetLike | None = None
                            ) -> set[str] | None:
