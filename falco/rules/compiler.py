@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Compile collected lists, macros and rules into :class:`CompiledRule`s.
+
+Lists are expanded on the AST, reproducing Falco's textual substitution
+order without its quoting problems: a bare value naming a list becomes the
+list's items, and an item produced by list *i* may name a list defined
+after *i*. Macros are substituted on the AST; a macro sees only macros
+defined before its latest (re)definition, rules see all. Unused lists and
+macros get Falco's warnings.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from falco.errors import RuleLoadError, SourceLocation
+from falco.fields.registry import FieldRegistry
+from falco.filter import ast
+from falco.filter.compiler import ConditionCompiler
+from falco.filter.lexer import unescape
+from falco.filter.parser import FilterParser
+from falco.rules import exceptions as exc_mod
+from falco.rules.collector import Collector, ItemError
+from falco.rules.infos import RuleInfo, Text
+from falco.rules.model import CompiledRule, LoadMessage
+from falco.rules.output import OutputFormatError, compile_output
+
+COMPILE = "LOAD_ERR_COMPILE_CONDITION"
+VALIDATE = "LOAD_ERR_VALIDATE"
+TOO_MANY_EVTTYPES = 100
+_EXC = "\x00exception:"
+
+
+class _Failed(Exception):
+    """A macro this rule needs failed already (its error is reported)."""
+
+
+class RulesCompiler:
+    def __init__(self, col: Collector, registry: FieldRegistry,
+                 all_evttypes: frozenset[str] | None,
+                 parser: FilterParser | None = None) -> None:
+        self.col = col
+        self.registry = registry
+        self.cond = ConditionCompiler(registry, all_evttypes)
+        self.parser = parser or FilterParser()
+        self.lists: dict[str, list[str]] = {}
+        self.list_order: dict[str, int] = {}
+        self.macro_ast: dict[str, ast.Expr] = {}
+        self.failed: set[str] = set()
+        self.used_lists: set[str] = set()
+        self.used_macros: set[str] = set()
+        self.resolved: dict[str, ast.Expr] = {}
+
+    # -- messages ----------------------------------------------------------
+    def error(self, code: str, message: str, item_type: str, name: str,
+              where: tuple[SourceLocation | None, str | None]) -> None:
+        self.col.errors.append(LoadMessage(code, message, item_type, name,
+                                           where[0], where[1]))
+
+    def _where(self, err: Any, text: Text,
+               rule: RuleInfo | None) -> tuple[SourceLocation | None,
+                                               str | None]:
+        origin = getattr(err, "origin", None)
+        offset = getattr(err, "offset", 0) or 0
+        if origin is None:
+            return text.locate(offset)
+        if origin.startswith(_EXC) and rule is not None:
+            name = origin[len(_EXC):]
+            for ex in rule.exceptions:
+                if ex.name == name:
+                    return ex.location, None
+            return rule.location, None
+        macro = self.col.macros.get(origin)
+        if macro is None:
+            return None, None
+        return macro.cond.locate(offset)
+
+    # -- lists -------------------------------------------------------------
+    def compile_lists(self) -> None:
+        for pos, info in enumerate(self.col.lists.values()):
+            items: list[str] = []
+            for item in info.items:
+                ref = self.col.lists.get(item)
+                if ref is not None and ref.index < info.visibility:
+                    self.used_lists.add(item)
+                    items.extend(ref.items)
+                else:
+                    items.append(item)
+            self.lists[info.name] = items
+            self.list_order[info.name] = pos
+
+    def _expand_name(self, text: str, after: int) -> list[str] | None:
+        pos = self.list_order.get(text)
+        if pos is None or pos <= after:
+            return None
+        self.used_lists.add(text)
+        out: list[str] = []
+        for item in self.lists[text]:
+            sub = self._expand_name(item, pos)
+            out.extend(sub if sub is not None else [item])
+        return out
+
+    def expand_lists(self, node: ast.Expr) -> ast.Expr:
+        if isinstance(node, (ast.And, ast.Or)):
+            return type(node)(tuple(self.expand_lists(c)
+                                    for c in node.children), node.span)
+        if isinstance(node, ast.Not):
+            return ast.Not(self.expand_lists(node.child), node.span)
+        if not isinstance(node, ast.BinaryCheck):
+            return node
+        rhs = node.rhs
+        if isinstance(rhs, ast.ListValue):
+            items: list[ast.StrValue] = []
+            changed = False
+            for item in rhs.items:
+                names = None if item.quoted else \
+                    self._expand_name(item.text, -1)
+                if names is None:
+                    items.append(item)
+                else:
+                    changed = True
+                    items.extend(_item_value(n, item.span) for n in names)
+            if not changed:
+                return node
+            return ast.BinaryCheck(node.lhs, node.op,
+                                   ast.ListValue(tuple(items), rhs.span),
+                                   node.span)
+        if isinstance(rhs, ast.StrValue) and not rhs.quoted:
+            names = self._expand_name(rhs.text, -1)
+            if names is None:
+                return node
+            values = tuple(_item_value(n, rhs.span) for n in names)
+            if node.op in ast.LIST_OPS:
+                new_rhs: ast.RhsExpr = ast.ListValue(values, rhs.span)
+            elif len(values) == 1:
+                new_rhs = values[0]
+            else:
+                raise _list_misuse(rhs, node.op, len(values))
+            return ast.BinaryCheck(node.lhs, node.op, new_rhs, node.span)
+        return node
+
+    # -- macros ------------------------------------------------------------
+    def parse(self, text: Text, origin: str | None) -> ast.Expr:
+        tree = self.parser.parse(text.value, origin=origin)
+        return self.expand_lists(tree)
+
+    def compile_macros(self) -> None:
+        for info in self.col.macros.values():
+            try:
+                self.macro_ast[info.name] = self.parse(info.cond, info.name)
+            except RuleLoadError as err:
+                self.failed.add(info.name)
+                self.error(getattr(err, "code", COMPILE), err.message,
+                           "macro", info.name, self._where(err, info.cond,
+                                                           None))
+        for info in self.col.macros.values():
+            if info.name in self.failed:
+                continue
+            vis = info.visibility
+            try:
+                self.resolve(self.macro_ast[info.name],
+                             lambda n, v=vis: self.col.macros[n].index < v,
+                             (info.name,), memo=False)
+            except _Failed:
+                continue
+            except RuleLoadError as err:
+                self.failed.add(info.name)
+                self.error(VALIDATE, err.message, "macro", info.name,
+                           self._where(err, info.cond, None))
+
+    def resolve(self, node: ast.Expr, visible: Any, stack: tuple[str, ...],
+                memo: bool) -> ast.Expr:
+        if isinstance(node, (ast.And, ast.Or)):
+            return type(node)(tuple(self.resolve(c, visible, stack, memo)
+                                    for c in node.children), node.span)
+        if isinstance(node, ast.Not):
+            return ast.Not(self.resolve(node.child, visible, stack, memo),
+                           node.span)
+        if not isinstance(node, ast.MacroRef):
+            return node
+        name = node.name
+        if name not in self.macro_ast and name in self.failed:
+            raise _Failed(name)
+        if name not in self.macro_ast or not visible(name):
+            raise _located(f"Undefined macro '{name}' used in filter.",
+                           node.span)
+        if name in stack:
+            raise _located(f"reference loop in macro '{name}'", node.span)
+        self.used_macros.add(name)
+        if memo and name in self.resolved:
+            return self.resolved[name]
+        body = self.resolve(self.macro_ast[name], visible, stack + (name,),
+                            memo)
+        if memo:
+            self.resolved[name] = body
+        return body
+
+    # -- rules -------------------------------------------------------------
+    def compile_rule(self, info: RuleInfo, index: int) -> CompiledRule | None:
+        name = info.name
+        try:
+            fmt = compile_output(info.output.value, self.registry)
+        except OutputFormatError as err:
+            where = info.output.locate(err.offset)
+            if info.skip_unknown:
+                self._warn_unknown(str(err), info, where)
+                return None
+            self.error("LOAD_ERR_COMPILE_OUTPUT", str(err), "rule", name,
+                       where)
+            return None
+        text = info.cond
+        try:
+            tree = self.parse(text, None)
+            negs: list[ast.Expr] = []
+            for ex in info.exceptions:
+                exc_mod.validate(ex, self.registry)
+                ex_text = exc_mod.exception_text(ex)
+                if ex_text:
+                    negs.append(ast.Not(self.parse(
+                        Text(ex_text), _EXC + ex.name), tree.span))
+            if negs:
+                tree = ast.And((tree, *negs), tree.span)
+            tree = self.resolve(tree, lambda n: True, (), memo=True)
+            compiled = self.cond.compile(tree)
+        except _Failed:
+            return None
+        except ItemError as err:
+            self.col.errors.append(err.msg)
+            return None
+        except RuleLoadError as err:
+            where = self._where(err, text, info)
+            if getattr(err, "unknown", False) and info.skip_unknown:
+                self._warn_unknown(err.message, info, where)
+                return None
+            self.error(getattr(err, "code", COMPILE), err.message, "rule",
+                       name, where)
+            return None
+        evttypes = compiled.evttypes
+        if info.warn_evttypes and (evttypes is None or
+                                   len(evttypes) > TOO_MANY_EVTTYPES):
+            self.col.warn("LOAD_NO_EVTTYPE", "Rule matches too many evt.type "
+                          "values. This has a significant performance "
+                          "penalty.", "rule", name, info.location)
+        return CompiledRule(
+            name=name, desc=info.desc, priority=info.priority,
+            tags=frozenset(info.tags), source=info.rule_source,
+            condition=info.cond.value, output=info.output.value,
+            enabled=info.enabled, evttypes=evttypes,
+            predicate=compiled.predicate, formatter=fmt.format, index=index,
+            location=info.location,
+            exception_fields=frozenset(
+                f for ex in info.exceptions
+                for f in (ex.fields if isinstance(ex.fields, list)
+                          else [ex.fields]) if isinstance(f, str)))
+
+    def _warn_unknown(self, message: str, info: RuleInfo,
+                      where: tuple[SourceLocation | None, str | None]) -> None:
+        self.col.warn("LOAD_UNKNOWN_FIELD", message, "rule", info.name,
+                      where[0], where[1])
+
+    def compile(self) -> list[CompiledRule]:
+        self.compile_lists()
+        self.compile_macros()
+        rules = []
+        for index, info in enumerate(self.col.rules.values()):
+            rule = self.compile_rule(info, index)
+            if rule is not None:
+                rules.append(rule)
+        for info in self.col.macros.values():
+            if info.name not in self.used_macros:
+                self.col.warn("LOAD_UNUSED_MACRO", "Macro not referred to by "
+                              "any other rule/macro", "macro", info.name,
+                              info.location)
+        for linfo in self.col.lists.values():
+            if linfo.name not in self.used_lists:
+                self.col.warn("LOAD_UNUSED_LIST", "List not referred to by "
+                              "any other rule/macro", "list", linfo.name,
+                              linfo.location)
+        return rules
+
+
+def _item_value(text: str, span: ast.Span) -> ast.StrValue:
+    """A list item as the parser would read it after Falco's quoting."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return ast.StrValue(unescape(text[1:-1]), True, span)
+    if " " in text:
+        return ast.StrValue(unescape(text), True, span)
+    return ast.StrValue(text, any(c in ast.BARE_FORBIDDEN for c in text),
+                        span)
+
+
+def _located(message: str, span: ast.Span) -> RuleLoadError:
+    err = RuleLoadError(message)
+    err.offset = span.offset  # type: ignore[attr-defined]
+    err.origin = span.origin  # type: ignore[attr-defined]
+    err.code = VALIDATE  # type: ignore[attr-defined]
+    return err
+
+
+def _list_misuse(rhs: ast.StrValue, op: str, count: int) -> RuleLoadError:
+    err = _located(f"list '{rhs.text}' has {count} items and cannot be used "
+                   f"with operator '{op}'", rhs.span)
+    err.code = COMPILE  # type: ignore[attr-defined]
+    return err

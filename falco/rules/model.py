@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Rules as the engine sees them: priorities, compiled rules, messages."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from falco.errors import RuleLoadError, SourceLocation
+
+ENGINE_VERSION = (0, 57, 0)
+# Plugins whose fields this engine provides natively, with the version
+# their rules may require at most.
+BUILTIN_PLUGINS = {"container": (0, 4, 0)}
+SYSCALL_SOURCE = "syscall"
+
+
+class Priority(enum.IntEnum):
+    """Falco priorities; the value is the syslog severity."""
+
+    EMERGENCY = 0
+    ALERT = 1
+    CRITICAL = 2
+    ERROR = 3
+    WARNING = 4
+    NOTICE = 5
+    INFORMATIONAL = 6
+    DEBUG = 7
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self.value]
+
+    @property
+    def severity(self) -> int:
+        return int(self.value)
+
+    def __str__(self) -> str:
+        return self.label
+
+    @classmethod
+    def parse(cls, text: str) -> "Priority":
+        """Case-insensitive; ``INFO`` means INFORMATIONAL."""
+        key = text.strip().upper()
+        if key == "INFO":
+            return cls.INFORMATIONAL
+        try:
+            return cls[key]
+        except KeyError:
+            raise ValueError(f"Invalid priority '{text}'") from None
+
+
+_LABELS = ("Emergency", "Alert", "Critical", "Error", "Warning", "Notice",
+           "Informational", "Debug")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadMessage:
+    """An error or warning from loading rules, in Falco's terms."""
+
+    code: str                     # e.g. LOAD_ERR_COMPILE_CONDITION
+    message: str
+    item_type: str                # rule, macro, list, exception, ...
+    item_name: str
+    location: SourceLocation | None = None
+    snippet: str | None = None
+    is_error: bool = True
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        kind = "error" if self.is_error else "warning"
+        item = f"{self.item_type} '{self.item_name}'" if self.item_name \
+            else self.item_type
+        text = f"{where}{kind}: {self.message} ({item}) [{self.code}]"
+        if self.snippet:
+            text += "\n" + self.snippet
+        return text
+
+    def to_exception(self) -> RuleLoadError:
+        err = RuleLoadError(self.message, self.location,
+                            item=f"{self.item_type} '{self.item_name}'"
+                            if self.item_name else self.item_type,
+                            snippet=self.snippet)
+        err.code = self.code  # type: ignore[attr-defined]
+        err.item_type = self.item_type  # type: ignore[attr-defined]
+        err.item_name = self.item_name  # type: ignore[attr-defined]
+        return err
+
+
+class RulesError(RuleLoadError):
+    """Raised by load_rules: every error found, the first as the message."""
+
+    def __init__(self, errors: list[LoadMessage],
+                 warnings: list[LoadMessage]) -> None:
+        first = errors[0]
+        super().__init__(first.message, first.location,
+                         item=f"{first.item_type} '{first.item_name}'"
+                         if first.item_name else first.item_type,
+                         snippet=first.snippet)
+        self.errors = errors
+        self.warnings = warnings
+        self.code = first.code
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+Formatter = Callable[[Any], "tuple[str, dict[str, Any]]"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    name: str
+    desc: str
+    priority: Priority
+    tags: frozenset[str]
+    source: str
+    condition: str
+    output: str
+    enabled: bool
+    evttypes: frozenset[str] | None
+    predicate: Callable[[Any], bool] = field(repr=False, compare=False)
+    formatter: Formatter = field(repr=False, compare=False)
+    index: int = 0
+    location: SourceLocation | None = field(default=None, compare=False)
+    exception_fields: frozenset[str] = frozenset()
+
+    def matches(self, ctx: Any) -> bool:
+        return self.predicate(ctx)
+
+    def format_output(self, ctx: Any) -> tuple[str, dict[str, Any]]:
+        return self.formatter(ctx)
