@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Event fields (``proc.name``, ``fd.sip``, ...) read from the state layer.
+
+``default_registry()`` builds the full registry from the per-class
+modules; every call returns a new registry (nothing here is global).
+"""
+from __future__ import annotations
+
+from falco.fields.registry import (
+    ArgMode, FieldDef, FieldRegistry, FieldType, UnknownFieldError)
+
+
+def default_registry() -> FieldRegistry:
+    from falco.fields import container, evt, fd, fspath, group, proc, \
+        thread, user
+    registry = FieldRegistry()
+    for module in (evt, proc, thread, fd, fspath, user, group, container):
+        registry.register_all(module.fields())
+    return registry
+
+
+__all__ = ["ArgMode", "FieldDef", "FieldRegistry", "FieldType",
+           "UnknownFieldError", "default_registry"]

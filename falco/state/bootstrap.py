@@ -12,7 +12,9 @@ from typing import Any
 from falco.state.containers import parse_cgroups
 from falco.state.parse_proc import split_args
 from falco.state.paths import dir_with_slash
-from falco.state.types import NO_LOGINUID, FdInfo, FdType, ThreadInfo
+from falco.state.types import (
+    EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE,
+    NO_LOGINUID, FdInfo, FdType, ThreadInfo)
 
 # scap_fd_type numbers (libscap scap.h) -> our fd types.
 _SCAP_FD_TYPES = {
@@ -25,7 +27,8 @@ _SCAP_FD_TYPES = {
     20: FdType.MEMFD, 21: FdType.PIDFD,
 }
 _SERVER_TYPES = (5, 6)
-_L4 = {1: "tcp", 2: "udp", 3: "icmp", 4: "raw"}
+# scap_l4_proto numbers (capture_types.ScapL4Proto).
+_L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}
 
 
 def _get(entry: Any, name: str, default: Any = None) -> Any:
@@ -62,7 +65,21 @@ def thread_from_entry(entry: Any) -> ThreadInfo:
         if isinstance(value, int):
             setattr(t, dst, value)
     t.euid, t.egid = t.uid, t.gid
-    if t.pgid == 0:
+    for attr, bit in (("exe_writable", EXE_WRITABLE),
+                      ("exe_upper_layer", EXE_UPPER_LAYER),
+                      ("exe_lower_layer", EXE_LOWER_LAYER),
+                      ("exe_from_memfd", EXE_FROM_MEMFD)):
+        if getattr(entry, attr, False):
+            t.exe_flags |= bit
+    if t.sid < 0:
+        t.sid = 0
+    if t.vpgid < 0:
+        t.vpgid = 0
+    if t.vtid < 0:
+        t.vtid = t.tid
+    if t.vpid < 0:
+        t.vpid = t.pid
+    if t.pgid <= 0:
         t.pgid = t.vpgid
     t.cgroups = parse_cgroups(_get(entry, "cgroups", ""))
     return t
@@ -85,8 +102,9 @@ def fdinfo_from_entry(entry: Any) -> FdInfo:
     dip = _get(entry, "dip")
     if ftype.is_ip:
         l4 = _get(entry, "l4proto")
-        fdi.l4proto = _L4.get(l4, None) if isinstance(l4, int) else l4
-        if isinstance(raw_type, int) and raw_type in _SERVER_TYPES:
+        fdi.l4proto = _L4.get(int(l4)) if isinstance(l4, int) else l4
+        if getattr(entry, "is_server", False) or (
+                isinstance(raw_type, int) and raw_type in _SERVER_TYPES):
             ip = _get(entry, "ip", sip)
             port = _get(entry, "port", _get(entry, "sport"))
             fdi.dip, fdi.dport, fdi.is_server = ip, port, True

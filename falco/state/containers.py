@@ -132,7 +132,7 @@ def match_cgroups(cgroups: list[tuple[str, str]]) -> ContainerMatch | None:
     return None
 
 
-def parse_cgroups(raw: str | list[str] | None) -> list[tuple[str, str]]:
+def parse_cgroups(raw: Any) -> list[tuple[str, str]]:
     """``"cpu=/docker/abc\\0memory=/..."`` -> [("cpu", "/docker/abc"), ...]."""
     if not raw:
         return []
@@ -140,6 +140,9 @@ def parse_cgroups(raw: str | list[str] | None) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for item in items:
         if not item:
+            continue
+        if isinstance(item, tuple):
+            out.append((str(item[0]), str(item[1])))
             continue
         subsys, sep, path = item.partition("=")
         if sep:

@@ -28,6 +28,17 @@ from falco.state.users import UserDb
 
 log = logging.getLogger(__name__)
 
+# Events that use an fd even when an old exit event lacks the parameter.
+_FD_USERS = frozenset((
+    "read", "write", "readv", "writev", "pread", "pwrite", "preadv",
+    "pwritev", "send", "sendto", "sendmsg", "sendmmsg", "recv", "recvfrom",
+    "recvmsg", "recvmmsg", "fstat", "fstat64", "lseek", "llseek", "ioctl",
+    "getdents", "getdents64", "fchdir", "fchmod", "fchown", "fsync",
+    "fdatasync", "flock", "mmap", "mmap2", "splice", "sendfile", "shutdown",
+    "getsockopt", "setsockopt", "getsockname", "getpeername", "epoll_ctl",
+    "ftruncate", "fallocate", "fstatfs", "fstatfs64", "sync_file_range",
+))
+
 
 @dataclass(slots=True)
 class InspectorStats:
@@ -62,6 +73,12 @@ class Inspector:
     _budget_window: int = 0
     _budget_used: int = 0
     _exit_handlers: dict[str, Any] = field(default_factory=dict)
+    _fd_events: dict[str, bool] = field(default_factory=dict)
+    first_ts: int = 0
+    prev_ts: int = 0
+    last_ts: int = 0
+    # Lazily computed values shared by extractors (hostname, ...).
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.users = UserDb(self.host_root)
@@ -223,14 +240,11 @@ class Inspector:
         return self.threads.get(t.pid) or t
 
     def parent(self, t: ThreadInfo) -> ThreadInfo | None:
-        """The parent process (main thread) of ``t``'s process."""
+        """The thread that created ``t``'s process (libsinsp's ptid)."""
         main = self.main_thread(t)
         if main.ptid <= 0 or main.ptid == main.tid:
             return None
-        p = self.threads.get(main.ptid)
-        if p is None:
-            return None
-        return self.main_thread(p)
+        return self.threads.get(main.ptid)
 
     def ancestors(self, t: ThreadInfo) -> Iterator[ThreadInfo]:
         """Parent, grandparent, ... (bounded against loops)."""
@@ -282,6 +296,10 @@ class Inspector:
         if self._pending:
             self._flush_pending()
         ts = evt.ts
+        if not self.first_ts:
+            self.first_ts = ts
+        self.prev_ts = self.last_ts
+        self.last_ts = ts
         if ts - self._last_purge >= self.purge_interval_ns:
             if self._last_purge == 0:
                 self._last_purge = ts
@@ -313,6 +331,25 @@ class Inspector:
         if ctx.thread is not None:
             ctx.thread.lastevent_ts = ts
         return ctx
+
+    def uses_fd(self, evt: Any) -> bool:
+        """Whether the event creates, uses or destroys an fd (EF_* flags,
+        or failing a table entry, an ``fd`` parameter)."""
+        name = evt.name
+        known = self._fd_events.get(name)
+        if known is None:
+            flags = getattr(getattr(evt, "info", None), "flags", None)
+            if isinstance(flags, int):
+                known = bool(flags & 0x7)
+            else:
+                try:
+                    names = evt.param_names()
+                except (AttributeError, TypeError):
+                    names = ()
+                known = ("fd" in names or name in FD_EXIT_HANDLERS
+                         or name in _FD_USERS)
+            self._fd_events[name] = known
+        return known
 
     def close(self) -> None:
         """Stop background work (container metadata)."""

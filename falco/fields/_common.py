@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers shared by the per-class field modules."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from falco.fields.registry import ArgMode, Extractor, FieldDef, FieldType
+
+S = FieldType.STRING
+I = FieldType.INT
+B = FieldType.BOOL
+P = FieldType.PATH
+
+# Linux capability numbers -> names (include/uapi/linux/capability.h).
+CAP_NAMES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+    "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+    "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)
+
+
+def caps_to_string(caps: int) -> str:
+    return " ".join(name for bit, name in enumerate(CAP_NAMES)
+                    if caps >> bit & 1)
+
+
+def field(name: str, ftype: FieldType, desc: str, extract: Extractor,
+          arg: ArgMode = ArgMode.NONE, multi: bool = False,
+          deprecated: bool = False) -> FieldDef:
+    return FieldDef(name, ftype, desc, extract, arg, multi,
+                    deprecated=deprecated)
+
+
+def none(_ctx: Any, _arg: str | None) -> None:
+    """For fields whose data source we do not have (k8s API, plugins)."""
+    return None
+
+
+def main_of(ctx: Any) -> Any:
+    t = ctx.thread
+    if t is None or t.tid == t.pid:
+        return t
+    return ctx.inspector.threads.get(t.pid) or t
+
+
+def parent_of(ctx: Any) -> Any:
+    t = ctx.thread
+    if t is None:
+        return None
+    return ctx.inspector.parent(t)
+
+
+def ancestors(ctx: Any) -> Iterator[Any]:
+    t = ctx.thread
+    if t is None:
+        return iter(())
+    return ctx.inspector.ancestors(t)
+
+
+def ancestor(ctx: Any, arg: str | None) -> Any:
+    """proc.aname[N]: 0 is the process itself, 1 its parent, ..."""
+    try:
+        level = int(arg) if arg is not None else 1
+    except ValueError:
+        return None
+    if level < 0:
+        return None
+    t = main_of(ctx)
+    insp = ctx.inspector
+    while t is not None and level > 0:
+        t = insp.parent(t)
+        level -= 1
+    return t
+
+
+def cmdline(t: Any) -> str:
+    if not t.args:
+        return t.comm
+    return t.comm + " " + " ".join(t.args)
+
+
+def exeline(t: Any) -> str:
+    if not t.args:
+        return t.exe
+    return t.exe + " " + " ".join(t.args)
+
+
+def env_value(env: list[str], key: str) -> str | None:
+    prefix = key + "="
+    for item in env:
+        if item.startswith(prefix):
+            return item[len(prefix):]
+    return None

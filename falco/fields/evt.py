@@ -1,0 +1,453 @@
+# SPDX-License-Identifier: Apache-2.0
+"""evt.* and syscall.* fields: the event itself."""
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from typing import Any
+
+from falco.fields._common import B, I, S, field, none
+from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.state.paths import concatenate_paths
+from falco.state.types import (
+    O_CREAT, O_F_CREATED, O_RDONLY, O_TMPFILE, O_WRONLY, S_IXANY)
+
+_NS = 1_000_000_000
+_OPENS = frozenset(("open", "openat", "openat2", "open_by_handle_at"))
+_IO_READ = frozenset(("read", "readv", "pread", "preadv", "recv", "recvfrom",
+                      "recvmsg", "recvmmsg", "preadv2"))
+_IO_WRITE = frozenset(("write", "writev", "pwrite", "pwritev", "send",
+                       "sendto", "sendmsg", "sendmmsg", "pwritev2",
+                       "sendfile"))
+_WAITS = frozenset(("nanosleep", "clock_nanosleep", "select", "pselect6",
+                    "poll", "ppoll", "epoll_wait", "epoll_pwait", "pause",
+                    "wait4", "waitid", "futex", "accept", "accept4"))
+_CATEGORIES = {0: "unknown", 1: "other", 2: "file", 3: "net", 4: "IPC",
+               5: "memory", 6: "process", 7: "sleep", 8: "system",
+               9: "signal", 10: "user", 11: "time", 12: "processing",
+               32: "IO_read", 33: "IO_write", 34: "IO_other", 64: "wait",
+               128: "scheduler", 256: "internal"}
+_META = frozenset(("procexit", "switch", "drop", "container", "procinfo",
+                   "cpu_hotplug", "notification", "infra", "pluginevent",
+                   "useradded", "userdeleted", "groupadded", "groupdeleted",
+                   "k8s", "tracer", "mesos", "signaldeliver", "page_fault"))
+_FD_NAMES = frozenset(("fd", "fd1", "fd2", "oldfd", "newfd", "pidfd"))
+_UID_NAMES = frozenset(("uid", "euid", "ruid", "suid", "loginuid"))
+_GID_NAMES = frozenset(("gid", "egid", "rgid", "sgid"))
+
+
+def _flags(ctx: Any) -> int:
+    flags = ctx.arg("flags")
+    return flags if isinstance(flags, int) else 0
+
+
+def _param_names(evt: Any) -> list[str]:
+    try:
+        return list(evt.param_names())
+    except (AttributeError, TypeError):
+        return []
+
+
+def _key(arg: str) -> str | int:
+    return int(arg) if arg.isdigit() else arg
+
+
+def _resolved(ctx: Any, name: str, value: Any) -> str | None:
+    """libsinsp's resolved form of fd and id parameters."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
+        return None
+    if name in _FD_NAMES and value >= 0 and ctx.thread is not None:
+        fdi = ctx.thread.fds.get(value)
+        if fdi is not None:
+            return f"<{fdi.typechar}>{fdi.name}"
+    elif name in _UID_NAMES:
+        info = ctx.inspector.users.user(value)
+        return info.name if info is not None else None
+    elif name in _GID_NAMES:
+        info = ctx.inspector.users.group(value)
+        return info.name if info is not None else None
+    return None
+
+
+def _param_str(evt: Any, key: str | int) -> str | None:
+    try:
+        return evt.param_str(key)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+
+
+def _arg(ctx: Any, arg: str | None) -> Any:
+    if arg is None:
+        return None
+    key = _key(arg)
+    evt = ctx.evt
+    if isinstance(key, int):
+        names = _param_names(evt)
+        if key >= len(names):
+            return None
+        name = names[key]
+    else:
+        name = key
+    target = evt
+    if ctx.arg(name) is not None and _get(evt, name) is None:
+        target = ctx.enter
+    value = _get(target, name)
+    res = _resolved(ctx, name, value)
+    if res is not None:
+        return res
+    return _param_str(target, name)
+
+
+def _get(evt: Any, name: str) -> Any:
+    try:
+        return evt.param(name)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+
+
+def _rawarg(ctx: Any, arg: str | None) -> Any:
+    if arg is None:
+        return None
+    key = _key(arg)
+    if isinstance(key, int):
+        return _get(ctx.evt, key)  # type: ignore[arg-type]
+    return ctx.arg(key)
+
+
+def _args(ctx: Any, _arg: str | None) -> str:
+    evt = ctx.evt
+    out = []
+    for name in _param_names(evt):
+        value = _get(evt, name)
+        text = _param_str(evt, name)
+        res = _resolved(ctx, name, value)
+        if res is not None:
+            text = f"{value}({res})"
+        out.append(f"{name}={'' if text is None else text}")
+    return " ".join(out)
+
+
+def _res(ctx: Any, _arg: str | None) -> str | None:
+    res = _rawres(ctx, None)
+    if res is None:
+        return None
+    if res >= 0:
+        return "SUCCESS"
+    return errno.errorcode.get(-res, str(res))
+
+
+def _rawres(ctx: Any, _arg: str | None) -> int | None:
+    evt = ctx.evt
+    if evt.direction != "<":
+        return None
+    res = evt.res
+    return res if isinstance(res, int) else None
+
+
+def _failed(ctx: Any, _arg: str | None) -> bool:
+    res = _rawres(ctx, None)
+    return res is not None and res < 0
+
+
+def _local(ts: int, fmt: str) -> str:
+    return time.strftime(fmt, time.localtime(ts // _NS))
+
+
+def _time(ctx: Any, _arg: str | None) -> str:
+    ts = ctx.evt.ts
+    return f"{_local(ts, '%H:%M:%S')}.{ts % _NS:09d}"
+
+
+def _datetime(ctx: Any, _arg: str | None) -> str:
+    ts = ctx.evt.ts
+    return f"{_local(ts, '%Y-%m-%d %H:%M:%S')}.{ts % _NS:09d}"
+
+
+def _iso8601(ctx: Any, _arg: str | None) -> str:
+    ts = ctx.evt.ts
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts // _NS)) + \
+        f".{ts % _NS:09d}Z"
+
+
+def _latency(ctx: Any) -> int | None:
+    if ctx.evt.direction != "<" or ctx.enter is None:
+        return 0 if ctx.evt.direction == "<" else None
+    return ctx.evt.ts - ctx.enter.ts
+
+
+def _eflags(evt: Any) -> int | None:
+    flags = getattr(getattr(evt, "info", None), "flags", None)
+    return flags if isinstance(flags, int) else None
+
+
+def _is_io_read(ctx: Any, _arg: str | None) -> bool:
+    flags = _eflags(ctx.evt)
+    if flags is not None:
+        return bool(flags & (1 << 3))
+    return ctx.evt.name in _IO_READ
+
+
+def _is_io_write(ctx: Any, _arg: str | None) -> bool:
+    flags = _eflags(ctx.evt)
+    if flags is not None:
+        return bool(flags & (1 << 4))
+    return ctx.evt.name in _IO_WRITE
+
+
+def _category(ctx: Any, _arg: str | None) -> str | None:
+    cat = getattr(getattr(ctx.evt, "info", None), "category", None)
+    if isinstance(cat, int):
+        return _CATEGORIES.get(cat & 0x1FF, "unknown")
+    return None
+
+
+def _buffer(ctx: Any, _arg: str | None) -> bytes | None:
+    data = ctx.arg("data")
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape")
+    return data if isinstance(data, (bytes, bytearray)) else None
+
+
+def _buflen(ctx: Any, _arg: str | None) -> int | None:
+    if not (_is_io_read(ctx, None) or _is_io_write(ctx, None)):
+        return None
+    res = _rawres(ctx, None)
+    return res if res is not None and res >= 0 else None
+
+
+def _open_check(kind: str) -> Any:
+    def extract(ctx: Any, _arg: str | None) -> bool:
+        name = ctx.evt.name
+        if ctx.evt.direction != "<":
+            return False
+        if name == "creat":
+            mode = ctx.arg("mode")
+            return kind == "exec" and isinstance(mode, int) and bool(
+                mode & S_IXANY)
+        if name not in _OPENS:
+            return False
+        flags = _flags(ctx)
+        if kind == "read":
+            return bool(flags & O_RDONLY)
+        if kind == "write":
+            return bool(flags & O_WRONLY)
+        if kind == "create":
+            res = _rawres(ctx, None)
+            return bool(flags & O_F_CREATED) or bool(
+                flags & O_TMPFILE and res is not None and res >= 0)
+        if flags & (O_TMPFILE | O_CREAT) and name != "open_by_handle_at":
+            mode = ctx.arg("mode")
+            return isinstance(mode, int) and bool(mode & S_IXANY)
+        return False
+    return extract
+
+
+def _abspath(ctx: Any, arg: str | None) -> str | None:
+    """evt.abspath[.src|.dst]: a path argument resolved against its dirfd."""
+    evt = ctx.evt
+    name = evt.name
+    pairs = {"unlinkat": ("dirfd", "name"), "mkdirat": ("dirfd", "path"),
+             "renameat": ("olddirfd", "oldpath"),
+             "renameat2": ("olddirfd", "oldpath"),
+             "linkat": ("olddir", "oldpath"),
+             "symlinkat": ("linkdirfd", "linkpath"),
+             "fchmodat": ("dirfd", "filename"),
+             "fchownat": ("dirfd", "pathname"),
+             "openat": ("dirfd", "name"), "openat2": ("dirfd", "name")}
+    if arg in ("dst", "target") and name in ("renameat", "renameat2"):
+        dirfd_name, path_name = "newdirfd", "newpath"
+    elif arg in ("dst", "target") and name == "linkat":
+        dirfd_name, path_name = "newdir", "newpath"
+    elif name in pairs:
+        dirfd_name, path_name = pairs[name]
+    else:
+        return None
+    path = ctx.arg(path_name)
+    if not isinstance(path, str) or ctx.thread is None:
+        return None
+    from falco.state.parse_fd import resolve_dirfd
+    base = resolve_dirfd(ctx.inspector, ctx.thread, path,
+                         ctx.arg(dirfd_name))
+    return concatenate_paths(base, path)
+
+
+def _hostname(ctx: Any, _arg: str | None) -> str:
+    meta = ctx.inspector.meta
+    name = meta.get("hostname")
+    if name is None:
+        name = meta["hostname"] = socket.gethostname()
+    return name
+
+
+def _syscall_type(ctx: Any, _arg: str | None) -> str | None:
+    name = ctx.evt.name
+    return None if name in _META else name
+
+
+def _type_is(ctx: Any, arg: str | None) -> int:
+    return 1 if ctx.evt.name == arg else 0
+
+
+def _count_error(kind: str) -> Any:
+    def extract(ctx: Any, _arg: str | None) -> int:
+        res = _rawres(ctx, None)
+        if res is None or res >= 0:
+            return 0
+        if kind == "any":
+            return 1
+        fdi = ctx.fdinfo
+        if kind == "file":
+            return int(fdi is not None and fdi.type.value in ("file",
+                       "directory") or fdi is None and ctx.evt.name in _OPENS)
+        if kind == "net":
+            return int(fdi is not None and fdi.type.is_socket)
+        if kind == "memory":
+            return int(ctx.evt.name in ("brk", "mmap", "mmap2", "munmap",
+                                        "mprotect"))
+        return int(not (fdi is not None or ctx.evt.name in _OPENS))
+    return extract
+
+
+def fields() -> list[FieldDef]:
+    REL = FieldType.RELTIME
+    ABS = FieldType.ABSTIME
+    return [
+        field("evt.num", I, "event number", lambda c, a: c.evt.num),
+        field("evt.time", S, "event timestamp, local time "
+              "HH:MM:SS.nnnnnnnnn", _time),
+        field("evt.time.s", S, "event timestamp, local time HH:MM:SS",
+              lambda c, a: _local(c.evt.ts, "%H:%M:%S")),
+        field("evt.time.iso8601", S, "event timestamp in ISO 8601 (UTC, ns)",
+              _iso8601),
+        field("evt.datetime", S, "event date and time, local",
+              _datetime),
+        field("evt.datetime.s", S, "event date and time to the second",
+              lambda c, a: _local(c.evt.ts, "%Y-%m-%d %H:%M:%S")),
+        field("evt.rawtime", ABS, "event timestamp, ns since epoch",
+              lambda c, a: c.evt.ts),
+        field("evt.rawtime.s", I, "integer part of the timestamp (s)",
+              lambda c, a: c.evt.ts // _NS),
+        field("evt.rawtime.ns", I, "fractional part of the timestamp (ns)",
+              lambda c, a: c.evt.ts % _NS),
+        field("evt.reltime", REL, "ns since the first event",
+              lambda c, a: c.evt.ts - c.inspector.first_ts),
+        field("evt.reltime.s", I, "seconds since the first event",
+              lambda c, a: (c.evt.ts - c.inspector.first_ts) // _NS),
+        field("evt.reltime.ns", I, "fractional ns since the first event",
+              lambda c, a: (c.evt.ts - c.inspector.first_ts) % _NS),
+        field("evt.outputtime", S, "event timestamp as used in outputs",
+              _time),
+        field("evt.latency", REL, "ns between the enter and exit events",
+              lambda c, a: _latency(c)),
+        field("evt.latency.s", I, "seconds part of evt.latency",
+              lambda c, a: (v := _latency(c)) and v // _NS),
+        field("evt.latency.ns", I, "ns part of evt.latency",
+              lambda c, a: (v := _latency(c)) and v % _NS),
+        field("evt.latency.human", S, "evt.latency as text",
+              lambda c, a: (v := _latency(c)) is not None
+              and f"{v / _NS:.6f}s" or None),
+        field("evt.latency.quantized", I, "10-base log of evt.latency",
+              lambda c, a: (v := _latency(c)) is not None
+              and max(0, len(str(v)) - 1) or 0),
+        field("evt.deltatime", REL, "ns since the previous event",
+              lambda c, a: c.evt.ts - (c.inspector.prev_ts or c.evt.ts)),
+        field("evt.deltatime.s", I, "seconds part of evt.deltatime",
+              lambda c, a: (c.evt.ts - (c.inspector.prev_ts or c.evt.ts))
+              // _NS),
+        field("evt.deltatime.ns", I, "ns part of evt.deltatime",
+              lambda c, a: (c.evt.ts - (c.inspector.prev_ts or c.evt.ts))
+              % _NS),
+        field("evt.dir", S, "event direction, '>' enter or '<' exit",
+              lambda c, a: c.evt.direction),
+        field("evt.type", S, "event type name (e.g. open)",
+              lambda c, a: c.evt.name),
+        field("evt.type.is", I, "1 if the event type is the argument",
+              _type_is, ArgMode.REQUIRED),
+        field("syscall.type", S, "system call name; <NA> for non-syscall "
+              "events", _syscall_type),
+        field("evt.category", S, "event category (file, net, process...)",
+              _category),
+        field("evt.cpu", I, "CPU the event happened on",
+              lambda c, a: getattr(c.evt, "cpu", None)),
+        field("evt.args", S, "all event arguments as text", _args),
+        field("evt.arg", S, "one argument, rendered; by name "
+              "(evt.arg.fd, evt.arg[name]) or index (evt.arg[0])", _arg,
+              ArgMode.REQUIRED),
+        field("evt.rawarg", S, "one argument, raw value (evt.rawarg.res)",
+              _rawarg, ArgMode.REQUIRED),
+        field("evt.info", S, "event arguments as text (as evt.args)", _args),
+        field("evt.buffer", FieldType.BYTES, "the data buffer of I/O "
+              "events", _buffer),
+        field("evt.buflen", I, "length of the I/O buffer", _buflen),
+        field("evt.res", S, "result: SUCCESS or the errno name (ENOENT)",
+              _res),
+        field("evt.rawres", I, "result as a number", _rawres),
+        field("evt.failed", B, "true when the call returned an error",
+              _failed),
+        field("evt.is_io", B, "true for events that read or write fd data",
+              lambda c, a: _is_io_read(c, a) or _is_io_write(c, a)),
+        field("evt.is_io_read", B, "true for events reading fd data",
+              _is_io_read),
+        field("evt.is_io_write", B, "true for events writing fd data",
+              _is_io_write),
+        field("evt.io_dir", S, "'r' for reads, 'w' for writes",
+              lambda c, a: "r" if _is_io_read(c, a) else
+              "w" if _is_io_write(c, a) else None),
+        field("evt.is_wait", B, "true for events that make the thread wait",
+              lambda c, a: (f := _eflags(c.evt)) is not None and
+              bool(f & (1 << 7)) or f is None and c.evt.name in _WAITS),
+        field("evt.wait_latency", REL, "time spent waiting",
+              lambda c, a: _latency(c) if c.evt.name in _WAITS else 0),
+        field("evt.is_syslog", B, "true for writes to /dev/log",
+              lambda c, a: (f := c.fdinfo) is not None and
+              "/dev/log" in f.name and _is_io_write(c, a)),
+        field("evt.count", I, "1 for every event", lambda c, a: 1),
+        field("evt.count.error", I, "1 for failed events",
+              _count_error("any")),
+        field("evt.count.error.file", I, "1 for failed file events",
+              _count_error("file")),
+        field("evt.count.error.net", I, "1 for failed network events",
+              _count_error("net")),
+        field("evt.count.error.memory", I, "1 for failed memory events",
+              _count_error("memory")),
+        field("evt.count.error.other", I, "1 for other failed events",
+              _count_error("other")),
+        field("evt.count.exit", I, "1 for exit events",
+              lambda c, a: int(c.evt.direction == "<")),
+        field("evt.count.procinfo", I, "1 for procinfo events",
+              lambda c, a: int(c.evt.name == "procinfo")),
+        field("evt.count.threadinfo", I, "1 for procinfo events of threads",
+              lambda c, a: int(c.evt.name == "procinfo")),
+        field("evt.around", I, "events around a timestamp (capture only; "
+              "not supported)", none, ArgMode.REQUIRED),
+        field("evt.abspath", S, "absolute path of a *at() path argument "
+              "(evt.abspath.src, evt.abspath.dst)", _abspath,
+              ArgMode.OPTIONAL),
+        field("evt.is_open_read", B, "true for opens for reading",
+              _open_check("read")),
+        field("evt.is_open_write", B, "true for opens for writing",
+              _open_check("write")),
+        field("evt.is_open_exec", B, "true for opens creating an "
+              "executable file", _open_check("exec")),
+        field("evt.is_open_create", B, "true for opens that created the "
+              "file", _open_check("create")),
+        field("evt.source", S, "event source (syscall)",
+              lambda c, a: "syscall"),
+        field("evt.hostname", S, "host name", _hostname),
+        field("evt.is_async", B, "true for events injected outside the "
+              "syscall stream", lambda c, a: c.evt.name in ("container",
+                                                           "notification")),
+        field("evt.asynctype", S, "type of an async event",
+              lambda c, a: c.evt.name if c.evt.name in (
+                  "container", "notification") else None),
+        field("evt.pluginname", S, "plugin that produced the event", none),
+        field("evt.plugininfo", S, "plugin event summary", none),
+        field("evt.infra.docker.name", S, "infrastructure event name", none),
+        field("evt.infra.docker.container.id", S, "infrastructure "
+              "event container id", none),
+        field("evt.infra.docker.container.name", S, "infrastructure "
+              "event container name", none),
+        field("evt.infra.docker.container.image", S, "infrastructure "
+              "event container image", none),
+    ]

@@ -1,0 +1,294 @@
+# SPDX-License-Identifier: Apache-2.0
+"""fd.* fields: the file descriptor the event creates, uses or closes.
+
+Only events that deal with fds have fd fields (others give <NA>). When the
+fd is not in the table (e.g. a failed open), ``fd.name`` and
+``fd.directory`` fall back to the path or tuple carried by the event.
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any, Callable
+
+from falco.fields._common import B, I, P, S, field, none
+from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.state.parse_fd import resolve_dirfd
+from falco.state.paths import basename, concatenate_paths, dirname
+from falco.state.types import FD_LOWER_LAYER, FD_UPPER_LAYER, FdType
+
+_FILEISH = (FdType.FILE, FdType.DIRECTORY)
+Get = Callable[[Any], Any]
+
+
+def _fdinfo(ctx: Any) -> Any:
+    if not ctx.inspector.uses_fd(ctx.evt):
+        return None
+    return ctx.fdinfo
+
+
+def _fd(get: Get) -> Callable[[Any, str | None], Any]:
+    def extract(ctx: Any, _arg: str | None) -> Any:
+        fdi = _fdinfo(ctx)
+        return None if fdi is None else get(fdi)
+    return extract
+
+
+def _name_from_event(ctx: Any, raw: bool = False) -> Any:
+    evt = ctx.evt
+    if evt.direction != "<":
+        return None
+    name = evt.name
+    if name in ("open", "creat", "openat", "openat2", "open_by_handle_at"):
+        path = ctx.arg("name") or ctx.arg("pathname")
+        if not isinstance(path, str):
+            return None
+        if raw or ctx.thread is None:
+            return path
+        if name in ("openat", "openat2"):
+            base = resolve_dirfd(ctx.inspector, ctx.thread, path,
+                                 ctx.arg("dirfd"))
+        elif name == "open_by_handle_at":
+            base = ""
+        else:
+            base = ctx.inspector.main_thread(ctx.thread).cwd
+        return concatenate_paths(base, path)
+    if name in ("connect", "accept", "accept4"):
+        try:
+            return evt.param_str("tuple")
+        except (KeyError, IndexError, ValueError, TypeError):
+            return None
+    return ""
+
+
+def _name(ctx: Any, _arg: str | None) -> Any:
+    if not ctx.inspector.uses_fd(ctx.evt):
+        return None
+    fdi = ctx.fdinfo
+    return fdi.name if fdi is not None else _name_from_event(ctx)
+
+
+def _nameraw(ctx: Any, _arg: str | None) -> Any:
+    if not ctx.inspector.uses_fd(ctx.evt):
+        return None
+    fdi = ctx.fdinfo
+    return fdi.nameraw if fdi is not None else _name_from_event(ctx, True)
+
+
+def _directory(ctx: Any, _arg: str | None) -> Any:
+    if not ctx.inspector.uses_fd(ctx.evt):
+        return None
+    fdi = ctx.fdinfo
+    if fdi is None:
+        name = _name_from_event(ctx)
+        return None if name is None else dirname(name)
+    if fdi.type is FdType.DIRECTORY:
+        return fdi.name
+    if fdi.type is FdType.FILE:
+        return dirname(fdi.name)
+    return None
+
+
+def _filename(fdi: Any) -> Any:
+    if fdi.type is not FdType.FILE:
+        return None
+    return basename(fdi.name) if "/" in fdi.name else "/"
+
+
+def _num(ctx: Any, _arg: str | None) -> Any:
+    if not ctx.inspector.uses_fd(ctx.evt):
+        return None
+    fdi = ctx.fdinfo
+    return fdi.fd if fdi is not None else ctx.fdnum
+
+
+def _typechar(ctx: Any, _arg: str | None) -> Any:
+    fdi = _fdinfo(ctx)
+    if fdi is not None:
+        return fdi.typechar
+    if ctx.evt.name in ("open", "openat", "openat2", "creat"):
+        return "f"
+    return None
+
+
+def _role(fdi: Any) -> bool:
+    return fdi.type.is_ip and fdi.is_server is not None
+
+
+# (client, server, local, remote) selectors over (ip, port).
+def _cip(f: Any) -> Any:
+    return f.sip if _role(f) else None
+
+
+def _sip(f: Any) -> Any:
+    return f.dip if f.type.is_ip else None
+
+
+def _lip(f: Any) -> Any:
+    if not _role(f):
+        return None
+    return f.dip if f.is_server else f.sip
+
+
+def _rip(f: Any) -> Any:
+    if not _role(f):
+        return None
+    return f.sip if f.is_server else f.dip
+
+
+def _cport(f: Any) -> Any:
+    return f.sport if _role(f) else None
+
+
+def _sport(f: Any) -> Any:
+    return f.dport if f.type.is_ip else None
+
+
+def _lport(f: Any) -> Any:
+    if not _role(f):
+        return None
+    return f.dport if f.is_server else f.sport
+
+
+def _rport(f: Any) -> Any:
+    if not _role(f):
+        return None
+    return f.sport if f.is_server else f.dport
+
+
+def _both(a: Get, b: Get) -> Get:
+    def get(f: Any) -> Any:
+        vals = tuple(v for v in (a(f), b(f)) if v is not None)
+        return vals or None
+    return get
+
+
+def _proto_of(port_of: Get) -> Callable[[Any, str | None], Any]:
+    def extract(ctx: Any, _arg: str | None) -> Any:
+        fdi = _fdinfo(ctx)
+        if fdi is None:
+            return None
+        port = port_of(fdi)
+        if port is None:
+            return None
+        cache = ctx.inspector.meta.setdefault("services", {})
+        key = (port, fdi.l4proto or "tcp")
+        name = cache.get(key)
+        if name is None:
+            try:
+                name = socket.getservbyport(port, key[1])
+            except (OSError, OverflowError):
+                name = str(port)
+            cache[key] = name
+        return name
+    return extract
+
+
+def _types(ctx: Any, arg: str | None) -> Any:
+    t = ctx.thread
+    if t is None:
+        return None
+    if arg is not None:
+        try:
+            fdi = t.fds.get(int(arg))
+        except ValueError:
+            return None
+        return None if fdi is None else fdi.type.value
+    seen: dict[str, None] = {}
+    for fdi in t.fds.values():
+        seen[fdi.type.value] = None
+    return tuple(seen) or None
+
+
+def _sockfamily(f: Any) -> Any:
+    if f.type.is_ip:
+        return "ip"
+    if f.type is FdType.UNIX:
+        return "unix"
+    return None
+
+
+def _container(get: Callable[[Any], Any]) -> Callable[[Any, str | None], Any]:
+    def extract(ctx: Any, arg: str | None) -> Any:
+        value = get(ctx, arg)
+        if value is None or ctx.thread is None:
+            return None
+        return f"{ctx.thread.container_id}:{value}"
+    return extract
+
+
+def fields() -> list[FieldDef]:
+    IP = FieldType.IPADDR
+    NET = FieldType.IPNET
+    PORT = FieldType.PORT
+    return [
+        field("fd.num", I, "fd number", _num),
+        field("fd.type", S, "fd type: file, directory, ipv4, ipv6, unix, "
+              "pipe, event, signalfd, eventpoll, inotify, timerfd, netlink, "
+              "memfd, ...", _fd(lambda f: f.type.value)),
+        field("fd.typechar", S, "fd type as one letter (f, d, 4, 6, u, p, "
+              "e, s, l, i, t, n, m, ...)", _typechar),
+        field("fd.name", P, "fd name: absolute path, or connection tuple "
+              "client->server", _name),
+        field("fd.nameraw", P, "fd name as passed to the system call",
+              _nameraw),
+        field("fd.directory", P, "directory of a file fd", _directory),
+        field("fd.filename", S, "file name without its directory",
+              _fd(_filename)),
+        field("fd.ip", IP, "client or server IP (filter only)",
+              _fd(_both(_cip, _sip)), multi=True),
+        field("fd.cip", IP, "client IP", _fd(_cip)),
+        field("fd.sip", IP, "server IP", _fd(_sip)),
+        field("fd.lip", IP, "local IP", _fd(_lip)),
+        field("fd.rip", IP, "remote IP", _fd(_rip)),
+        field("fd.port", PORT, "client or server port (filter only)",
+              _fd(_both(_cport, _sport)), multi=True),
+        field("fd.cport", PORT, "client port", _fd(_cport)),
+        field("fd.sport", PORT, "server port", _fd(_sport)),
+        field("fd.lport", PORT, "local port", _fd(_lport)),
+        field("fd.rport", PORT, "remote port", _fd(_rport)),
+        field("fd.net", NET, "client or server network (filter only)",
+              _fd(_both(_cip, _sip)), multi=True),
+        field("fd.cnet", NET, "client network", _fd(_cip)),
+        field("fd.snet", NET, "server network", _fd(_sip)),
+        field("fd.lnet", NET, "local network", _fd(_lip)),
+        field("fd.rnet", NET, "remote network", _fd(_rip)),
+        field("fd.l4proto", S, "IP protocol: tcp, udp, icmp or raw",
+              _fd(lambda f: f.l4proto if f.type.is_ip else None)),
+        field("fd.sockfamily", S, "socket family: ip or unix",
+              _fd(_sockfamily)),
+        field("fd.is_server", B, "true if the process is the server side",
+              _fd(lambda f: bool(f.is_server))),
+        field("fd.connected", B, "true for connected sockets",
+              _fd(lambda f: f.connected)),
+        field("fd.name_changed", B, "true when the fd name changed "
+              "(e.g. a UDP socket's tuple)", _fd(lambda f: f.name_changed)),
+        field("fd.uid", S, "unique id of the fd (not tracked)", none),
+        field("fd.containername", S, "container id and fd name",
+              _container(_name)),
+        field("fd.containerdirectory", S, "container id and fd directory",
+              _container(_directory)),
+        field("fd.proto", S, "client or server protocol name (filter only)",
+              _proto_of(_sport)),
+        field("fd.cproto", S, "client protocol name", _proto_of(_cport)),
+        field("fd.sproto", S, "server protocol name", _proto_of(_sport)),
+        field("fd.lproto", S, "local protocol name", _proto_of(_lport)),
+        field("fd.rproto", S, "remote protocol name", _proto_of(_rport)),
+        field("fd.cip.name", S, "domain name of the client IP", none),
+        field("fd.sip.name", S, "domain name of the server IP", none),
+        field("fd.lip.name", S, "domain name of the local IP", none),
+        field("fd.rip.name", S, "domain name of the remote IP", none),
+        field("fd.dev", I, "device number of the file",
+              _fd(lambda f: f.dev)),
+        field("fd.dev.major", I, "major device number",
+              _fd(lambda f: f.dev >> 20)),
+        field("fd.dev.minor", I, "minor device number",
+              _fd(lambda f: f.dev & 0xFFFFF)),
+        field("fd.ino", I, "inode number", _fd(lambda f: f.ino)),
+        field("fd.types", FieldType.CHARBUF_LIST, "types of every fd of the "
+              "process; fd.types[N] the type of fd N", _types,
+              ArgMode.OPTIONAL, multi=True),
+        field("fd.is_upper_layer", B, "file is in an overlayfs upper layer",
+              _fd(lambda f: bool(f.flags & FD_UPPER_LAYER))),
+        field("fd.is_lower_layer", B, "file is in an overlayfs lower layer",
+              _fd(lambda f: bool(f.flags & FD_LOWER_LAYER))),
+    ]

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: Apache-2.0
+"""group.* fields: the thread's group."""
+from __future__ import annotations
+
+from typing import Any
+
+from falco.fields._common import I, S, field
+from falco.fields.registry import FieldDef
+
+
+def _name(ctx: Any, _arg: str | None) -> Any:
+    t = ctx.thread
+    if t is None or t.gid < 0:
+        return None
+    return ctx.inspector.users.group_name(t.gid)
+
+
+def fields() -> list[FieldDef]:
+    return [
+        field("group.gid", I, "group id",
+              lambda c, a: None if c.thread is None or c.thread.gid < 0
+              else c.thread.gid),
+        field("group.name", S, "group name (the id when unknown)", _name),
+    ]

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: Apache-2.0
+"""thread.* fields: the event's thread."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from falco.fields._common import B, I, S, caps_to_string, field, none
+from falco.fields.registry import ArgMode, FieldDef, FieldType
+
+
+def _t(get: Callable[[Any], Any]) -> Callable[[Any, str | None], Any]:
+    def extract(ctx: Any, _arg: str | None) -> Any:
+        t = ctx.thread
+        return None if t is None else get(t)
+    return extract
+
+
+def _cgroups(t: Any) -> str:
+    return " ".join(f"{s}={p}" for s, p in t.cgroups)
+
+
+def _cgroup(ctx: Any, arg: str | None) -> Any:
+    t = ctx.thread
+    if t is None or arg is None:
+        return None
+    for subsys, path in t.cgroups:
+        if subsys == arg:
+            return path
+    return None
+
+
+def fields() -> list[FieldDef]:
+    return [
+        field("thread.tid", I, "thread id", _t(lambda t: t.tid)),
+        field("thread.vtid", I, "thread id in its pid namespace",
+              _t(lambda t: t.vtid)),
+        field("thread.ismain", B, "true for the main thread of a process",
+              _t(lambda t: t.tid == t.pid)),
+        field("thread.nametid", S, "process name followed by the tid",
+              lambda c, a: None if c.thread is None
+              else f"{c.thread.comm}{c.evt.tid}"),
+        field("thread.cap_permitted", S, "permitted capabilities",
+              _t(lambda t: caps_to_string(t.cap_permitted))),
+        field("thread.cap_inheritable", S, "inheritable capabilities",
+              _t(lambda t: caps_to_string(t.cap_inheritable))),
+        field("thread.cap_effective", S, "effective capabilities",
+              _t(lambda t: caps_to_string(t.cap_effective))),
+        field("thread.cgroups", S, "all cgroups as subsys=path",
+              _t(_cgroups)),
+        field("thread.cgroup", S, "cgroup path of one subsystem: "
+              "thread.cgroup.cpuacct", _cgroup, ArgMode.REQUIRED),
+        field("thread.exectime", FieldType.RELTIME, "CPU time of the last "
+              "scheduled slice (not tracked)", none),
+        field("thread.totexectime", FieldType.RELTIME, "total CPU time "
+              "(not tracked)", none),
+        field("thread.pfmajor", I, "major page faults",
+              _t(lambda t: t.pfmajor)),
+        field("thread.pfminor", I, "minor page faults",
+              _t(lambda t: t.pfminor)),
+        field("thread.vmsize", I, "virtual memory (kB)",
+              _t(lambda t: t.vmsize)),
+        field("thread.vmrss", I, "resident memory (kB)",
+              _t(lambda t: t.vmrss)),
+        field("thread.vmsize.b", I, "virtual memory (bytes)",
+              _t(lambda t: t.vmsize * 1024)),
+        field("thread.vmrss.b", I, "resident memory (bytes)",
+              _t(lambda t: t.vmrss * 1024)),
+        field("thread.cpu", I, "CPU usage (not tracked)", none),
+        field("thread.cpu.user", I, "user CPU usage (not tracked)", none),
+        field("thread.cpu.system", I, "system CPU usage (not tracked)",
+              none),
+    ]

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: Apache-2.0
+"""user.* fields: the thread's (effective) user and login user."""
+from __future__ import annotations
+
+from typing import Any
+
+from falco.fields._common import I, S, field
+from falco.fields.registry import FieldDef
+from falco.state.types import NO_LOGINUID
+
+
+def _user(ctx: Any) -> Any:
+    t = ctx.thread
+    if t is None or t.uid < 0:
+        return None
+    return ctx.inspector.users.user(t.uid)
+
+
+def _name(ctx: Any, _arg: str | None) -> Any:
+    t = ctx.thread
+    if t is None or t.uid < 0:
+        return None
+    return ctx.inspector.users.user_name(t.uid)
+
+
+def _loginuid(ctx: Any, _arg: str | None) -> Any:
+    t = ctx.thread
+    if t is None:
+        return None
+    return -1 if t.loginuid == NO_LOGINUID else t.loginuid
+
+
+def _loginname(ctx: Any, _arg: str | None) -> Any:
+    t = ctx.thread
+    if t is None or t.loginuid == NO_LOGINUID:
+        return None
+    return ctx.inspector.users.user_name(t.loginuid)
+
+
+def fields() -> list[FieldDef]:
+    return [
+        field("user.uid", I, "user id",
+              lambda c, a: None if c.thread is None or c.thread.uid < 0
+              else c.thread.uid),
+        field("user.name", S, "user name (the id when unknown)", _name),
+        field("user.homedir", S, "home directory of the user",
+              lambda c, a: (u := _user(c)) and u.homedir or None),
+        field("user.shell", S, "login shell of the user",
+              lambda c, a: (u := _user(c)) and u.shell or None),
+        field("user.loginuid", I, "audit login uid (-1 if not set)",
+              _loginuid),
+        field("user.loginname", S, "name of the login user", _loginname),
+    ]
