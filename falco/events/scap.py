@@ -41,7 +41,7 @@ class _Stream:
     def read(self) -> bytes:
         """Next chunk of decompressed bytes, b"" at the end."""
         while True:
-            data = self.pending + self.fh.read(CHUNK)
+            data = self.pending + self.fh.read1(CHUNK)
             self.pending = b""
             self.raw_read += len(data)
             if self.inflate is None:
