@@ -190,9 +190,8 @@ def render_value(pinfo: ParamInfo, value: object) -> str:
     if isinstance(value, int):
         if ptype in (S.PT_FD, S.PT_FD32) and value == AT_FDCWD:
             return f"{value}(AT_FDCWD)"
-        if ptype == S.PT_ERRNO or (ptype == S.PT_FD and value < 0):
-            name = errno_name(value)
-            return f"{value}({name})" if name else str(value)
+        if value < 0 and ptype in (S.PT_ERRNO, S.PT_FD):
+            return errno_name(value) or str(value)
         if ptype in S.FLAG_TYPES and pinfo.flags:
             return render_flags(value, pinfo.flags, False)
         if ptype in S.ENUMFLAG_TYPES and pinfo.flags:
@@ -208,7 +207,8 @@ def render_value(pinfo: ParamInfo, value: object) -> str:
             return FAMILY_NAMES.get(value, str(value))
         if pinfo.fmt == S.PF_OCT:
             return "0%o" % value if value else "0"
-        if pinfo.fmt == S.PF_HEX and ptype not in (S.PT_FD, S.PT_PID):
+        if pinfo.fmt == S.PF_HEX and ptype not in (S.PT_FD, S.PT_PID) \
+                and value >= 0:
             return "%X" % value
         return str(value)
     if isinstance(value, str):

@@ -128,7 +128,10 @@ class CaptureReader:
         """Deliver only events with these names (None: all)."""
         if names is None:
             self._wanted = ffi.NULL
+            self._names = None
             return
+        names = frozenset(names)
+        self._names: frozenset[str] | None = names
         bits = wanted_bitmap(get_schema(), names)
         ffi.memmove(self._wanted_buf, bits, len(bits))
         self._wanted = self._wanted_buf
@@ -246,16 +249,23 @@ class CaptureReader:
             n = self._nrecs[0]
             scanned_to = self._cpos[0]
             if n:
-                out = []
+                out: list[Event] = []
+                names = self._names
                 for i in range(n):
                     r = recs[i]
-                    out.append(Event(seen0 + r.seq, r.ts, r.tid, r.cpu, r.type,
-                                     events[r.type], buf, r.off, r.len,
-                                     r.hdrlen,
-                                     r.nparams if r.hdrlen == 26 else -1))
+                    ev = Event(seen0 + r.seq, r.ts, r.tid, r.cpu, r.type,
+                               events[r.type], buf, r.off, r.len, r.hdrlen,
+                               r.nparams if r.hdrlen == 26 else -1)
+                    if names is not None and r.type <= 1 and \
+                            ev.name not in names:
+                        self.skipped += 1
+                        n -= 1
+                        continue
+                    out.append(ev)
                 self.delivered += n
                 self._pos = scanned_to
-                yield out
+                if out:
+                    yield out
             self._pos = scanned_to
             if rc == lib.FSRC_SCAN_FULL:
                 continue
