@@ -28,6 +28,7 @@ COMPILE = "LOAD_ERR_COMPILE_CONDITION"
 VALIDATE = "LOAD_ERR_VALIDATE"
 TOO_MANY_EVTTYPES = 100
 _EXC = "\x00exception:"
+_CONTAINER_INFO = "%container.info"
 
 
 class _Failed(Exception):
@@ -197,8 +198,15 @@ class RulesCompiler:
     # -- rules -------------------------------------------------------------
     def compile_rule(self, info: RuleInfo, index: int) -> CompiledRule | None:
         name = info.name
+        output = info.output.value
+        if _CONTAINER_INFO in output and _CONTAINER_INFO[1:] not in \
+                self.registry:
+            self.col.warn("LOAD_DEPRECATED_ITEM", "%container.info is "
+                          "deprecated and no more useful; it is dropped from "
+                          "the output", "rule", name, info.location)
+            output = output.replace(_CONTAINER_INFO, "")
         try:
-            fmt = compile_output(info.output.value, self.registry)
+            fmt = compile_output(output, self.registry)
         except OutputFormatError as err:
             where = info.output.locate(err.offset)
             if info.skip_unknown:
@@ -243,7 +251,7 @@ class RulesCompiler:
         return CompiledRule(
             name=name, desc=info.desc, priority=info.priority,
             tags=frozenset(info.tags), source=info.rule_source,
-            condition=info.cond.value, output=info.output.value,
+            condition=info.cond.value, output=output,
             enabled=info.enabled, evttypes=evttypes,
             predicate=compiled.predicate, formatter=fmt.format, index=index,
             location=info.location,
