@@ -58,6 +58,7 @@ class QueuedOutput:
     _queue: queue.Queue[tuple[Alert, str] | _Control] = field(init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _failed_before: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self._queue = queue.Queue(maxsize=self.capacity or DEFAULT_CAPACITY)
@@ -127,11 +128,18 @@ class QueuedOutput:
             except Exception as exc:  # a sink must never kill the worker
                 with self._lock:
                     self.stats.failed += 1
-                log.error("output %s: cannot deliver alert: %s",
-                          self.name, exc)
+                    streak = self.stats.failed - self._failed_before
+                if streak == 1:     # once per failure streak, not per alert
+                    log.error("output %s: cannot deliver alert: %s",
+                              self.name, exc)
             else:
                 with self._lock:
                     self.stats.delivered += 1
+                    if self.stats.failed != self._failed_before:
+                        log.info("output %s: delivering again after %d "
+                                 "failures", self.name,
+                                 self.stats.failed - self._failed_before)
+                    self._failed_before = self.stats.failed
 
     def _safe(self, func: object) -> None:
         try:

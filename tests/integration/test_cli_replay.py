@@ -1,0 +1,293 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``falco`` end to end: replay a capture, check stdout, summary, flags and
+exit codes."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from test_cli_support import (CAT_WRITE, OPEN_SEEN, REGRESSION, ROOT,
+                              SINGLE_RULE, alert_lines, run_falco,
+                              write_config)
+
+pytestmark = pytest.mark.skipif(not CAT_WRITE.exists(),
+                                reason="shared captures not available")
+RULES = REGRESSION / "rules"
+EXPECTED = REGRESSION / "output_files"
+
+SUMMARY_8 = ("Events detected: 8\n"
+             "Rule counts by severity:\n"
+             "   Warning: 8\n"
+             "Triggered rules by rule name:\n"
+             "   open_from_cat: 8\n")
+
+
+def test_replay_text_alerts_and_summary(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE), extra_env={"TZ": "UTC"})
+    assert res.returncode == 0, res.stderr
+    lines = alert_lines(res.stdout)
+    assert len(lines) == 8
+    assert all(re.fullmatch(r"\d\d:\d\d:\d\d\.\d{9}: " + re.escape(OPEN_SEEN),
+                            ln) for ln in lines)
+    assert lines[0].startswith("16:17:57.881781397: ")
+    assert res.stdout.endswith(SUMMARY_8)
+    assert "Syscall event drop monitoring:" in res.stderr
+
+
+def test_iso_time_matches_falco_expected_output(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, time_format_iso_8601=True)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE))
+    expected = (EXPECTED / "single_rule_with_cat_write.txt").read_text()
+    assert alert_lines(res.stdout) == expected.splitlines()
+    # Falco's own log lines use the ISO format too.
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000: ",
+                     res.stderr, re.M)
+
+
+def test_json_output_byte_for_byte(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(RULES / "single_rule_with_tags"
+                                                       ".yaml"),
+                    "-e", str(CAT_WRITE), "-o", "json_output=true",
+                    "-o", "time_format_iso_8601=true",
+                    extra_env={"FALCO_HOSTNAME": "test-falco-hostname"})
+    expected = (EXPECTED / "single_rule_with_cat_write.json").read_text()
+    assert alert_lines(res.stdout) == expected.splitlines()
+
+
+@pytest.mark.parametrize("key,absent", [
+    ("json_include_output_property", "output"),
+    ("json_include_tags_property", "tags"),
+    ("json_include_output_fields_property", "output_fields"),
+])
+def test_json_include_switches(tmp_path: Path, key: str, absent: str
+                               ) -> None:
+    cfg = write_config(tmp_path, json_output=True, **{key: False})
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE))
+    objs = [json.loads(ln) for ln in alert_lines(res.stdout)]
+    assert len(objs) == 8
+    assert all(absent not in o and o["rule"] == "open_from_cat"
+               for o in objs)
+
+
+def test_article_config_as_written(tmp_path: Path) -> None:
+    rules = tmp_path / "falco_rules.yaml"
+    rules.write_text(SINGLE_RULE.read_text())
+    cfg = tmp_path / "falco.yaml"
+    cfg.write_text(f"""\
+rules_file: {rules}
+json_output: false
+log_stderr: true
+log_syslog: true
+syslog_output:
+  enabled: true
+file_output:
+  enabled: false
+  filename: ./events.txt
+stdout_output:
+  enabled: true
+program_output:
+  enabled: false
+  program: mail -s "Falco Notification" someone@example.com
+""")
+    res = run_falco("-c", str(cfg), "-e", str(CAT_WRITE), "-o",
+                    f"syslog_output.path={tmp_path}/no-syslogd")
+    assert res.returncode == 0, res.stderr
+    assert len(alert_lines(res.stdout)) == 8
+    assert res.stdout.endswith(SUMMARY_8)
+    # No syslog daemon: one clear error, not one per alert.
+    assert res.stderr.count("output syslog: cannot deliver alert") == 1
+
+
+def test_priority_minimum_and_all_events(tmp_path: Path) -> None:
+    """Falco's multiple_rules_suppress_info regression case."""
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-r",
+                    str(RULES / "double_rule.yaml"), "-e", str(CAT_WRITE),
+                    "-o", "priority=WARNING", "-A")
+    assert res.returncode == 0, res.stderr
+    assert "   open_from_cat: 8\n" in res.stdout
+    assert "   exec_from_cat: 1\n" in res.stdout
+    assert "access_from_cat" not in res.stdout
+    assert "Events detected: 9\n" in res.stdout
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-r",
+                    str(RULES / "double_rule.yaml"), "-e", str(CAT_WRITE),
+                    "-o", "priority=error")
+    assert "open_from_cat" not in res.stdout
+    assert "Events detected: 1\n" in res.stdout
+
+
+def test_rule_matching_all(tmp_path: Path) -> None:
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(SINGLE_RULE.read_text() + """
+- rule: open_from_cat_again
+  desc: same condition
+  condition: evt.type=open and is_cat
+  output: "again (command=%proc.cmdline)"
+  priority: ERROR
+""")
+    cfg = write_config(tmp_path)
+    first = run_falco("-c", str(cfg), "-r", str(dup), "-e", str(CAT_WRITE))
+    assert "Events detected: 8\n" in first.stdout
+    both = run_falco("-c", str(cfg), "-r", str(dup), "-e", str(CAT_WRITE),
+                     "-o", "rule_matching=all")
+    assert "Events detected: 16\n" in both.stdout
+    assert "   Error: 8\n   Warning: 8\n" in both.stdout
+
+
+def test_disable_and_tag_selection(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    tagged = str(RULES / "single_rule_with_tags.yaml")
+    common = ("-c", str(cfg), "-e", str(CAT_WRITE))
+    res = run_falco(*common, "-r", str(SINGLE_RULE), "-D", "open_from")
+    assert "Events detected: 0\n" in res.stdout
+    res = run_falco(*common, "-r", tagged, "-T", "process")
+    assert "Events detected: 0\n" in res.stdout
+    res = run_falco(*common, "-r", tagged, "-t", "filesystem")
+    assert "Events detected: 8\n" in res.stdout
+    res = run_falco(*common, "-r", tagged, "-t", "network")
+    assert "Events detected: 0\n" in res.stdout
+    res = run_falco(*common, "-r", tagged, "-T", "a", "-t", "a")
+    assert res.returncode == 1
+    assert "Error: You can not specify both disabled (-D/-T) and enabled " \
+           "(-t) rules" in res.stderr
+
+
+def test_print_format_appends_fields(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE), "-p", "pid=%proc.pid tid=%thread.tid")
+    lines = alert_lines(res.stdout)
+    assert len(lines) == 8
+    assert all(re.search(r"\(command=cat /dev/null\) pid=\d+ tid=\d+$", ln)
+               for ln in lines), lines[:2]
+    bad = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE), "-p", "%no.such_field")
+    assert bad.returncode == 1 and "no.such_field" in bad.stderr
+
+
+def test_list_rules_and_describe(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-r",
+                    str(RULES / "double_rule.yaml"), "-L")
+    assert res.returncode == 0
+    for name in ("exec_from_cat", "access_from_cat"):
+        assert re.search(rf"^{name}\s+\S", res.stdout, re.M)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-l",
+                    "open_from_cat")
+    assert res.returncode == 0
+    assert "A process named cat does an open" in res.stdout
+    assert "Priority: Warning" in res.stdout
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-l", "nope")
+    assert res.returncode == 1 and "nope" in res.stderr
+
+
+def test_list_fields() -> None:
+    res = run_falco("--list", "-o", "log_syslog=false")
+    assert res.returncode == 0
+    assert re.search(r"^proc\.cmdline\s+\S", res.stdout, re.M)
+    assert "Field Class: fd" in res.stdout
+    res2 = run_falco("--list", "syscall", "-o", "log_syslog=false")
+    assert res2.stdout == res.stdout
+    bad = run_falco("--list", "k8s_audit", "-o", "log_syslog=false")
+    assert bad.returncode == 1 and "k8s_audit" in bad.stderr
+
+
+def test_validate(tmp_path: Path) -> None:
+    res = run_falco("-V", str(SINGLE_RULE), "-o", "log_syslog=false")
+    assert res.returncode == 0
+    assert f"{SINGLE_RULE}: Ok" in res.stdout
+    bad = RULES / "invalid_rule_output.yaml"
+    res = run_falco("-V", str(SINGLE_RULE), "-V", str(bad), "-o",
+                    "log_syslog=false")
+    assert res.returncode == 1
+    assert f"{bad}: Invalid" in res.stdout
+    assert str(bad) in res.stderr
+
+
+def test_dry_run_reads_no_events(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(tmp_path / "missing.scap"), "--dry-run")
+    assert res.returncode == 0, res.stderr
+    assert "Events detected" not in res.stdout
+
+
+def test_version_and_help() -> None:
+    res = run_falco("--version")
+    assert res.returncode == 0
+    assert re.search(r"^Falco version: 0\.1\.0$", res.stdout, re.M)
+    assert re.search(r"^Engine: \d+\.\d+\.\d+$", res.stdout, re.M)
+    assert re.search(r"API version: \d+\.\d+\.\d+", res.stdout)
+    assert re.search(r"Schema version: \d+\.\d+\.\d+", res.stdout)
+    res = run_falco("--help")
+    assert res.returncode == 0
+    assert "exit status:" in res.stdout
+    for flag in ("-r FILE", "-c FILE", "-o KEY=VALUE", "-e CAPTURE",
+                 "-M SECONDS", "-L", "-l RULE", "--list", "-V", "-U", "-p",
+                 "--daemon", "--pidfile", "-A", "-T TAG", "-t TAG",
+                 "-D PATTERN", "--dry-run", "--version"):
+        assert flag in res.stdout, flag
+
+
+@pytest.mark.parametrize("args,code,needle", [
+    (["-o", "json_output=perhaps"], 1,
+     "Error: invalid value for json_output: expected a boolean"),
+    (["-o", "nosuch.key=1"], 1, "unknown configuration key 'nosuch.key'"),
+    (["-o", "webserver.listen_port=-1"], 1, "out of range"),
+    (["-r", "/nonexistent/rules.yaml"], 1,
+     "rules file not found: /nonexistent/rules.yaml"),
+    (["-e", "/nonexistent.scap"], 2, "/nonexistent.scap"),
+    (["--no-such-flag"], 1, "unrecognized arguments"),
+])
+def test_errors_before_start(tmp_path: Path, args: list[str], code: int,
+                             needle: str) -> None:
+    cfg = write_config(tmp_path)
+    base = ["-c", str(cfg), "-r", str(SINGLE_RULE), "-e", str(CAT_WRITE)]
+    res = run_falco(*base, *args)
+    assert res.returncode == code, res.stderr
+    assert needle in res.stderr
+    assert "Events detected" not in res.stdout
+
+
+def test_invalid_rules_and_config_name_location(tmp_path: Path) -> None:
+    bad_rules = RULES / "invalid_yaml_parse_error.yaml"
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(bad_rules), "-e",
+                    str(CAT_WRITE))
+    assert res.returncode == 1
+    assert re.search(re.escape(str(bad_rules)) + r":\d+:\d+", res.stderr)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("stdout_output:\n  enabled: true\nwebserver:\n"
+                      "  listen_port: eighty\n")
+    res = run_falco("-c", str(broken), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE))
+    assert res.returncode == 1
+    assert f"{broken}:4:3: invalid value for webserver.listen_port" in \
+        res.stderr
+    res = run_falco("-c", str(tmp_path / "nope.yaml"))
+    assert res.returncode == 1 and "nope.yaml" in res.stderr
+
+
+def test_corrupt_capture_exit_2(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.scap"
+    junk.write_bytes(b"not a capture at all" * 10)
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e", str(junk))
+    assert res.returncode == 2
+    assert "junk.scap" in res.stderr
+
+
+def test_shipped_rules_load_with_shipped_config(tmp_path: Path) -> None:
+    """conf/falco.yaml + rules/ as installed, replaying a capture."""
+    cfg = write_config(tmp_path, rules_files=[str(ROOT / "rules")])
+    res = run_falco("-c", str(cfg), "-e", str(CAT_WRITE))
+    assert res.returncode == 0, res.stderr
+    assert "Events detected:" in res.stdout
