@@ -5,6 +5,7 @@ eventfd/signalfd/epoll/inotify/timerfd/memfd/pidfd, close, close_range.
 """
 from __future__ import annotations
 
+import ipaddress
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -91,8 +92,14 @@ def parse_socket_exit(insp: Inspector, ctx: EventContext) -> None:
 
 
 def _ip_type(ip: str | None, default: FdType) -> tuple[FdType, str | None]:
-    if ip is not None and ip.startswith("::ffff:") and "." in ip:
-        return FdType.IPV4, ip[7:]
+    """IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are IPv4 for Falco."""
+    if ip is not None and ip.startswith("::ffff:"):
+        try:
+            v4 = ipaddress.IPv6Address(ip).ipv4_mapped
+        except ValueError:
+            v4 = None
+        if v4 is not None:
+            return FdType.IPV4, str(v4)
     return default, ip
 
 
@@ -291,8 +298,8 @@ def parse_close_range_exit(insp: Inspector, ctx: EventContext) -> None:
     res = _res(ctx)
     if t is None or res is None or res < 0:
         return
-    first = _int(ctx.arg("fd"))
-    last = ctx.arg("max_fd")
+    first = _int(ctx.arg("first"))
+    last = ctx.arg("last")
     last = last if isinstance(last, int) and last >= 0 else 0x7FFFFFFF
     cloexec_only = bool(_int(ctx.arg("flags")) & 4)
     for fd in [fd for fd in t.fds if first <= fd <= last]:
