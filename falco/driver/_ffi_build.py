@@ -45,9 +45,26 @@ def header_constants(text: str) -> list[str]:
     return [n for n in names if not (n in seen or seen.add(n))]
 
 
+def has_syscall_table() -> bool:
+    """The driver's syscall table (native nr -> events) is present."""
+    return (UAPI / "fprobe_syscalls.h").exists() and \
+        (DRIVER / "syscall_table.c").exists()
+
+
+_SYSCALLS = """
+struct fprobe_syscall_entry { __u16 enter_event; __u16 exit_event;
+    __u32 flags; __u32 ppm_sc; char name[]; ...; };
+extern const struct fprobe_syscall_entry fprobe_syscall_table[];
+static const int FSRC_HAVE_SYSCALLS;
+"""
+
+
 def _cdef() -> str:
     consts = []
-    for hdr in ("fprobe_events.h", "fprobe_abi.h"):
+    hdrs = ["fprobe_events.h", "fprobe_abi.h"]
+    if has_syscall_table():
+        hdrs.append("fprobe_syscalls.h")
+    for hdr in hdrs:
         path = UAPI / hdr
         if path.exists():
             consts += header_constants(path.read_text())
@@ -56,6 +73,10 @@ def _cdef() -> str:
     lines += ["#define %s ..." % n for n in consts]
     lines.append(_STRUCTS)
     lines.append((CSRC / "fsrc.cdef").read_text())
+    if has_syscall_table():
+        lines.append(_SYSCALLS)
+    else:
+        lines.append("static const int FSRC_HAVE_SYSCALLS;")
     return "\n".join(lines)
 
 
@@ -90,6 +111,8 @@ extern const char fprobe_sc_names[][32];
 def _sources() -> list[str]:
     srcs = [DRIVER / "event_table.c", DRIVER / "flags_table.c",
             CSRC / "ring.c", CSRC / "scan.c"]
+    if has_syscall_table():
+        srcs.append(DRIVER / "syscall_table.c")
     return [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
             for p in srcs]
 
@@ -100,10 +123,14 @@ ffibuilder.set_source(
     "falco.driver._falco_ffi",
     '#include "fprobe_abi.h"\n#include "fprobe_events.h"\n'
     '#include "fsrc.h"\n'
+    + ('#include "fprobe_syscalls.h"\n'
+       "static const int FSRC_HAVE_SYSCALLS = 1;\n" if has_syscall_table()
+       else "static const int FSRC_HAVE_SYSCALLS = 0;\n")
+    +
     "static const char *fsrc_device_prefix(void)"
     " { return FPROBE_DEVICE_PREFIX; }\n",
     sources=_sources(),
-    include_dirs=[str(UAPI), str(CSRC)],
+    include_dirs=[str(UAPI), str(CSRC), str(DRIVER)],
     extra_compile_args=["-O2", "-std=gnu11", "-Wall",
                         "-Wno-missing-field-initializers"],
 )

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Live event source: the ring reader's batches turned into ``Event``s."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from falco.driver.ring import RingMemory, RingReader, SourceStats
+from falco.driver.schema import get_schema
+from falco.events.event import Event
+
+
+class LiveSource:
+    """Events from /dev/falco* (or fake rings), merged by timestamp.
+
+    Only wanted events become Python objects: the C reader skips the rest.
+    """
+
+    def __init__(self, rings: Sequence[RingMemory] | None = None,
+                 devices: Sequence[str] | None = None,
+                 interesting: Iterable[str] | None = None,
+                 snaplen: int | None = None, **kw: int) -> None:
+        self.reader = RingReader(rings=rings, devices=devices, **kw)
+        try:
+            self.set_interesting(interesting)
+            if snaplen is not None:
+                self.reader.set_snaplen(snaplen)
+        except BaseException:
+            self.reader.close()
+            raise
+
+    def set_interesting(self, event_names: Iterable[str] | None) -> None:
+        self.reader.set_interesting(
+            None if event_names is None else set(event_names))
+
+    def set_snaplen(self, snaplen: int) -> None:
+        self.reader.set_snaplen(snaplen)
+
+    def next_batch(self, block: bool = True) -> list[Event]:
+        """The wanted events of one batch, in timestamp order (may be
+        empty: the reader slept because every ring was empty)."""
+        raw = self.reader.next_batch(block)
+        if not raw.recs:
+            return []
+        events = get_schema().events
+        data = raw.data
+        names = self.reader.wanted_names
+        out = []
+        for seq, ts, tid, cpu, code, off, length, nparams in raw.recs:
+            ev = Event(seq, ts, tid, cpu, code, events[code], data, off,
+                       length, 26, nparams)
+            if names is not None and code <= 1 and ev.name not in names:
+                continue
+            out.append(ev)
+        return out
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            yield from self.next_batch()
+
+    def stats(self) -> SourceStats:
+        return self.reader.stats()
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def __enter__(self) -> "LiveSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
