@@ -1,0 +1,248 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Every output through the ``falco`` command, replaying cat_write.scap into
+real sinks: file, program, a syslog datagram socket, systemd-journald
+(read back with journalctl) and an HTTP listener on 127.0.0.1."""
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+
+from test_cli_support import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
+                              alert_lines, run_falco, start_falco, wait_for,
+                              write_config)
+
+pytestmark = pytest.mark.skipif(not CAT_WRITE.exists(),
+                                reason="shared captures not available")
+
+
+def falco_with(tmp_path: Path, *extra: str, rules: Path = SINGLE_RULE,
+               **cfg: object) -> subprocess.CompletedProcess[str]:
+    path = write_config(tmp_path, **cfg)
+    res = run_falco("-c", str(path), "-r", str(rules), "-e", str(CAT_WRITE),
+                    *extra)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+@pytest.mark.parametrize("keep_alive", [False, True])
+def test_file_output(tmp_path: Path, keep_alive: bool) -> None:
+    out = tmp_path / "events.txt"
+    res = falco_with(tmp_path, file_output={
+        "enabled": True, "filename": str(out), "keep_alive": keep_alive})
+    lines = out.read_text().splitlines()
+    assert lines == alert_lines(res.stdout)
+    assert len(lines) == 8 and all(ln.endswith(OPEN_SEEN) for ln in lines)
+
+
+def test_file_output_json(tmp_path: Path) -> None:
+    out = tmp_path / "events.json"
+    falco_with(tmp_path, json_output=True,
+               file_output={"enabled": True, "filename": str(out)},
+               stdout_output={"enabled": False})
+    objs = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert [o["rule"] for o in objs] == ["open_from_cat"] * 8
+    assert all(o["output_fields"]["proc.cmdline"] == "cat /dev/null"
+               for o in objs)
+
+
+def evil_rules(tmp_path: Path) -> tuple[Path, str]:
+    text = (f"pwn $(touch {tmp_path}/pwned1) `touch {tmp_path}/pwned2`; "
+            f"touch {tmp_path}/pwned3 | & > 'q' \"dq\" \\ %% !x")
+    rules = yaml.safe_load(SINGLE_RULE.read_text())
+    for item in rules:
+        if "rule" in item:
+            item["output"] = text + " (command=%proc.cmdline)"
+    path = tmp_path / "evil.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    return path, text
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_program_output_gets_alert_verbatim_on_stdin(
+        tmp_path: Path, keep_alive: bool) -> None:
+    rules, text = evil_rules(tmp_path)
+    sink = tmp_path / "program.txt"
+    res = falco_with(tmp_path, rules=rules, program_output={
+        "enabled": True, "keep_alive": keep_alive,
+        "program": f"cat >> {sink}"})
+    got = sink.read_text().splitlines()
+    assert got == alert_lines(res.stdout)
+    assert len(got) == 8
+    assert all(ln.endswith(": Warning " + text
+                           + " (command=cat /dev/null)") for ln in got), got[0]
+    assert not list(tmp_path.glob("pwned*"))
+
+
+def test_syslog_output_to_datagram_socket(tmp_path: Path) -> None:
+    path = tmp_path / "dev-log"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(path))
+    listener.settimeout(10)
+    try:
+        res = falco_with(tmp_path, syslog_output={
+            "enabled": True, "path": str(path), "facility": "local1"})
+        msgs = [listener.recv(8192).decode() for _ in range(8)]
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.recv(8192)
+    finally:
+        listener.close()
+    lines = alert_lines(res.stdout)
+    for msg, line in zip(msgs, lines):
+        # local1 (17) * 8 + warning (4) = 140
+        assert re.fullmatch(r"<140>\w{3} [ \d]\d \d\d:\d\d:\d\d "
+                            r"falco\[\d+\]: " + re.escape(line), msg), msg
+
+
+@pytest.fixture(scope="module")
+def journald() -> Iterator[None]:
+    """A real systemd-journald, started by hand (PID 1 is not systemd)."""
+    exe = Path("/lib/systemd/systemd-journald")
+    if not exe.exists() or shutil.which("journalctl") is None:
+        pytest.skip("systemd-journald not installed")
+    pytest.importorskip("systemd.journal")
+    lock = open("/tmp/falco-tests-journald.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    sock_path = "/run/systemd/journal/socket"
+
+    def alive() -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            try:
+                s.connect(sock_path)
+                return True
+            except OSError:
+                return False
+
+    proc = None
+    if not alive():
+        Path("/run/systemd/journal").mkdir(parents=True, exist_ok=True)
+        proc = subprocess.Popen([str(exe)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        assert wait_for(alive, 20), "journald did not start"
+    try:
+        yield
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(20)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+def test_journald_output(tmp_path: Path, journald: None) -> None:
+    ident = f"falco-test-{uuid.uuid4().hex[:12]}"
+    res = falco_with(tmp_path, journald_output={"enabled": True,
+                                                "identifier": ident})
+
+    def entries() -> list[dict[str, str]]:
+        out = subprocess.run(["journalctl", "--no-pager", "-o", "json",
+                              f"SYSLOG_IDENTIFIER={ident}"],
+                             capture_output=True, text=True, timeout=60)
+        got = [json.loads(ln) for ln in out.stdout.splitlines() if ln]
+        return got if len(got) >= 8 else []
+
+    got = wait_for(entries, 30)
+    assert len(got) == 8
+    assert [e["MESSAGE"] for e in got] == alert_lines(res.stdout)
+    for e in got:
+        assert e["PRIORITY"] == "4"
+        assert e["FALCO_RULE"] == "open_from_cat"
+        assert e["FALCO_PRIORITY"] == "Warning"
+        assert e["FALCO_FIELD_PROC_CMDLINE"] == "cat /dev/null"
+        assert json.loads(e["FALCO_OUTPUT_FIELDS"]) == {
+            "proc.cmdline": "cat /dev/null"}
+        assert e["FALCO_SOURCE"] == "syscall"
+
+
+class Sink(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        srv = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        srv.times.append(time.monotonic())
+        if srv.stall and len(srv.bodies) == 0:
+            srv.stall_event.wait(srv.stall)
+        srv.bodies.append(json.loads(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def http_sink() -> Iterator[ThreadingHTTPServer]:
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    srv.bodies, srv.times, srv.stall = [], [], 0.0
+    srv.stall_event = threading.Event()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.stall_event.set()
+    srv.shutdown()
+    srv.server_close()
+    thread.join()
+
+
+def test_http_output(tmp_path: Path, http_sink: ThreadingHTTPServer) -> None:
+    url = f"http://127.0.0.1:{http_sink.server_port}/"
+    falco_with(tmp_path, http_output={"enabled": True, "url": url})
+    assert len(http_sink.bodies) == 8
+    for body in http_sink.bodies:
+        assert body["rule"] == "open_from_cat"
+        assert body["priority"] == "Warning"
+        assert body["source"] == "syscall"
+        assert body["output"].endswith(OPEN_SEEN)
+        assert re.fullmatch(r"2016-08-04T16:17:57\.\d{9}Z", body["time"])
+        assert body["output_fields"]["proc.cmdline"] == "cat /dev/null"
+        assert isinstance(body["tags"], list) and body["hostname"]
+
+
+def test_stalled_http_does_not_delay_file(tmp_path: Path,
+                                          http_sink: ThreadingHTTPServer
+                                          ) -> None:
+    """The HTTP listener stalls 10 s on its first request; the file output
+    must be complete within 100 ms of that first request arriving."""
+    http_sink.stall = 10.0
+    out = tmp_path / "events.txt"
+    cfg = write_config(tmp_path, file_output={"enabled": True,
+                                              "filename": str(out)},
+                       http_output={"enabled": True, "timeout": 30.0,
+                                    "url": f"http://127.0.0.1:"
+                                           f"{http_sink.server_port}/"})
+    proc = start_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                       str(CAT_WRITE))
+    try:
+        assert wait_for(lambda: http_sink.times, 60)
+        first_post = http_sink.times[0]
+        done = None
+        while time.monotonic() < first_post + 9:
+            if out.exists() and len(out.read_text().splitlines()) == 8:
+                done = time.monotonic()
+                break
+            time.sleep(0.002)
+        assert done is not None, "file output waited for the stalled http"
+        assert done - first_post < 0.1, done - first_post
+        assert len(http_sink.bodies) == 0       # still stalled
+        http_sink.stall_event.set()
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert len(http_sink.bodies) == 8           # nothing lost
+    assert "Events detected: 8" in stdout
