@@ -1,0 +1,362 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Rules loading: YAML and schema errors with positions, lists, macros,
+exceptions, append/override, visibility, raising vs collecting."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from falco.errors import RuleLoadError
+from falco.filter.testing import TEST_EVTTYPES, make_test_registry
+from falco.rules import Priority, RuleSet, RulesError, load_rules
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "rules"
+REG = make_test_registry()
+
+
+def load(*texts: str, collect: bool = True) -> RuleSet:
+    inputs = [(f"t{i}.yaml", t) for i, t in enumerate(texts)]
+    return load_rules(inputs, REG, all_evttypes=TEST_EVTTYPES,
+                      collect_errors=collect)
+
+
+def only_error(rs: RuleSet) -> Any:
+    assert len(rs.errors) == 1, [str(e) for e in rs.errors]
+    return rs.errors[0]
+
+
+RULE = """
+- rule: r
+  desc: d
+  condition: {cond}
+  output: "o %proc.name"
+  priority: WARNING
+"""
+
+
+def test_valid_files_and_override() -> None:
+    rs = load_rules([DATA / "valid" / "base.yaml",
+                     DATA / "valid" / "override.yaml"], REG,
+                    all_evttypes=TEST_EVTTYPES)
+    assert [r.name for r in rs.rules] == ["Shell spawned", "Open etc"]
+    shell, opened = rs.rules
+    assert shell.evttypes == frozenset({"execve", "execveat"})
+    assert shell.tags == frozenset({"process", "shell"})
+    base = {"evt.type": "execve", "proc.name": "ash", "proc.pname": "nginx",
+            "proc.cmdline": "ash -i"}
+    assert shell.matches(base)            # ash appended to shell_binaries
+    assert not shell.matches({**base, "proc.cmdline":
+                              "sh -c /usr/local/bin/healthcheck --x"})
+    assert not shell.matches({**base, "proc.pname": "httpd",
+                              "proc.cmdline": "sh -c true"})
+    assert shell.matches({**base, "proc.pname": "httpd"})
+    assert opened.priority is Priority.ERROR and not opened.enabled
+    assert "and not proc.name = vim" in opened.condition
+    assert not opened.matches({"evt.type": "open", "fd.name": "/etc/x",
+                               "proc.name": "vim"})
+    assert rs.rules_for("open") == ()      # disabled by override
+    assert rs.rules_for("execve") == (shell,)
+
+
+def test_info_alias_and_priority_labels() -> None:
+    rs = load(RULE.format(cond="evt.type=open").replace("WARNING", "info"))
+    assert rs.rules[0].priority is Priority.INFORMATIONAL
+    assert rs.rules[0].priority.label == "Informational"
+    assert [p.label for p in Priority] == [
+        "Emergency", "Alert", "Critical", "Error", "Warning", "Notice",
+        "Informational", "Debug"]
+    err = only_error(load(RULE.format(cond="evt.type=open").replace(
+        "WARNING", "loud")))
+    assert err.message == "Invalid priority"
+
+
+def test_condition_error_position_in_folded_scalar() -> None:
+    path = DATA / "invalid" / "bad_condition.yaml"
+    rs = load_rules([path], REG, all_evttypes=TEST_EVTTYPES,
+                    collect_errors=True)
+    err = only_error(rs)
+    assert err.code == "LOAD_ERR_COMPILE_CONDITION"
+    assert (err.item_type, err.item_name) == ("rule", "Broken")
+    assert err.message.startswith("unexpected token after 'cat'")
+    assert (err.location.line, err.location.column) == (9, 23)
+    assert err.snippet.splitlines()[1].index("^") == 22
+    with pytest.raises(RulesError) as info:
+        load_rules([path], REG, all_evttypes=TEST_EVTTYPES)
+    assert str(info.value).startswith(f"{path}:9:23: error: unexpected")
+    assert isinstance(info.value, RuleLoadError)
+
+
+def test_unknown_field_inside_macro_points_into_the_macro() -> None:
+    rs = load_rules([DATA / "invalid" / "unknown_field.yaml"], REG,
+                    all_evttypes=TEST_EVTTYPES, collect_errors=True)
+    err = only_error(rs)
+    assert err.item_name == "Bad field via macro"
+    assert "nonexistent field proc.nmae" in err.message
+    assert "did you mean 'proc.name'" in err.message
+    assert (err.location.line, err.location.column) == (3, 14)
+
+
+def test_duplicate_keys_are_rejected() -> None:
+    rs = load_rules([DATA / "invalid" / "duplicate_key.yaml"], REG,
+                    collect_errors=True)
+    err = only_error(rs)
+    assert err.code == "LOAD_ERR_YAML_PARSE"
+    assert "duplicate key 'condition'" in err.message
+    assert (err.location.line, err.location.column) == (5, 3)
+
+
+def test_yaml_syntax_error_position() -> None:
+    err = only_error(load("- rule: x\n  desc: [a, b\n"))
+    assert err.code == "LOAD_ERR_YAML_PARSE"
+    assert err.location is not None and err.location.line == 3
+
+
+def test_bare_equals_in_comps_loads() -> None:
+    text = RULE.format(cond="evt.type=open") + """
+  exceptions:
+    - name: e
+      fields: [proc.name, fd.name]
+      comps: [=, startswith]
+      values: [[cat, /tmp]]
+"""
+    rs = load(text)
+    assert not rs.errors
+    rule = rs.rules[0]
+    ctx = {"evt.type": "open", "proc.name": "cat", "fd.name": "/tmp/x"}
+    assert not rule.matches(ctx)
+    assert rule.matches({**ctx, "fd.name": "/var/x"})
+
+
+@pytest.mark.parametrize("text,item_type,name,message", [
+    ("foo: bar", "rules content", "",
+     "Rules content is not yaml array of objects"),
+    ("just text", "rules content", "", "Rules content is not yaml"),
+    ("- foo", "rules content item", "",
+     "Unexpected element type. Each element should be a yaml associative "
+     "array."),
+    ("- list: l\n", "list", "l", "Item has no mapping for key 'items'"),
+    ("- macro:\n  condition: a", "macro", "",
+     "Mapping for key 'macro' is empty"),
+    ("- macro: m\n", "macro", "m",
+     "Item has no mapping for key 'condition'"),
+    ("- rule: r\n  desc: d\n  condition: evt.type=open\n  priority: INFO",
+     "rule", "r", "Item has no mapping for key 'output'"),
+    ("- rule: r\n  desc: d\n  condition: [a]\n  output: o\n  priority: INFO",
+     "rule", "r", "Value is not a scalar value"),
+    (RULE.format(cond="evt.type=open") + "  enabled: perhaps", "rule", "r",
+     "Can't decode YAML scalar value"),
+    ("- macro: m\n  condition: a\n  append: true", "macro", "m",
+     "Macro has 'append' key but no macro by that name already exists"),
+    ("- list: l\n  items: [a]\n  append: true", "list", "l",
+     "List has 'append' key but no list by that name already exists"),
+    ("- rule: r\n  condition: and x\n  append: true", "rule", "r",
+     "Rule has 'append' key but no rule by that name already exists"),
+    ("- rule: r\n  enabled: false", "rule", "r",
+     "Rule has 'enabled' key but no rule by that name already exists"),
+    ("- required_engine_version: 99.0.0", "required_engine_version", "",
+     "Rules require engine version 99.0.0, but engine version is 0.57.0"),
+    ("- required_engine_version: banana", "required_engine_version", "",
+     "Can't decode YAML scalar value"),
+    ("- required_plugin_versions:\n  - name: k8saudit\n    version: 0.1.0",
+     "required_plugin_versions", "k8saudit",
+     "Plugin requirement not satisfied"),
+    (RULE.format(cond="evt.type=open") + "  source: k8s_audit", "rule", "r",
+     "unsupported source 'k8s_audit'"),
+])
+def test_schema_errors(text: str, item_type: str, name: str,
+                       message: str) -> None:
+    err = only_error(load(text))
+    assert (err.item_type, err.item_name) == (item_type, name)
+    assert err.message.startswith(message), err.message
+    assert err.location is not None and err.location.path == "t0.yaml"
+
+
+def test_override_errors() -> None:
+    base = RULE.format(cond="evt.type=open")
+    err = only_error(load(base, "- rule: r\n  priority: ERROR\n  override:"
+                          "\n    priority: append\n"))
+    assert err.message.startswith("Key 'priority' cannot be appended to")
+    err = only_error(load(base, "- rule: r\n  desc: x\n  output: y\n"
+                          "  override:\n    desc: replace\n"))
+    assert err.message.startswith("Unexpected key 'output'")
+    err = only_error(load(base, "- rule: r\n  desc: x\n  append: true\n"
+                          "  override:\n    desc: append\n"))
+    assert "cannot be used together" in err.message
+
+
+def test_plugin_requirement_satisfied_by_builtin_container() -> None:
+    rs = load("- required_plugin_versions:\n  - name: container\n"
+              "    version: 0.4.0\n" + RULE.format(cond="evt.type=open"))
+    assert not rs.errors and len(rs.rules) == 1
+
+
+def test_list_and_macro_visibility() -> None:
+    rs = load("""
+- list: a
+  items: [x]
+- list: b
+  items: [a, y]
+- list: a
+  items: [b]
+- macro: m1
+  condition: proc.name in (a)
+- macro: m2
+  condition: m1
+""" + RULE.format(cond="evt.type=open and m2"))
+    assert not rs.errors
+    rule = rs.rules[0]
+    # a was redefined after b, so it sees b and expands b's raw items
+    # [a, y]; the inner "a" is not expanded again (Falco's order)
+    assert rule.matches({"evt.type": "open", "proc.name": "y"})
+    assert rule.matches({"evt.type": "open", "proc.name": "a"})
+    assert not rule.matches({"evt.type": "open", "proc.name": "x"})
+
+
+def test_macro_cannot_use_a_later_macro() -> None:
+    rs = load("""
+- macro: first
+  condition: second
+- macro: second
+  condition: evt.type = open
+""" + RULE.format(cond="first"))
+    err = rs.errors[0]
+    assert (err.item_type, err.item_name) == ("macro", "first")
+    assert err.message == "Undefined macro 'second' used in filter."
+    assert err.code == "LOAD_ERR_VALIDATE"
+
+
+def test_macro_loop() -> None:
+    rs = load("""
+- macro: a
+  condition: evt.type = open
+- macro: b
+  condition: a
+- macro: a
+  condition: b
+""" + RULE.format(cond="a"))
+    assert any("reference loop in macro" in e.message and
+               e.item_name == "a" for e in rs.errors)
+
+
+def test_list_substitution_forms() -> None:
+    rs = load("""
+- list: one
+  items: [cat]
+- list: two
+  items: [ls, "cat /dev/null", '"quoted item"']
+- list: empty
+  items: []
+""" + RULE.format(cond="evt.type=open and proc.name = one and "
+                  "proc.cmdline in (two, empty, x)"))
+    rule = rs.rules[0]
+    ctx = {"evt.type": "open", "proc.name": "cat"}
+    assert rule.matches({**ctx, "proc.cmdline": "cat /dev/null"})
+    assert rule.matches({**ctx, "proc.cmdline": "quoted item"})
+    assert not rule.matches({**ctx, "proc.cmdline": "one"})
+    err = only_error(load("- list: two\n  items: [a, b]\n" +
+                          RULE.format(cond="proc.name = two")))
+    assert "has 2 items" in err.message
+
+
+def test_exceptions_forms() -> None:
+    rs = load("""
+- list: cmds
+  items: [cat /dev/zero, "cat /dev/null"]
+""" + RULE.format(cond="evt.type=open and proc.name=cat") + """
+  exceptions:
+    - name: single
+      fields: fd.name
+      comps: pmatch
+      values: [/tmp, /var/tmp]
+    - name: listref
+      fields: [proc.name, proc.cmdline]
+      comps: [=, in]
+      values:
+        - [cat, cmds]
+        - [cat, [a b, c]]
+""")
+    assert not rs.errors, [str(e) for e in rs.errors]
+    rule = rs.rules[0]
+    base = {"evt.type": "open", "proc.name": "cat", "fd.name": "/x"}
+    assert rule.matches({**base, "proc.cmdline": "cat /x"})
+    assert not rule.matches({**base, "fd.name": "/var/tmp/x"})
+    assert not rule.matches({**base, "proc.cmdline": "cat /dev/zero"})
+    assert not rule.matches({**base, "proc.cmdline": "a b"})
+    assert rule.exception_fields == frozenset({"fd.name", "proc.name",
+                                               "proc.cmdline"})
+
+
+@pytest.mark.parametrize("exc,message", [
+    ("fields: [proc.name]\n      comps: [=, =]",
+     "Fields and comps lists must have equal length"),
+    ("fields: [proc.name]\n      comps: [no-comp]",
+     "'no-comp' is not a supported comparison operator"),
+    ("fields: [not.exist]", "'not.exist' is not a supported filter field"),
+    ("fields: proc.name\n      comps: =",
+     "When fields is a single value, comps must be one of"),
+    ("fields: [proc.name, fd.name]\n      values: [[a]]",
+     "Fields and values lists must have equal length"),
+])
+def test_exception_errors(exc: str, message: str) -> None:
+    text = RULE.format(cond="evt.type=open") + \
+        f"  exceptions:\n    - name: ex1\n      {exc}\n"
+    err = only_error(load(text))
+    assert (err.item_type, err.item_name) == ("exception", "ex1")
+    assert err.message.startswith(message)
+
+
+def test_skip_if_unknown_filter() -> None:
+    text = RULE.format(cond="evt.type=open and proc.nobody=cat")
+    rs = load(text + "  skip-if-unknown-filter: true\n")
+    assert not rs.errors and rs.rules == []
+    assert any(w.code == "LOAD_UNKNOWN_FIELD" for w in rs.warnings)
+    err = only_error(load(text))
+    assert err.message.startswith(
+        "filter_check called with nonexistent field proc.nobody")
+
+
+def test_warnings() -> None:
+    rs = load("- list: unused\n  items: [a]\n- macro: lonely\n  condition: "
+              "evt.type=open\n" + RULE.format(cond="proc.name=x") +
+              "  foo: bar\n")
+    codes = {(w.code, w.item_name) for w in rs.warnings}
+    assert ("LOAD_UNUSED_LIST", "unused") in codes
+    assert ("LOAD_UNUSED_MACRO", "lonely") in codes
+    assert ("LOAD_NO_EVTTYPE", "r") in codes
+    assert ("LOAD_UNKNOWN_KEY", "r") in codes
+    rs = load(RULE.format(cond="proc.name=x") + "  warn_evttypes: false\n")
+    assert not [w for w in rs.warnings if w.code == "LOAD_NO_EVTTYPE"]
+
+
+def test_raise_mode_refuses_everything() -> None:
+    good = RULE.format(cond="evt.type=open")
+    bad = RULE.replace("- rule: r", "- rule: r2").format(cond="proc.pid=a")
+    with pytest.raises(RulesError) as info:
+        load(good, bad, collect=False)
+    assert len(info.value.errors) == 1
+    rs = load(good, bad)
+    assert rs.rules == [] and len(rs.errors) == 1
+
+
+def test_later_files_override_earlier_ones() -> None:
+    first = RULE.format(cond="evt.type=open")
+    second = RULE.format(cond="evt.type=close").replace("WARNING", "ERROR")
+    rs = load(first, second)
+    assert len(rs.rules) == 1
+    assert rs.rules[0].evttypes == frozenset({"close"})
+    assert rs.rules[0].priority is Priority.ERROR
+
+
+def test_missing_file_is_an_error() -> None:
+    rs = load_rules(["/nonexistent/rules.yaml"], REG, collect_errors=True)
+    assert only_error(rs).code == "LOAD_ERR_FILE_READ"
+
+
+def test_directory_loads_sorted_yaml_files(tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text(RULE.format(cond="evt.type=close"))
+    (tmp_path / "a.yaml").write_text(RULE.format(cond="evt.type=open"))
+    (tmp_path / "c.txt").write_text("not rules")
+    rs = load_rules([tmp_path], REG, all_evttypes=TEST_EVTTYPES)
+    assert rs.rules[0].evttypes == frozenset({"close"})
