@@ -161,6 +161,19 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
     if t is None or not isinstance(res, int) or res < 0:
         return
+    if t.incomplete:
+        # First sight of this thread: take its identity from the event and
+        # what it inherited from a known parent.
+        t.pid = _int(ctx.arg("pid"), t.pid)
+        t.ptid = _int(ctx.arg("ptid"), t.ptid)
+        parent = insp.threads.get(t.ptid)
+        if parent is not None:
+            for attr in ("uid", "gid", "euid", "egid", "loginuid", "sid",
+                         "pgid", "vpgid", "tty", "env"):
+                setattr(t, attr, getattr(parent, attr))
+            if parent.children is None:
+                parent.children = set()
+            parent.children.add(t.tid)
     _fill_common(insp, t, ctx)
     t.incomplete = False
     main = insp.main_thread(t)
@@ -185,7 +198,10 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
     exepath = ctx.arg("trusted_exepath") or ctx.arg("filename")
     if not exepath:
         exepath = ctx.arg("pathname") or t.exe
-    t.exepath = concatenate_paths(main.cwd, exepath) if exepath else ""
+    if exepath and "/" in exepath:
+        t.exepath = concatenate_paths(main.cwd, exepath)
+    else:
+        t.exepath = exepath or ""
     # close-on-exec fds go away.
     fds = t.fds
     doomed = [fd for fd, fdi in fds.items() if fdi.cloexec]
