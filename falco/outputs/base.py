@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -40,6 +41,7 @@ class OutputStats:
     delivered: int = 0
     dropped: int = 0       # queue full
     failed: int = 0        # emit raised
+    abandoned: int = 0     # still queued when the daemon had to exit
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +103,28 @@ class QueuedOutput:
     def flush(self, timeout: float | None = None) -> bool:
         return self._control("flush", timeout)
 
-    def stop(self, timeout: float | None = 5.0) -> bool:
-        """Drain the queue, close the output; False if it did not finish."""
+    def stop(self, timeout: float | None = 15.0) -> bool:
+        """Drain the queue and close the output. Waits as long as the
+        output keeps delivering; gives up after ``timeout`` seconds
+        without progress. False if alerts were left undelivered."""
         if self._thread is None:
             self.output.close()
             return True
-        done = self._control("stop", timeout)
-        self._thread.join(timeout=0 if not done else timeout)
-        return done
+        ctl = _Control("stop")
+        self._queue.put(ctl)        # may wait while the queue is full
+        last, idle_since = -1, time.monotonic()
+        while not ctl.done.wait(0.05):
+            with self._lock:
+                progress = self.stats.delivered + self.stats.failed
+            now = time.monotonic()
+            if progress != last:
+                last, idle_since = progress, now
+            elif timeout is not None and now - idle_since > timeout:
+                with self._lock:
+                    self.stats.abandoned = self._queue.qsize()
+                return False
+        self._thread.join(timeout)
+        return True
 
     def _run(self) -> None:
         while True:

@@ -88,12 +88,14 @@ class OutputManager:
         for worker in self.workers:
             worker.flush(timeout)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Deliver what is queued (each output gets ``timeout``), close."""
+    def stop(self, timeout: float = 15.0) -> None:
+        """Deliver what is queued, close. An output that makes no progress
+        for ``timeout`` seconds is abandoned (and reported)."""
         for worker in self.workers:
             if not worker.stop(timeout):
-                log.warning("output %s did not drain within %.0f s",
-                            worker.name, timeout)
+                log.warning("output %s stalled for %.0f s: %d alerts not "
+                            "delivered", worker.name, timeout,
+                            worker.stats.abandoned)
 
     def report(self) -> list[str]:
         lines = []
@@ -102,7 +104,8 @@ class OutputManager:
                          "suppressed (outputs.rate/max_burst)")
         for worker in self.workers:
             stats = worker.stats
-            if stats.dropped or stats.failed:
+            if stats.dropped or stats.failed or stats.abandoned:
                 lines.append(f"Output {worker.name}: {stats.dropped} alerts "
-                             f"dropped (queue full), {stats.failed} failed")
+                             f"dropped (queue full), {stats.failed} failed, "
+                             f"{stats.abandoned} not delivered at exit")
         return lines

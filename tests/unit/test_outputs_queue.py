@@ -190,3 +190,18 @@ def test_http_connection_refused_gives_up() -> None:
         HttpOutput(f"http://127.0.0.1:{port}/", max_retries=2,
                    sleep=sleeps.append).emit(alert(1), "")
     assert len(sleeps) == 2
+
+
+def test_stop_abandons_an_output_that_makes_no_progress() -> None:
+    out = Blocked()
+    worker = QueuedOutput(out, capacity=10)
+    worker.start()
+    for i in range(4):
+        worker.submit(alert(i), str(i))
+    assert out.entered.wait(10)
+    assert worker.stop(timeout=0.3) is False
+    assert worker.stats.abandoned == 3          # 1 in emit, 3 queued
+    manager = OutputManager(AlertFormatter())
+    manager.workers.append(worker)
+    assert "3 not delivered at exit" in manager.report()[0]
+    out.release.set()
