@@ -121,7 +121,8 @@ class QueuedOutput:
                 last, idle_since = progress, now
             elif timeout is not None and now - idle_since > timeout:
                 with self._lock:
-                    self.stats.abandoned = self._queue.qsize()
+                    st = self.stats
+                    st.abandoned = st.queued - st.delivered - st.failed
                 return False
         self._thread.join(timeout)
         return True
