@@ -43,6 +43,14 @@ def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) else default
 
 
+def _present(evt: Any, name: str) -> bool:
+    """The event carries the parameter, even if it is empty."""
+    try:
+        return evt.param_raw(name) is not None
+    except (AttributeError, KeyError, IndexError, ValueError, TypeError):
+        return False
+
+
 def _fill_common(insp: Inspector, t: ThreadInfo, ctx: EventContext) -> None:
     """Fields clone and execve exits both carry."""
     exe = ctx.arg("exe")
@@ -180,6 +188,8 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
     env = ctx.arg("env")
     if env is not None:
         t.env = split_args(env)
+    elif _present(ctx.evt, "env"):
+        t.env = []
     t.tty = _int(ctx.arg("tty"), t.tty)
     loginuid = ctx.arg("loginuid")
     if isinstance(loginuid, int):
