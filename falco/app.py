@@ -222,7 +222,7 @@ class App:
                                 router, engine.stop, hostname)
             engine.on_event = drops.on_event
         web = None
-        if config.webserver.enabled and not replay:
+        if config.webserver.enabled:
             from falco.webserver import WebServer
             ws = config.webserver
             web = WebServer(ws.listen_address, ws.listen_port,
@@ -231,12 +231,14 @@ class App:
                             ws.prometheus_metrics_enabled)
             try:
                 web.start()
+                log.info("Webserver listening on %s:%d", ws.listen_address,
+                         web.bound_port)
             except OSError as exc:
                 log.error("webserver: cannot listen on %s:%d: %s",
                           ws.listen_address, ws.listen_port, exc)
                 web = None
         signals = Signals(engine.interrupt, self.request_reload,
-                          router.reopen, engine.interrupt)
+                          self.reopen, engine.interrupt)
         signals.install()
         if self.opts.duration is not None:       # -M
             signal.setitimer(signal.ITIMER_REAL, max(self.opts.duration,
@@ -290,6 +292,12 @@ class App:
     def watched(self, config: Config) -> list[str]:
         files = [config.source_path] if config.source_path else []
         return files + (self.opts.rules or list(config.rules_files))
+
+    def reopen(self) -> None:
+        """SIGUSR1: reopen the file outputs (log rotation)."""
+        if self.router is not None:
+            log.info("SIGUSR1 received, reopening outputs")
+            self.router.reopen()
 
     # -- reload (SIGHUP, watch_config_files) ----------------------------
     def request_reload(self) -> None:

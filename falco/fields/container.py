@@ -168,9 +168,9 @@ def fields() -> list[FieldDef]:
     defs += [field(name, S, f"Kubernetes {name[4:]} (from CRI labels)",
                    _k8s_label(key)) for name, key in k8s]
     defs.append(field("k8s.pod.label", S, "one pod label", _pod_label, REQ))
-    defs.append(field("k8s.pod.labels", S, "pod labels", none))
-    defs.append(field("k8s.pod.ip", S, "pod IP", none))
-    defs.append(field("k8s.pod.cni.json", S, "pod CNI result", none))
+    defs.append(field("k8s.pod.labels", S, "pod labels (not available)", none))
+    defs.append(field("k8s.pod.ip", S, "pod IP address (not available)", none))
+    defs.append(field("k8s.pod.cni.json", S, "pod CNI result (not available)", none))
     for name in ("k8s.rc.name", "k8s.rc.id", "k8s.rc.labels", "k8s.svc.name",
                  "k8s.svc.id", "k8s.svc.labels", "k8s.ns.id", "k8s.ns.labels",
                  "k8s.rs.name", "k8s.rs.id", "k8s.rs.labels",

@@ -221,7 +221,7 @@ def fields() -> list[FieldDef]:
     NET = FieldType.IPNET
     PORT = FieldType.PORT
     return [
-        field("fd.num", I, "fd number", _num),
+        field("fd.num", I, "the fd number", _num),
         field("fd.type", S, "fd type: file, directory, ipv4, ipv6, unix, "
               "pipe, event, signalfd, eventpoll, inotify, timerfd, netlink, "
               "memfd, ...", _fd(lambda f: f.type.value)),
@@ -283,7 +283,7 @@ def fields() -> list[FieldDef]:
               _fd(lambda f: f.dev >> 20)),
         field("fd.dev.minor", I, "minor device number",
               _fd(lambda f: f.dev & 0xFFFFF)),
-        field("fd.ino", I, "inode number", _fd(lambda f: f.ino)),
+        field("fd.ino", I, "inode number of the file", _fd(lambda f: f.ino)),
         field("fd.types", FieldType.CHARBUF_LIST, "types of every fd of the "
               "process; fd.types[N] the type of fd N", _types,
               ArgMode.OPTIONAL, multi=True),

@@ -242,7 +242,7 @@ def fields() -> list[FieldDef]:
               _loginshellid),
         field("proc.tty", I, "controlling terminal (0 if none)",
               _self(lambda t: t.tty)),
-        field("proc.pid", I, "process id", _self(lambda t: t.pid)),
+        field("proc.pid", I, "process id (thread group id)", _self(lambda t: t.pid)),
         field("proc.ppid", I, "parent process id", _ppid),
         field("proc.apid", I, "pid of an ancestor", _any_ancestor(
             lambda t: t.pid), OPT, multi=True),
@@ -250,7 +250,7 @@ def fields() -> list[FieldDef]:
               _self(lambda t: t.vpid)),
         field("proc.pvpid", I, "parent's id in its pid namespace",
               _parent(lambda t: t.vpid)),
-        field("proc.sid", I, "session id", _self(lambda t: t.sid)),
+        field("proc.sid", I, "session id of the process", _self(lambda t: t.sid)),
         field("proc.sname", S, "name of the session leader",
               _leader("sid", _name)),
         field("proc.sid.exe", S, "proc.exe of the session leader",

@@ -31,7 +31,7 @@ def _cgroup(ctx: Any, arg: str | None) -> Any:
 
 def fields() -> list[FieldDef]:
     return [
-        field("thread.tid", I, "thread id", _t(lambda t: t.tid)),
+        field("thread.tid", I, "id of the thread", _t(lambda t: t.tid)),
         field("thread.vtid", I, "thread id in its pid namespace",
               _t(lambda t: t.vtid)),
         field("thread.ismain", B, "true for the main thread of a process",

@@ -39,7 +39,7 @@ def _loginname(ctx: Any, _arg: str | None) -> Any:
 
 def fields() -> list[FieldDef]:
     return [
-        field("user.uid", I, "user id",
+        field("user.uid", I, "effective user id",
               lambda c, a: None if c.thread is None or c.thread.uid < 0
               else c.thread.uid),
         field("user.name", S, "user name (the id when unknown)", _name),
