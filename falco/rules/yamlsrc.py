@@ -78,6 +78,15 @@ class RulesYamlLoader(_Base):  # type: ignore[misc,valid-type]
     def construct_equals(self, node: yaml.ScalarNode) -> str:
         return str(node.value)
 
+    def construct_unknown_tag(self, suffix: str, node: yaml.Node) -> Any:
+        """``desc: != after x`` has a local tag ``!=``; like yaml-cpp, keep
+        the node's plain value and ignore the tag."""
+        if isinstance(node, yaml.MappingNode):
+            return self.construct_yaml_map(node)
+        if isinstance(node, yaml.SequenceNode):
+            return self.construct_yaml_seq(node)
+        return str(node.value)
+
 
 RulesYamlLoader.add_constructor("tag:yaml.org,2002:map",
                                 RulesYamlLoader.construct_yaml_map)
@@ -85,6 +94,8 @@ RulesYamlLoader.add_constructor("tag:yaml.org,2002:seq",
                                 RulesYamlLoader.construct_yaml_seq)
 RulesYamlLoader.add_constructor("tag:yaml.org,2002:value",
                                 RulesYamlLoader.construct_equals)
+RulesYamlLoader.add_multi_constructor("!",
+                                      RulesYamlLoader.construct_unknown_tag)
 
 
 def load_documents(text: str, name: str) -> list[Any]:
