@@ -320,8 +320,6 @@ class App:
             except FalcoError as exc:
                 log.error("Reload failed, keeping the running configuration "
                           "and rules: %s", exc)
-                for err in getattr(exc, "errors", ()) or ():
-                    log.error("%s", err)
                 return False
             engine.rule_matching = config.rule_matching
             engine.swap_rules(ruleset, selection)
