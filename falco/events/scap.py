@@ -108,8 +108,7 @@ class CaptureReader:
         except DecodeError as exc:
             self.close()
             exc.path = self.path
-            raise CaptureError(f"{self.path}: not a readable capture: "
-                               f"{exc}") from None
+            raise CaptureError(f"not a readable capture: {exc}") from None
         except BaseException:
             self.close()
             raise
