@@ -48,8 +48,8 @@ def _open_capture(path: str) -> Any:
 
 
 def _open_live(config: Config) -> Any:
-    from falco.events import open_live
-    return open_live(buf_size_preset=config.engine.kmod.buf_size_preset)
+    from falco.events.live import LiveSource
+    return LiveSource()
 
 
 def _inspector_for(source: Any) -> Any:

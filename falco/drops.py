@@ -32,6 +32,13 @@ def read_stats(source: Any) -> dict[str, int]:
     raw = getter() if callable(getter) else getter
     if raw is None:
         return {}
+    total = getattr(raw, "total", None)     # per-CPU ring counters
+    if total is not None and not isinstance(raw, dict):
+        return {"n_evts": int(total.n_evts),
+                "n_drops": int(total.dropped),
+                "n_drops_buffer": int(total.n_drops_buffer),
+                "n_drops_pf": int(total.n_drops_pf),
+                "n_preemptions": int(total.n_preemptions)}
     out = {}
     for name in _COUNTERS:
         value = raw.get(name) if isinstance(raw, dict) else getattr(

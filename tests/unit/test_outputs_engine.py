@@ -225,3 +225,21 @@ def test_drop_monitor(actions, per, exit_code, detected, taken,
                             and bool(taken))
     assert f"event drop detected: {detected} occurrences" in \
         monitor.summary()
+
+
+def test_read_stats_from_ring_counters() -> None:
+    from falco.driver.ring import RingStats, SourceStats
+    from falco.drops import read_stats
+
+    stats = SourceStats([RingStats(0, n_evts=100, n_drops_buffer=3,
+                                   n_drops_pf=1),
+                         RingStats(1, n_evts=50, n_preemptions=2)])
+
+    class Src:
+        def stats(self) -> SourceStats:
+            return stats
+
+    got = read_stats(Src())
+    assert got["n_evts"] == 150 and got["n_drops"] == 6
+    assert got["n_drops_buffer"] == 3
+    assert read_stats(object()) == {}

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: Apache-2.0
+"""In the VM: ``falco -r rules/falco_rules.yaml`` live, in text mode, prints
+the "File below /etc opened for writing" alert and, on Ctrl+C (SIGINT),
+the summary."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = "/etc/falco-cli-live.conf"
+ALERT = re.compile(r"^\d\d:\d\d:\d\d\.\d{9}: (Error|Warning) File below /etc "
+                   r"opened for writing \(user=root command=sh -c echo x > "
+                   + re.escape(TARGET) + r" .*file=" + re.escape(TARGET))
+
+
+def _writable_etc(stack: list[list[str]], workdir: Path) -> None:
+    try:
+        with open(TARGET, "w"):
+            pass
+        os.unlink(TARGET)
+        return
+    except OSError:
+        pass
+    ovl = workdir / "ovl"
+    ovl.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "falco-cli", str(ovl)], check=True)
+    (ovl / "upper").mkdir()
+    (ovl / "work").mkdir()
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    f"lowerdir=/etc,upperdir={ovl}/upper,workdir={ovl}/work",
+                    "/etc"], check=True)
+    stack += [["umount", "-l", "/etc"], ["umount", "-l", str(ovl)]]
+
+
+def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
+    if not Path("/dev/falco0").exists():
+        pytest.skip("falco_probe is not loaded: run in the VM harness")
+    undo: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="falco-cli-") as d:
+        work = Path(d)
+        cfg = work / "falco.yaml"
+        cfg.write_text("stdout_output: {enabled: true}\n"
+                       "syslog_output: {enabled: false}\nlog_syslog: false\n"
+                       "webserver: {enabled: false}\n"
+                       "watch_config_files: false\n")
+        try:
+            _writable_etc(undo, work)
+            env = dict(os.environ, PYTHONPATH=str(ROOT))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "falco", "-c", str(cfg), "-r",
+                 str(ROOT / "rules" / "falco_rules.yaml")], cwd=ROOT,
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True)
+            lines: list[str] = []
+            reader = threading.Thread(
+                target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                daemon=True)
+            reader.start()
+            found = None
+            end = time.monotonic() + 300
+            while found is None and time.monotonic() < end:
+                assert proc.poll() is None, proc.stderr.read()
+                subprocess.run(["sh", "-c", f"echo x > {TARGET}"],
+                               check=True)
+                time.sleep(1)
+                found = next((ln for ln in list(lines)
+                              if ALERT.search(ln)), None)
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(120)
+            reader.join(30)
+            err = proc.stderr.read()
+        finally:
+            for cmd in undo:
+                subprocess.run(cmd, check=False)
+    assert found is not None, "".join(lines[-20:]) + err
+    assert code == 0, err
+    out = "".join(lines)
+    m = re.search(r"^Events detected: (\d+)\nRule counts by severity:\n"
+                  r"((?:   \w+: \d+\n)+)Triggered rules by rule name:\n"
+                  r"((?:   .+: \d+\n)+)\Z", out, re.M)
+    assert m, out[-2000:]
+    assert int(m.group(1)) >= 1
+    assert re.search(r"^   Write below etc: \d+$", m.group(3), re.M)
