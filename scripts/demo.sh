@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# `make demo`: run falco live, in the foreground, with the default rules.
+# Where this kernel can load falco_probe, it runs here; otherwise (a
+# container, a CI runner) it boots the VM with the module and runs there.
+# From a second terminal, run scripts/trigger-alerts.sh to see alerts.
+# Stop with Ctrl-C.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+RULES=(-r rules/falco_rules.yaml -r rules/application_rules.yaml -r rules/falco_rules.local.yaml)
+
+if [ "${1:-}" = --in-vm ]; then
+	# Inside the VM: make the directories the trigger script writes
+	# below writable (the host's file system is shared read-only), serve
+	# trigger requests from the host, then run falco in the foreground.
+	for d in /etc /root; do
+		if ! touch "$d/.falco-demo-probe" 2>/dev/null; then
+			layer=$(mktemp -d /tmp/falco-demo-layer.XXXXXX)
+			mount -t tmpfs falco-demo "$layer"
+			mkdir "$layer/upper" "$layer/work"
+			mount -t overlay overlay \
+				-o "lowerdir=$d,upperdir=$layer/upper,workdir=$layer/work" "$d"
+		fi
+		rm -f "$d/.falco-demo-probe"
+	done
+	ip link set lo up 2>/dev/null || true
+	mkdir -p out/demo/inbox
+	touch out/demo/vm-running
+	trap 'rm -f out/demo/vm-running' EXIT
+	(
+		while sleep 0.5; do
+			for req in out/demo/inbox/*; do
+				[ -e "$req" ] || continue
+				rm -f "$req"
+				scripts/trigger-alerts.sh --local >/dev/null 2>&1 || true
+			done
+		done
+	) &
+	echo "demo: falco is starting (under emulation this takes a minute)."
+	echo "demo: from another terminal run: scripts/trigger-alerts.sh"
+	python3 -m falco "${RULES[@]}" -o syslog_output.enabled=false
+	exit $?
+fi
+
+if [ "$(id -u)" = 0 ] && { [ -e /dev/falco0 ] || insmod driver/falco_probe.ko 2>/dev/null; }; then
+	echo "demo: falco_probe is loaded in this kernel; running falco here (Ctrl-C stops)."
+	echo "demo: from another terminal run: scripts/trigger-alerts.sh"
+	exec python3 -m falco "${RULES[@]}" -o syslog_output.enabled=false
+fi
+
+echo "demo: this kernel cannot load falco_probe; booting the VM (Debian's kernel under qemu)."
+exec "$ROOT/scripts/vm-run.sh" "$ROOT/scripts/demo.sh --in-vm"
