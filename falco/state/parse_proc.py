@@ -75,15 +75,13 @@ def _fill_common(insp: Inspector, t: ThreadInfo, ctx: EventContext) -> None:
     gid = ctx.arg("gid")
     if isinstance(gid, int):
         t.gid = t.egid = gid
-    for name in ("fdlimit", "vm_size", "vm_rss", "vm_swap", "pgft_maj",
-                 "pgft_min"):
-        value = ctx.arg(name)
-        if isinstance(value, int):
-            setattr(t, _ATTR.get(name, name), value)
-
-
-_ATTR = {"vm_size": "vmsize", "vm_rss": "vmrss", "vm_swap": "vmswap",
-         "pgft_maj": "pfmajor", "pgft_min": "pfminor"}
+    fdlimit = ctx.arg("fdlimit")
+    if isinstance(fdlimit, int):
+        t.fdlimit = fdlimit
+    vm_size = ctx.arg("vm_size")
+    if isinstance(vm_size, int):
+        t.vmsize = vm_size
+        t.vmrss = _int(ctx.arg("vm_rss"), t.vmrss)
 
 
 def _new_child(insp: Inspector, parent: ThreadInfo, tid: int, pid: int,
