@@ -2,7 +2,10 @@
 """The lazy ``Event``: header fields up front, parameters decoded on demand."""
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
 
 from falco.driver.schema import EventInfo, get_schema
 from falco.errors import DecodeError
@@ -11,6 +14,11 @@ from falco.events.params import decode_param, render_value
 HDR_V2 = 26
 HDR_V1 = 22
 _GENERIC = (0, 1)  # PPME_GENERIC_E / PPME_GENERIC_X
+
+
+@lru_cache(maxsize=128)
+def _lens_struct(n: int, large: bool) -> struct.Struct:
+    return struct.Struct("<%d%s" % (n, "I" if large else "H"))
 
 
 def v1_nparams(buf: bytes | memoryview, off: int, length: int,
@@ -48,7 +56,8 @@ class Event:
     length: int = field(default=0, repr=False)
     hdrlen: int = field(default=HDR_V2, repr=False)
     hdr_nparams: int = field(default=-1, repr=False)
-    _spans: list[tuple[int, int]] | None = field(default=None, repr=False)
+    _spans: tuple[list[int], tuple[int, ...]] | None = field(default=None,
+                                                              repr=False)
     _values: dict[int, object] | None = field(default=None, repr=False)
 
     @classmethod
@@ -93,7 +102,7 @@ class Event:
 
     @property
     def nparams(self) -> int:
-        return len(self._param_spans())
+        return len(self._param_spans()[1])
 
     @property
     def raw(self) -> bytes:
@@ -112,7 +121,8 @@ class Event:
         return None
 
     # -- parameters -----------------------------------------------------
-    def _param_spans(self) -> list[tuple[int, int]]:
+    def _param_spans(self) -> tuple[list[int], tuple[int, ...]]:
+        """(start offsets, lengths) of the parameters, computed once."""
         spans = self._spans
         if spans is not None:
             return spans
@@ -124,43 +134,38 @@ class Event:
                 raise DecodeError(f"event {self.code} ({self.info.name}): "
                                   "parameter lengths do not add up to the "
                                   f"event length {length}", off)
-        lsize = 4 if self.info.large else 2
-        pos = self.hdrlen + lsize * n
+        large = self.info.large
+        pos = self.hdrlen + (4 if large else 2) * n
         if pos > length:
             raise DecodeError(f"event {self.code} ({self.info.name}): "
                               f"{n} parameters do not fit in {length} bytes",
                               off + 22)
-        spans = []
-        base = off + self.hdrlen
-        for i in range(n):
-            p = base + lsize * i
-            plen = int.from_bytes(buf[p:p + lsize], "little")
-            if pos + plen > length:
-                raise DecodeError(f"event {self.code} ({self.info.name}): "
-                                  f"param {i} length {plen} runs past the "
-                                  f"event end", p)
-            spans.append((off + pos, plen))
-            pos += plen
+        lens = _lens_struct(n, large).unpack_from(buf, off + self.hdrlen)
+        if pos + sum(lens) > length:
+            start = pos
+            for i, plen in enumerate(lens):
+                if start + plen > length:
+                    raise DecodeError(
+                        f"event {self.code} ({self.info.name}): param {i} "
+                        f"length {plen} runs past the event end",
+                        off + self.hdrlen + (4 if large else 2) * i)
+                start += plen
+        spans = (list(accumulate(lens, initial=off + pos)), lens)
         self._spans = spans
         return spans
 
-    def _index(self, key: int | str) -> int | None:
-        if isinstance(key, int):
-            return key
-        return self.info.index.get(key)
-
     def param_raw(self, key: int | str) -> bytes | None:
         """Raw bytes of a parameter (None if the event has no such param)."""
-        i = self._index(key)
-        spans = self._param_spans()
-        if i is None or not 0 <= i < len(spans):
+        i = key if isinstance(key, int) else self.info.index.get(key)
+        starts, lens = self._param_spans()
+        if i is None or not 0 <= i < len(lens):
             return None
-        start, plen = spans[i]
-        return bytes(self.buf[start:start + plen])
+        start = starts[i]
+        return bytes(self.buf[start:start + lens[i]])
 
     def param(self, key: int | str) -> object:
         """Decoded value of a parameter by index or name (None if empty)."""
-        i = self._index(key)
+        i = key if isinstance(key, int) else self.info.index.get(key)
         if i is None:
             return None
         values = self._values
@@ -170,21 +175,21 @@ class Event:
             return values[i]
         raw = self.param_raw(i)
         if raw is None or i >= len(self.info.params):
-            val = None if raw is None else raw
+            val = raw
         else:
             try:
                 val = decode_param(self.info.params[i], raw)
             except DecodeError as exc:
-                start = self._param_spans()[i][0]
                 raise DecodeError(f"event {self.code} ({self.info.name}) "
                                   f"param {self.info.params[i].name}: "
-                                  f"{exc.message}", start) from None
+                                  f"{exc.message}",
+                                  self._param_spans()[0][i]) from None
         values[i] = val
         return val
 
     def param_str(self, key: int | str) -> str | None:
         """Parameter rendered like sysdig (flag names, errno names...)."""
-        i = self._index(key)
+        i = key if isinstance(key, int) else self.info.index.get(key)
         if i is None or i >= len(self.info.params):
             return None
         if self.param_raw(i) is None:

@@ -9,6 +9,7 @@ parsed in Python by scap_blocks and exposed as dataclasses.
 from __future__ import annotations
 
 import os
+import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
@@ -21,7 +22,11 @@ from falco.events.capture_types import (FdEntry, GroupEntry, InterfaceEntry,
                                         MachineInfo, ProcEntry, UserEntry)
 from falco.events.event import Event
 
-CHUNK = 1 << 20
+CHUNK = 4 << 20
+# struct fsrc_rec as Python sees it (layout checked in test_events_ffi):
+# ts, tid, off, len, nparams, type, cpu, hdrlen, flags, block_off, seq
+REC_SIZE = ffi.sizeof("struct fsrc_rec")
+REC_FMT = struct.Struct("<QQIIIHHHHII%dx" % (REC_SIZE - 44))
 MAX_RECS = 4096
 MAX_BLOCK = 64 << 20
 
@@ -250,12 +255,13 @@ class CaptureReader:
             if n:
                 out: list[Event] = []
                 names = self._names
-                for i in range(n):
-                    r = recs[i]
-                    ev = Event(seen0 + r.seq, r.ts, r.tid, r.cpu, r.type,
-                               events[r.type], buf, r.off, r.len, r.hdrlen,
-                               r.nparams if r.hdrlen == 26 else -1)
-                    if names is not None and r.type <= 1 and \
+                for (ts, tid, off, ln, npar, typ, cpu, hdrlen, _fl, _bo,
+                     seq) in REC_FMT.iter_unpack(
+                        ffi.buffer(recs, n * REC_SIZE)):
+                    ev = Event(seen0 + seq, ts, tid, cpu, typ, events[typ],
+                               buf, off, ln, hdrlen,
+                               npar if hdrlen == 26 else -1)
+                    if names is not None and typ <= 1 and \
                             ev.name not in names:
                         self.skipped += 1
                         n -= 1
