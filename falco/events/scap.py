@@ -22,6 +22,8 @@ from falco.events.capture_types import (FdEntry, GroupEntry, InterfaceEntry,
                                         MachineInfo, ProcEntry, UserEntry)
 from falco.events.event import Event
 
+ProgressFn = Callable[[int, int], None]
+
 CHUNK = 4 << 20
 # struct fsrc_rec as Python sees it (layout checked in test_events_ffi):
 # ts, tid, off, len, nparams, type, cpu, hdrlen, flags, block_off, seq
@@ -75,7 +77,7 @@ class CaptureReader:
 
     def __init__(self, path: str | os.PathLike[str],
                  interesting: Iterable[str] | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: ProgressFn | None = None) -> None:
         self.path = os.fspath(path)
         try:
             self._fh: BinaryIO = open(self.path, "rb")
