@@ -140,3 +140,48 @@ def test_corrupt_block_reports_offset(tmp_path: Path) -> None:
     with pytest.raises(DecodeError) as exc:
         read_capture(bad)
     assert exc.value.offset == pos
+
+
+def _cli():
+    support = pytest.importorskip("test_cli_support")
+    return support
+
+
+def test_cli_missing_capture_message_and_status(tmp_path: Path) -> None:
+    s = _cli()
+    cfg = s.write_config(tmp_path)
+    res = s.run_falco("-c", str(cfg), "-r", str(s.SINGLE_RULE), "-e",
+                      str(tmp_path / "absent.scap"))
+    assert res.returncode != 0
+    assert "absent.scap" in res.stderr
+    assert "No such file" in res.stderr
+
+
+def test_cli_unreadable_capture_message_and_status(tmp_path: Path) -> None:
+    import os
+    if os.geteuid() == 0:
+        pytest.skip("root reads mode-000 files")
+    s = _cli()
+    cap = tmp_path / "locked.scap"
+    cap.write_bytes((CAPTURES / "cat_write.scap").read_bytes())
+    cap.chmod(0)
+    res = s.run_falco("-c", str(s.write_config(tmp_path)), "-r",
+                      str(s.SINGLE_RULE), "-e", str(cap))
+    assert res.returncode != 0 and "Permission denied" in res.stderr
+
+
+def test_cli_truncated_capture_reports_offset(tmp_path: Path) -> None:
+    s = _cli()
+    data = gzip.decompress((CAPTURES / "cat_write.scap").read_bytes())
+    cut = tmp_path / "cut.scap"
+    cut.write_bytes(data[:len(data) - 50])
+    res = s.run_falco("-c", str(s.write_config(tmp_path)), "-r",
+                      str(s.SINGLE_RULE), "-e", str(cut))
+    assert res.returncode != 0
+    assert "cut.scap@" in res.stderr and "truncated" in res.stderr
+
+
+def test_unreadable_capture_directory(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError) as exc:
+        CaptureReader(tmp_path)
+    assert "Is a directory" in str(exc.value)
