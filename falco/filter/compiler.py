@@ -97,11 +97,41 @@ class ConditionCompiler:
         self.registry = registry
         self.all_evttypes = all_evttypes or None
         self.location = location
+        # One memoizing getter per (field, arg), shared by every condition
+        # this compiler builds: a field used by many rules is extracted
+        # once per event.
+        self._getters: dict[tuple[str, str | None], Getter] = {}
 
     def compile(self, tree: ast.Expr) -> Compiled:
         folded = fold(tree)
         pred, _ = self._expr(folded)
         return Compiled(pred, evttypes_of(folded, self.all_evttypes), folded)
+
+    def specialize(self, compiled: Compiled, evt_name: str) -> Predicate:
+        """``compiled.predicate`` for events whose evt.type is ``evt_name``.
+
+        Every ``evt.type`` check is decided in advance and the tree folded
+        again, so macros such as ``open_write or rename`` shrink to the part
+        that can match. The result checks its assumption (one memoized
+        extraction) and falls back to the full predicate if it does not
+        hold, so it is correct for any event.
+        """
+        tree = fold(_assume_evttype(compiled.ast, evt_name))
+        if isinstance(tree, ast.Const) and not tree.value:
+            fast: Predicate = lambda ctx: False  # noqa: E731
+        else:
+            fast, _ = self._expr(tree)
+        exact = compiled.predicate
+        try:
+            fdef, _ = self.registry.resolve(EVT_TYPE_FIELD)
+        except UnknownFieldError:
+            return exact
+        key = (fdef.name, None)
+        etype = self._getters.get(key)
+        if etype is None:
+            etype = self._getters[key] = _memo(fdef.extract, None)
+        return lambda ctx: fast(ctx) if etype(ctx) == evt_name \
+            else exact(ctx)
 
     def _err(self, message: str, span: ast.Span, **kw: Any) -> RuleLoadError:
         return compile_error(message, span, self.location, **kw)
@@ -157,11 +187,12 @@ class ConditionCompiler:
         if arg is None and fdef.arg is ArgMode.REQUIRED:
             raise self._err(f"field '{fdef.name}' requires an argument",
                             node.span)
-        extract = fdef.extract
-        multi = fdef.multi and arg is None
-        if fdef.multi and arg is not None:
-            multi = True   # extractor decides; tuples are handled per event
-        return (lambda ctx: extract(ctx, arg)), fdef.type, multi, 2
+        key = (fdef.name, arg)
+        getter = self._getters.get(key)
+        if getter is None:
+            getter = self._getters[key] = _memo(fdef.extract, arg)
+        # multi fields: the extractor decides; tuples are handled per event
+        return getter, fdef.type, fdef.multi, 2
 
     # -- checks ----------------------------------------------------------
     def _binary(self, node: ast.BinaryCheck) -> tuple[Predicate, int]:
@@ -276,6 +307,40 @@ def _transform(comp: ConditionCompiler, node: ast.TransformExpr,
     out_type = FieldType.STRING if ftype is not FieldType.CHARBUF_LIST \
         else ftype
     return apply, out_type, multi, cost + 1
+
+
+def _assume_evttype(node: ast.Expr, evt_name: str) -> ast.Expr:
+    """``node`` with its evt.type checks replaced by their value."""
+    if isinstance(node, (ast.And, ast.Or)):
+        return type(node)(tuple(_assume_evttype(c, evt_name)
+                                for c in node.children), node.span)
+    if isinstance(node, ast.Not):
+        return ast.Not(_assume_evttype(node.child, evt_name), node.span)
+    if is_evttype_check(node):
+        assert isinstance(node, ast.BinaryCheck)
+        hit = evt_name in check_names(node)
+        return ast.Const(hit != (node.op == "!="), node.span)
+    return node
+
+
+def _memo(extract: Callable[[Any, str | None], Any],
+          arg: str | None) -> Getter:
+    """``extract(ctx, arg)`` remembered for the latest context object.
+
+    The state layer builds a new context for every event, so identity
+    tells events apart; the held reference keeps the last context alive,
+    so its id cannot be reused while it is remembered.
+    """
+    last: list[Any] = [None, None]
+
+    def get(ctx: Any) -> Any:
+        if ctx is last[0]:
+            return last[1]
+        value = extract(ctx, arg)
+        last[0] = ctx
+        last[1] = value
+        return value
+    return get
 
 
 def _b64(value: Any) -> Any:

@@ -133,11 +133,21 @@ def _ip_of(value: Any) -> Any:
 
 
 def _ip_test(nets: list[Any], negate: bool) -> Test:
+    # per-check cache: value -> None (not an address), False/True (hit)
+    seen: dict[Any, bool | None] = {}
+
     def test(value: Any) -> bool:
-        ip = _ip_of(value)
-        if ip is None:
+        if value in seen:
+            hit = seen[value]
+        else:
+            ip = _ip_of(value)
+            hit = None if ip is None else any(
+                ip.version == n.version and ip in n for n in nets)
+            if len(seen) >= 4096:
+                seen.clear()
+            seen[value] = hit
+        if hit is None:
             return False
-        hit = any(ip.version == n.version and ip in n for n in nets)
         return hit != negate
     return test
 

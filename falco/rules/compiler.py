@@ -254,6 +254,7 @@ class RulesCompiler:
             condition=info.cond.value, output=output,
             enabled=info.enabled, evttypes=evttypes,
             predicate=compiled.predicate, formatter=fmt.format, index=index,
+            specializer=lambda evt, c=compiled: self.cond.specialize(c, evt),
             location=info.location,
             exception_fields=frozenset(
                 f for ex in info.exceptions

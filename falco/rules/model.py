@@ -2,6 +2,7 @@
 """Rules as the engine sees them: priorities, compiled rules, messages."""
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -124,6 +125,18 @@ class CompiledRule:
     index: int = 0
     location: SourceLocation | None = field(default=None, compare=False)
     exception_fields: frozenset[str] = frozenset()
+    # Builds the predicate specialised for one event name (see
+    # ConditionCompiler.specialize); None when not available.
+    specializer: Callable[[str], Callable[[Any], bool]] | None = field(
+        default=None, repr=False, compare=False)
+
+    def for_event(self, evt_name: str) -> "CompiledRule":
+        """This rule with a predicate tuned for events named ``evt_name``
+        (still correct for any event)."""
+        if self.specializer is None:
+            return self
+        return dataclasses.replace(self,
+                                   predicate=self.specializer(evt_name))
 
     def matches(self, ctx: Any) -> bool:
         return self.predicate(ctx)

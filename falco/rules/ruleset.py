@@ -88,10 +88,11 @@ class RuleSet:
 
     # -- evaluation --------------------------------------------------------
     def rules_for(self, evt_name: str) -> tuple[CompiledRule, ...]:
-        """Enabled rules that can match events named ``evt_name``."""
+        """Enabled rules that can match events named ``evt_name``, in load
+        order, with predicates specialised for that event name."""
         hit = self._index.get(evt_name)
         if hit is None:
-            hit = tuple(r for r in self._active
+            hit = tuple(r.for_event(evt_name) for r in self._active
                         if r.evttypes is None or evt_name in r.evttypes)
             self._index[evt_name] = hit
         return hit

@@ -195,3 +195,40 @@ def test_without_universe_negations_mean_all_types() -> None:
     assert compiled.evttypes is None
     compiled = compile_condition(parse_condition("evt.type = whatever"), REG)
     assert compiled.evttypes == frozenset({"whatever"})
+
+
+def test_specialized_predicates_agree_with_exact_ones() -> None:
+    from falco.filter.compiler import ConditionCompiler
+    comp = ConditionCompiler(REG, TEST_EVTTYPES)
+    conds = ["(evt.type in (open, openat) and proc.name = a) or "
+             "(evt.type = execve and proc.name = b) or evt.type != close",
+             "not (evt.type = open and proc.name = a) and proc.name != c",
+             "evt.type = connect"]
+    for cond in conds:
+        compiled = comp.compile(parse_condition(cond))
+        for assumed in ("open", "execve", "close", "connect"):
+            fast = comp.specialize(compiled, assumed)
+            for actual in ("open", "openat", "execve", "close", "connect"):
+                for name in ("a", "b", "c"):
+                    ctx = {"evt.type": actual, "proc.name": name}
+                    assert fast(ctx) is compiled.predicate(ctx), \
+                        (cond, assumed, actual, name)
+
+
+def test_fields_are_extracted_once_per_event() -> None:
+    from falco.fields.registry import ArgMode, FieldDef, FieldType
+    from falco.filter.compiler import ConditionCompiler
+    calls: list[Any] = []
+
+    def extract(ctx: Any, arg: Any) -> Any:
+        calls.append(ctx)
+        return ctx["v"]
+    reg = make_test_registry([FieldDef("x.counted", FieldType.STRING, "",
+                                       extract, ArgMode.NONE)])
+    comp = ConditionCompiler(reg)
+    p1 = comp.compile(parse_condition("x.counted = a")).predicate
+    p2 = comp.compile(parse_condition("x.counted startswith a or "
+                                      "x.counted = b")).predicate
+    first, second = {"v": "a"}, {"v": "b"}
+    assert p1(first) and p2(first) and not p1(second) and p2(second)
+    assert len(calls) == 2          # once per context object
