@@ -40,6 +40,18 @@ _FD_USERS = frozenset((
 ))
 
 
+def _detached(evt: Any) -> Any:
+    """An enter event kept for pairing must not pin its source's whole
+    batch buffer (a ring snapshot or a capture chunk): copy it out."""
+    buf = getattr(evt, "buf", None)
+    if buf is None or len(buf) <= 4096:
+        return evt
+    try:
+        return type(evt).from_bytes(evt.raw, evt.num, evt.cpu, evt.hdrlen)
+    except (AttributeError, TypeError, ValueError):
+        return evt
+
+
 @dataclass(slots=True)
 class InspectorStats:
     threads_added: int = 0
@@ -317,7 +329,7 @@ class Inspector:
             if handler is not None:
                 handler(self, ctx)
             else:
-                self._enter[tid] = evt
+                self._enter[tid] = _detached(evt)
             return ctx
         enter = self._enter.get(tid)
         if enter is not None and enter.name != name:
