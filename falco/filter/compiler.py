@@ -20,6 +20,7 @@ from falco.filter import ast
 from falco.filter import operators as ops
 from falco.filter.evttypes import EVT_TYPE_FIELD, check_names, evttypes_of, \
     is_evttype_check
+from falco.filter.transformers import transform
 
 Predicate = Callable[[Any], bool]
 Getter = Callable[[Any], Any]
@@ -167,7 +168,7 @@ class ConditionCompiler:
         if isinstance(node, ast.FieldExpr):
             return self._field(node)
         getter, ftype, multi, cost = self._lhs(node.operand)
-        return _transform(self, node, getter, ftype, multi, cost)
+        return transform(self._err, node, getter, ftype, multi, cost)
 
     def _field(self, node: ast.FieldExpr) -> tuple[Getter, FieldType, bool, int]:
         try:
@@ -274,41 +275,6 @@ class ConditionCompiler:
         return pred, cost + cost2 + 1
 
 
-def _transform(comp: ConditionCompiler, node: ast.TransformExpr,
-               getter: Getter, ftype: FieldType, multi: bool,
-               cost: int) -> tuple[Getter, FieldType, bool, int]:
-    name = node.name
-    if name == "len":
-        if ftype in ops.NUMERIC or ftype is FieldType.BOOL:
-            raise comp._err(f"transformer 'len' needs a string or list, "
-                            f"not {ftype.value}", node.span)
-
-        def length(ctx: Any) -> Any:
-            v = getter(ctx)
-            if v is None:
-                return None
-            return len(v) if isinstance(v, (str, bytes, tuple, list)) \
-                else len(ops.to_str(v))
-        return length, FieldType.INT, False, cost + 1
-    if ftype not in ops.STRINGY and ftype is not FieldType.BYTES:
-        raise comp._err(f"transformer '{name}' needs a string field, "
-                        f"not {ftype.value}", node.span)
-    fn = _STRING_TRANSFORMS.get(name)
-    if fn is None:
-        raise comp._err(f"unknown transformer '{name}'", node.span)
-
-    def apply(ctx: Any) -> Any:
-        v = getter(ctx)
-        if v is None:
-            return None
-        if v.__class__ is tuple:
-            return tuple(fn(x) for x in v)
-        return fn(v)
-    out_type = FieldType.STRING if ftype is not FieldType.CHARBUF_LIST \
-        else ftype
-    return apply, out_type, multi, cost + 1
-
-
 def _assume_evttype(node: ast.Expr, evt_name: str) -> ast.Expr:
     """``node`` with its evt.type checks replaced by their value."""
     if isinstance(node, (ast.And, ast.Or)):
@@ -341,29 +307,6 @@ def _memo(extract: Callable[[Any, str | None], Any],
         last[1] = value
         return value
     return get
-
-
-def _b64(value: Any) -> Any:
-    import base64
-    import binascii
-    try:
-        return base64.b64decode(ops.to_bytes(value), validate=False).decode(
-            "utf-8", "surrogateescape")
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _basename(value: Any) -> str:
-    text = ops.to_str(value)
-    return text.rsplit("/", 1)[-1]
-
-
-_STRING_TRANSFORMS: dict[str, Callable[[Any], Any]] = {
-    "tolower": lambda v: ops.to_str(v).lower(),
-    "toupper": lambda v: ops.to_str(v).upper(),
-    "b64": _b64,
-    "basename": _basename,
-}
 
 
 def _and(preds: list[Predicate]) -> Predicate:
