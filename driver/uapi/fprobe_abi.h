@@ -144,7 +144,7 @@ struct fprobe_stats {
 #define FPROBE_MMAP_OFF_DATA 0x100000ULL
 
 /* Default and minimum data area sizes (module parameter buffer_bytes). */
-#define FPROBE_DEFAULT_BUFFER_BYTES (8U * 1024U * 1024U)
+#define FPROBE_DEFAULT_BUFFER_BYTES 8388608 /* 8 MiB */
 
 /* Tracepoint indexes (same numbering as falcosecurity KMOD_PROG_*). */
 #define FPROBE_TP_SYS_ENTER 0

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Boot Debian's kernel under qemu (TCG) with virtme-ng, load falco_probe
+# and run one command inside; exits with the command's status (or 90-92 if
+# the module failed to load/unload or the kernel log shows a WARNING/BUG).
+#   scripts/vm-run.sh [--no-module] [--param name=value]... '<command>'
+# Environment: KVER (default: newest installed -amd64), VM_CPUS (2),
+# VM_MEM (2G), VM_TIMEOUT seconds (1800).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+KVER=${KVER:-$(ls /lib/modules | grep -- '-amd64$' | sort -V | tail -n 1)}
+KERNEL=/boot/vmlinuz-$KVER
+
+guest_args=()
+while [ $# -gt 1 ]; do
+	case "$1" in
+	--no-module) guest_args+=(--no-module); shift ;;
+	--param) guest_args+=(--param "$2"); shift 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 1 ] || { echo "usage: $0 [--no-module] [--param k=v]... '<command>'" >&2; exit 2; }
+cmd=$1
+
+[ -r "$KERNEL" ] || { echo "vm-run: $KERNEL missing (apt-get install linux-image-amd64)" >&2; exit 2; }
+command -v vng >/dev/null || { echo "vm-run: vng missing (pip install virtme-ng)" >&2; exit 2; }
+
+# Rebuild the module when a source is newer than it.
+ko=$ROOT/driver/falco_probe.ko
+if [ ! -e "$ko" ] || [ -n "$(find "$ROOT/driver" -name '*.[ch]' -newer "$ko" | head -1)" ]; then
+	make -s -C "$ROOT/driver" KERNELDIR="/lib/modules/$KVER/build" >&2
+fi
+
+guest="$ROOT/scripts/vm-guest.sh ${guest_args[*]:-} -- bash -c $(printf '%q' "$cmd")"
+exec timeout --foreground "${VM_TIMEOUT:-1800}" \
+	vng --run "$KERNEL" --disable-kvm --force-9p \
+	--cpus "${VM_CPUS:-2}" --memory "${VM_MEM:-2G}" \
+	--rwdir "$ROOT" --exec "$guest"

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Kernel test suite: runs inside the VM (scripts/vm-test.sh) with falco_probe
+loaded.  Every test here is marked `kernel`; outside the VM
+(FALCO_KERNEL_VM unset) they are skipped."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ringreader  # noqa: E402
+
+IN_VM = os.environ.get("FALCO_KERNEL_VM") == "1"
+MODULE = "falco_probe"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+    skip = pytest.mark.skip(reason="kernel tests run in the VM: make test-kernel")
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.kernel)
+            if not IN_VM:
+                item.add_marker(skip)
+
+
+def module_loaded() -> bool:
+    return Path(f"/sys/module/{MODULE}").exists()
+
+
+def load_module(*params: str) -> None:
+    """insmod the built module (FPROBE_KO) with @params."""
+    ko = os.environ.get("FPROBE_KO", str(ringreader.DRIVER / "falco_probe.ko"))
+    subprocess.run(["insmod", ko, *params], check=True)
+
+
+def unload_module() -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["rmmod", MODULE], capture_output=True, text=True)
+
+
+@pytest.fixture(autouse=True)
+def _module_ready() -> Iterator[None]:
+    """Every test starts with the module loaded with default parameters."""
+    if IN_VM:
+        if not module_loaded():
+            load_module()
+        param = Path(f"/sys/module/{MODULE}/parameters/buffer_bytes")
+        default = str(ringreader.abi().defines["FPROBE_DEFAULT_BUFFER_BYTES"])
+        if param.read_text().strip() != default:
+            param.write_text(default)
+    yield
+
+
+@pytest.fixture
+def capture() -> Iterator[Callable[..., ringreader.Capture]]:
+    """Factory: capture(syscalls=[...], tps=[...], snaplen=None) -> started Capture."""
+    opened: list[ringreader.Capture] = []
+
+    def make(syscalls: list[str] | tuple[str, ...] = (),
+             tps: tuple[str, ...] = ("sys_enter", "sys_exit"),
+             snaplen: int | None = None) -> ringreader.Capture:
+        cap = ringreader.Capture(syscalls, tps, snaplen)
+        opened.append(cap)
+        return cap.start()
+
+    yield make
+    for cap in opened:
+        cap.close()
+
+
+@pytest.fixture
+def tid() -> int:
+    return threading.get_native_id()
+
+
+@pytest.fixture
+def cc(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Compile a C program: cc(name, source) -> executable path."""
+    def build(name: str, source: str) -> Path:
+        src = tmp_path / f"{name}.c"
+        exe = tmp_path / name
+        src.write_text(source)
+        subprocess.run(["gcc", "-O2", "-o", str(exe), str(src)], check=True)
+        return exe
+    return build

@@ -1,0 +1,357 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Minimal pure-Python reader of the falco_probe rings, for the kernel tests.
+
+It deliberately shares no code with falco.driver: it reads the ABI straight
+from the C headers (ioctl numbers, event codes, parameter names and types,
+syscall numbers) so the tests check the module against its own headers.
+
+x86 only: loads are not reordered with loads nor stores with stores, so
+plain mmap reads/writes give the acquire/release the protocol needs.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import mmap
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+DRIVER = Path(__file__).resolve().parents[2] / "driver"
+HDR = struct.Struct("<QQIHI")
+assert HDR.size == 26
+
+INFO_FIELDS = ("head", "tail", "n_evts", "n_drops_buffer", "n_drops_pf",
+               "n_preemptions", "n_compat", "buffer_size", "n_tracepoint_hit")
+STATS_FIELDS = ("n_evts", "n_drops_buffer", "n_drops_pf", "n_preemptions",
+                "n_compat", "n_tracepoint_hit", "head", "tail")
+
+
+def _ioc(direction: int, magic: int, nr: int, size: int) -> int:
+    return (direction << 30) | (size << 16) | (magic << 8) | nr
+
+
+@dataclass(frozen=True, slots=True)
+class Abi:
+    """Numbers parsed from driver/uapi/fprobe_abi.h."""
+
+    defines: dict[str, int]
+    ioctls: dict[str, int]
+
+
+@lru_cache(maxsize=1)
+def abi() -> Abi:
+    text = (DRIVER / "uapi" / "fprobe_abi.h").read_text()
+    defines: dict[str, int] = {}
+    for name, val in re.findall(r"#define (FPROBE_\w+) (0x[0-9a-fA-F]+|\d+)U?L*\b", text):
+        defines[name] = int(val, 0)
+    sizes = {"__u32": 4, "__u64": 8, "struct fprobe_stats": 8 * len(STATS_FIELDS)}
+    ioctls: dict[str, int] = {}
+    magic = defines["FPROBE_IOC_MAGIC"]
+    for name, kind, nr, typ in re.findall(
+            r"#define (FPROBE_IOCTL_\w+) _IO(R|W|)\(FPROBE_IOC_MAGIC, (\d+)(?:, ([\w ]+))?\)", text):
+        direction = {"": 0, "W": 1, "R": 2}[kind]
+        ioctls[name] = _ioc(direction, magic, int(nr), sizes[typ] if typ else 0)
+    return Abi(defines, ioctls)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamInfo:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    code: int
+    name: str
+    params: tuple[ParamInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    codes: dict[str, int]            # PPME_* -> code
+    events: dict[int, EventInfo]     # code -> info
+    syscalls: dict[str, int]         # syscall name -> native number
+    tps: dict[str, int]              # FPROBE_TP_* short name -> index
+
+
+@lru_cache(maxsize=1)
+def schema() -> Schema:
+    hdr = (DRIVER / "uapi" / "fprobe_events.h").read_text()
+    codes = {n: int(v) for n, v in re.findall(r"\b(PPME_\w+) = (\d+),", hdr)}
+    table = (DRIVER / "event_table.c").read_text()
+    events: dict[int, EventInfo] = {}
+    for m in re.finditer(r"\[(PPME_\w+)\] = \{\"(\w+)\"[^{\n]*(?:\{\n(.*?)\n\t\}\})?", table,
+                         re.S):
+        params = tuple(ParamInfo(p, t) for p, t in re.findall(
+            r"P[ID]?\(\"(\w+)\", (PT_\w+)", m.group(3) or ""))
+        events[codes[m.group(1)]] = EventInfo(codes[m.group(1)], m.group(2), params)
+    sc = (DRIVER / "syscall_table.c").read_text()
+    syscalls = {n: int(nr) for nr, n in re.findall(r"\[(\d+)\] = \{[^\n]*\"(\w+)\" \},", sc)}
+    tps = {k[len("FPROBE_TP_"):].lower(): v for k, v in abi().defines.items()
+           if k.startswith("FPROBE_TP_") and k != "FPROBE_TP_MAX"}
+    return Schema(codes, events, syscalls, tps)
+
+
+_SIGNED = {"PT_INT8": "b", "PT_INT16": "h", "PT_INT32": "i", "PT_INT64": "q",
+           "PT_ERRNO": "q", "PT_FD": "q", "PT_PID": "q", "PT_FD32": "i",
+           "PT_PID32": "i"}
+_UNSIGNED = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_WIDTH = {"PT_UINT8": 1, "PT_FLAGS8": 1, "PT_ENUMFLAGS8": 1, "PT_SIGTYPE": 1,
+          "PT_L4PROTO": 1, "PT_SOCKFAMILY": 1, "PT_UINT16": 2, "PT_FLAGS16": 2,
+          "PT_ENUMFLAGS16": 2, "PT_PORT": 2, "PT_SYSCALLID": 2, "PT_UINT32": 4,
+          "PT_FLAGS32": 4, "PT_ENUMFLAGS32": 4, "PT_UID": 4, "PT_GID": 4,
+          "PT_MODE": 4, "PT_BOOL": 4, "PT_SIGSET": 4, "PT_UINT64": 8,
+          "PT_RELTIME": 8, "PT_ABSTIME": 8}
+_STRINGS = {"PT_CHARBUF", "PT_FSPATH", "PT_FSRELPATH"}
+
+
+def decode_param(ptype: str, raw: bytes) -> Any:
+    """Python value of one parameter (None when empty)."""
+    if not raw:
+        return None
+    if ptype in _SIGNED:
+        return struct.unpack("<" + _SIGNED[ptype], raw)[0]
+    if ptype in _WIDTH:
+        return struct.unpack("<" + _UNSIGNED[_WIDTH[ptype]], raw)[0]
+    if ptype in _STRINGS:
+        return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return raw
+
+
+@dataclass(slots=True)
+class Event:
+    cpu: int
+    ts: int
+    tid: int
+    len: int
+    type: int
+    nparams: int
+    raw: list[bytes]
+    info: EventInfo | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.info.name if self.info else f"<{self.type}>"
+
+    @property
+    def is_exit(self) -> bool:
+        return bool(self.type & 1)
+
+    def __repr__(self) -> str:
+        return (f"Event(cpu={self.cpu} tid={self.tid} {self.name}"
+                f"{'<' if self.is_exit else '>'} {self.params})")
+
+
+def parse_events(buf: bytes | memoryview, cpu: int) -> Iterator[Event]:
+    """Parse back-to-back events; raises ValueError on a corrupt record."""
+    sch = schema()
+    off = 0
+    end = len(buf)
+    while off < end:
+        if end - off < HDR.size:
+            raise ValueError(f"cpu {cpu}: truncated header at {off}")
+        ts, tid, ln, typ, npar = HDR.unpack_from(buf, off)
+        if ln < HDR.size + 2 * npar or off + ln > end:
+            raise ValueError(f"cpu {cpu}: bad length {ln} at {off}")
+        lens = struct.unpack_from(f"<{npar}H", buf, off + HDR.size)
+        pos = off + HDR.size + 2 * npar
+        raw = []
+        for ln_i in lens:
+            raw.append(bytes(buf[pos:pos + ln_i]))
+            pos += ln_i
+        if pos != off + ln:
+            raise ValueError(f"cpu {cpu}: params {pos - off} != len {ln} at {off}")
+        info = sch.events.get(typ)
+        ev = Event(cpu, ts, tid, ln, typ, npar, raw, info)
+        if info is not None:
+            if len(info.params) != npar:
+                raise ValueError(f"{info.name}: {npar} params, table says {len(info.params)}")
+            for p, r in zip(info.params, raw):
+                ev.params[p.name] = decode_param(p.type, r)
+        yield ev
+        off += ln
+
+
+def possible_cpus() -> list[int]:
+    text = Path("/sys/devices/system/cpu/possible").read_text().strip()
+    cpus: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+class Ring:
+    """One /dev/falco<N>: ioctls, mmaps, event reading."""
+
+    def __init__(self, cpu: int, dev_dir: str = "/dev") -> None:
+        self.cpu = cpu
+        self.fd = os.open(f"{dev_dir}/falco{cpu}", os.O_RDWR | os.O_CLOEXEC)
+        self.info: mmap.mmap | None = None
+        self.data: mmap.mmap | None = None
+        self.size = 0
+
+    # ioctls -------------------------------------------------------------
+    def _ioctl_u32(self, name: str, val: int) -> None:
+        fcntl.ioctl(self.fd, abi().ioctls[name], struct.pack("<I", val))
+
+    def _ioctl_u64_out(self, name: str) -> int:
+        out = fcntl.ioctl(self.fd, abi().ioctls[name], bytes(8))
+        return struct.unpack("<Q", out)[0]
+
+    def api_version(self) -> int:
+        return self._ioctl_u64_out("FPROBE_IOCTL_GET_API_VERSION")
+
+    def schema_version(self) -> int:
+        return self._ioctl_u64_out("FPROBE_IOCTL_GET_SCHEMA_VERSION")
+
+    def enable_syscall(self, nr: int) -> None:
+        self._ioctl_u32("FPROBE_IOCTL_ENABLE_SYSCALL", nr)
+
+    def disable_syscall(self, nr: int) -> None:
+        self._ioctl_u32("FPROBE_IOCTL_DISABLE_SYSCALL", nr)
+
+    def disable_all_syscalls(self) -> None:
+        fcntl.ioctl(self.fd, abi().ioctls["FPROBE_IOCTL_DISABLE_ALL_SYSCALLS"])
+
+    def enable_tp(self, tp: int) -> None:
+        self._ioctl_u32("FPROBE_IOCTL_ENABLE_TP", tp)
+
+    def disable_tp(self, tp: int) -> None:
+        self._ioctl_u32("FPROBE_IOCTL_DISABLE_TP", tp)
+
+    def set_snaplen(self, n: int) -> None:
+        self._ioctl_u32("FPROBE_IOCTL_SET_SNAPLEN", n)
+
+    def stats(self) -> dict[str, int]:
+        out = fcntl.ioctl(self.fd, abi().ioctls["FPROBE_IOCTL_GET_STATS"],
+                          bytes(8 * len(STATS_FIELDS)))
+        return dict(zip(STATS_FIELDS, struct.unpack(f"<{len(STATS_FIELDS)}Q", out)))
+
+    # mapping ------------------------------------------------------------
+    def map(self) -> None:
+        d = abi().defines
+        self.info = mmap.mmap(self.fd, mmap.PAGESIZE, mmap.MAP_SHARED,
+                              mmap.PROT_READ | mmap.PROT_WRITE,
+                              offset=d["FPROBE_MMAP_OFF_INFO"])
+        self.size = self.info_fields()["buffer_size"]
+        self.data = mmap.mmap(self.fd, 2 * self.size, mmap.MAP_SHARED, mmap.PROT_READ,
+                              offset=d["FPROBE_MMAP_OFF_DATA"])
+
+    def info_fields(self) -> dict[str, int]:
+        assert self.info is not None
+        vals = struct.unpack_from(f"<{len(INFO_FIELDS)}Q", self.info, 0)
+        return dict(zip(INFO_FIELDS, vals))
+
+    def pending(self) -> tuple[int, int]:
+        f = self.info_fields()
+        return f["head"], f["tail"]
+
+    def read(self) -> list[Event]:
+        """Consume every complete event present now."""
+        assert self.info is not None and self.data is not None
+        head, tail = self.pending()
+        if head == tail:
+            return []
+        if head - tail > self.size:
+            raise ValueError(f"cpu {self.cpu}: head {head} tail {tail} size {self.size}")
+        off = tail & (self.size - 1)
+        events = list(parse_events(memoryview(self.data)[off:off + head - tail], self.cpu))
+        struct.pack_into("<Q", self.info, 8, head)
+        return events
+
+    def close(self) -> None:
+        for m in (self.data, self.info):
+            if m is not None:
+                m.close()
+        self.data = self.info = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class Capture:
+    """Every CPU's ring, opened, mapped and configured together."""
+
+    def __init__(self, syscalls: Iterable[str] = (), tps: Iterable[str] = ("sys_enter", "sys_exit"),
+                 snaplen: int | None = None) -> None:
+        self.rings: list[Ring] = []
+        try:
+            for cpu in possible_cpus():
+                ring = Ring(cpu)
+                self.rings.append(ring)
+                ring.map()
+            sch = schema()
+            for r in self.rings:
+                if snaplen is not None:
+                    r.set_snaplen(snaplen)
+                for name in syscalls:
+                    r.enable_syscall(sch.syscalls[name])
+            self.tps = [sch.tps[t] for t in tps]
+            self.events: list[Event] = []
+        except BaseException:
+            self.close()
+            raise
+
+    def start(self) -> "Capture":
+        for r in self.rings:
+            for tp in self.tps:
+                r.enable_tp(tp)
+        return self
+
+    def stop(self) -> list[Event]:
+        """Detach (waits for running probes) and collect everything."""
+        for r in self.rings:
+            for tp in self.tps:
+                r.disable_tp(tp)
+        self.drain()
+        return self.events
+
+    def drain(self) -> list[Event]:
+        for r in self.rings:
+            self.events.extend(r.read())
+        self.events.sort(key=lambda e: e.ts)
+        return self.events
+
+    def stats(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for r in self.rings:
+            for k, v in r.stats().items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def close(self) -> None:
+        for r in self.rings:
+            r.close()
+        self.rings = []
+
+    def __enter__(self) -> "Capture":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def select(events: Iterable[Event], name: str, *, tid: int | None = None,
+           exit: bool | None = True, **params: Any) -> list[Event]:
+    """Events named @name (of thread @tid) whose params match @params."""
+    out = []
+    for e in events:
+        if e.name != name or (tid is not None and e.tid != tid):
+            continue
+        if exit is not None and e.is_exit != exit:
+            continue
+        if all(e.params.get(k) == v for k, v in params.items()):
+            out.append(e)
+    return out
+
+
+def errno_of(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, str(exc.errno))
