@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from falco.rules.collector import Collector, ItemError
-from falco.rules.infos import ExceptionInfo, ListInfo, MacroInfo, RuleInfo, \
+from falco.rules.infos import ExceptionInfo, ListInfo, MacroInfo, \
     Text
 from falco.rules.model import Priority
 from falco.rules.versions import check_engine_version, check_plugin_versions

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from falco.errors import RuleSyntaxError, SourceLocation
-from falco.filter import ast, parse_condition
+from falco.filter import ast
 from falco.filter.ast import (And, BinaryCheck, FieldExpr, ListValue,
                               MacroRef, Not, Or, StrValue, TransformExpr,
                               UnaryCheck, ValExpr, to_text)
