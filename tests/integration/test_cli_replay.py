@@ -286,8 +286,12 @@ def test_corrupt_capture_exit_2(tmp_path: Path) -> None:
 
 
 def test_shipped_rules_load_with_shipped_config(tmp_path: Path) -> None:
-    """conf/falco.yaml + rules/ as installed, replaying a capture."""
-    cfg = write_config(tmp_path, rules_files=[str(ROOT / "rules")])
+    """conf/falco.yaml's rules_files order with rules/ as installed."""
+    from falco.config import load_config
+    shipped = load_config(str(ROOT / "conf" / "falco.yaml")).config
+    files = [p.replace("/etc/falco", str(ROOT / "rules"))
+             for p in shipped.rules_files]
+    cfg = write_config(tmp_path, rules_files=files)
     res = run_falco("-c", str(cfg), "-e", str(CAT_WRITE))
     assert res.returncode == 0, res.stderr
     assert "Events detected:" in res.stdout
