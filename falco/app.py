@@ -18,6 +18,7 @@ from typing import Any
 
 from falco.alert import default_hostname
 from falco.backend import Backend
+from falco.capture import CaptureRecorder
 from falco.config import Config, load_config
 from falco.daemon import (FileWatcher, PidFile, Signals, Watchdog, daemonize,
                           sd_notify, watchdog_interval)
@@ -220,7 +221,15 @@ class App:
             drops = DropMonitor(tuple(sed.actions), sed.threshold, sed.rate,
                                 sed.max_burst, sed.simulate_drops, source,
                                 router, engine.stop, hostname)
-            engine.on_event = drops.on_event
+        recorder = None
+        if config.capture.enabled:
+            recorder = CaptureRecorder(config.capture.path_prefix,
+                                       config.capture.mode,
+                                       config.capture.default_duration,
+                                       inspector=engine.inspector)
+            engine.on_match = recorder.on_match
+        engine.on_event = chain(drops.on_event if drops else None,
+                                recorder.on_event if recorder else None)
         web = None
         if config.webserver.enabled:
             from falco.webserver import WebServer
@@ -264,6 +273,8 @@ class App:
                     thing.stop()
             if web is not None:
                 web.stop()
+            if recorder is not None:
+                recorder.close()
             close = getattr(source, "close", None)
             if callable(close):
                 close()
@@ -345,3 +356,15 @@ def outputs_changed(old: Config, new: Config) -> bool:
             "file_output", "syslog_output", "program_output", "http_output",
             "journald_output")
     return any(getattr(old, k) != getattr(new, k) for k in keys)
+
+
+def chain(*hooks: Any) -> Any:
+    """One per-event callback out of several (None if there are none)."""
+    live = [h for h in hooks if h is not None]
+    if len(live) <= 1:
+        return live[0] if live else None
+
+    def call(evt: Any) -> None:
+        for hook in live:
+            hook(evt)
+    return call

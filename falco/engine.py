@@ -100,6 +100,7 @@ class Engine:
     hostname: str = ""
     extra_output: ExtraFormat | None = None
     on_event: Callable[[Any], None] | None = None
+    on_match: Callable[[Rule, Any], None] | None = None
     stats: EngineStats = field(default_factory=EngineStats)
     exit_code: int = 0
     _pending: Any = None
@@ -222,6 +223,8 @@ class Engine:
                 continue
             self.emit(alert)
             alerts.append(alert)
+            if self.on_match is not None:
+                self.on_match(rule, evt)
             if self.rule_matching == "first":
                 break
         return alerts

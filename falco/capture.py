@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Capture recording: save the events that follow an alert to a .scap.
+
+With ``capture.enabled``, an alert of a rule with ``capture: true`` (mode
+``rules``) or of any rule (mode ``all_rules``) starts a recording to
+``<path_prefix>_<event time ns>.scap``: the triggering event and every
+event of the next ``capture_duration`` (rule) or ``default_duration`` ms
+of event time. An alert during a recording extends it.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+WriterFactory = Callable[[str, list[Any]], Any]
+_PROC_FIELDS = ("tid", "pid", "ptid", "comm", "exe", "exepath", "args", "env",
+                "cwd", "tty", "uid", "gid", "loginuid", "cgroups", "clone_ts",
+                "vtid", "vpid", "sid", "pgid", "vpgid", "fdlimit", "flags")
+
+
+def _scap_writer(path: str, procs: list[Any]) -> Any:
+    from falco.events.scap_writer import ScapWriter
+    return ScapWriter(path, procs=procs)
+
+
+def proc_entries(inspector: Any) -> list[Any]:
+    """The inspector's threads as capture process-list entries, so that a
+    recording replays with the process names and command lines."""
+    from falco.events.capture_types import ProcEntry
+    out = []
+    for t in list(getattr(inspector, "threads", {}).values()):
+        values = {name: getattr(t, name) for name in _PROC_FIELDS
+                  if hasattr(t, name)}
+        for key in ("args", "env", "cgroups"):
+            values[key] = list(values.get(key) or [])
+        for key in ("uid", "gid"):
+            if values.get(key, 0) < 0:
+                values[key] = 0xFFFFFFFF
+        out.append(ProcEntry(**values))
+    return out
+
+
+@dataclass(slots=True)
+class CaptureRecorder:
+    path_prefix: str
+    mode: str = "rules"
+    default_duration_ms: int = 5000
+    open_writer: WriterFactory = _scap_writer
+    inspector: Any = None
+    files: int = 0
+    _writer: Any = None
+    _until: int = 0
+    _path: str = ""
+
+    def on_match(self, rule: Any, evt: Any) -> None:
+        if self.mode != "all_rules" and not getattr(rule, "capture", False):
+            return
+        duration = getattr(rule, "capture_duration", None) or \
+            self.default_duration_ms
+        until = evt.ts + int(duration) * 1_000_000
+        if self._writer is None:
+            self._path = f"{self.path_prefix}_{evt.ts}.scap"
+            try:
+                procs = (proc_entries(self.inspector)
+                         if self.inspector is not None else [])
+                self._writer = self.open_writer(self._path, procs)
+            except Exception as exc:
+                log.error("capture: cannot record to %s: %s", self._path,
+                          exc)
+                return
+            self.files += 1
+            log.info("capture: rule '%s' triggered, recording to %s",
+                     rule.name, self._path)
+            self._writer.write_event(evt)
+        self._until = max(self._until, until)
+
+    def on_event(self, evt: Any) -> None:
+        """Called for every event before the rules see it."""
+        if self._writer is None:
+            return
+        if evt.ts > self._until:
+            self.close()
+            return
+        try:
+            self._writer.write_event(evt)
+        except Exception as exc:
+            log.error("capture: writing %s failed: %s", self._path, exc)
+            self.close()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            log.info("capture: %s closed", self._path)
