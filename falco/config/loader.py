@@ -201,6 +201,11 @@ def _check_value(expected: Any, value: Any, key: str,
             value = str(value)
         if not isinstance(value, str):
             raise fail(f"expected a string, got {value!r}")
+    elif typing.get_origin(expected) is list and \
+            typing.get_origin(typing.get_args(expected)[0]) is dict:
+        if not isinstance(value, list) or not all(
+                isinstance(v, dict) for v in value):
+            raise fail(f"expected a list of mappings, got {value!r}")
     elif typing.get_origin(expected) is list:
         if isinstance(value, str):
             value = [value]
@@ -263,7 +268,22 @@ def _legacy(raw: dict[str, Any], origin: _Origin) -> None:
                 origin.overrides["rules_files"] = origin.overrides["rules_file"]
 
 
+def _validate_selectors(config: Config, origin: _Origin) -> None:
+    for i, item in enumerate(config.rules):
+        key = f"rules[{i}]"
+        ok = len(item) == 1 and next(iter(item)) in ("enable", "disable")
+        sel = next(iter(item.values())) if ok else None
+        if not ok or not isinstance(sel, dict) or not sel or any(
+                k not in ("rule", "tag") or not isinstance(v, str)
+                for k, v in sel.items()):
+            raise ConfigError(
+                f"invalid rules selector {item!r}: expected "
+                "{enable|disable: {rule: NAME}} or {enable|disable: "
+                "{tag: TAG}}", origin.locate("rules"), item=origin.item(key))
+
+
 def _validate(config: Config, origin: _Origin) -> None:
+    _validate_selectors(config, origin)
     actions = config.syscall_event_drops.actions
     if "ignore" in actions:
         for other in ("log", "alert"):

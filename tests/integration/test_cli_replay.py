@@ -295,3 +295,15 @@ def test_shipped_rules_load_with_shipped_config(tmp_path: Path) -> None:
     res = run_falco("-c", str(cfg), "-e", str(CAT_WRITE))
     assert res.returncode == 0, res.stderr
     assert "Events detected:" in res.stdout
+
+
+def test_rules_selectors_in_config(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, rules=[{"disable": {"rule": "*"}},
+                                        {"enable": {"rule": "exec_from_cat"}}])
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-r",
+                    str(RULES / "double_rule.yaml"), "-e", str(CAT_WRITE),
+                    "-A")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.endswith("Events detected: 1\nRule counts by severity:"
+                               "\n   Error: 1\nTriggered rules by rule name:"
+                               "\n   exec_from_cat: 1\n")

@@ -164,3 +164,17 @@ def test_parse_override_paths() -> None:
                                               "x y")
     assert parse_override("k=") == (["k"], "k", "")
     assert parse_override("k=[1, 2]")[2] == [1, 2]
+
+
+def test_rules_selectors(tmp_path: Path) -> None:
+    path = write(tmp_path, "rules:\n  - disable: {rule: '*'}\n"
+                           "  - enable: {tag: network}\n")
+    assert load_config(path).config.rules == [
+        {"disable": {"rule": "*"}}, {"enable": {"tag": "network"}}]
+    bad = write(tmp_path, "json_output: false\nrules:\n"
+                          "  - switch_off: {rule: x}\n")
+    with pytest.raises(ConfigError, match=r":2:1: invalid rules selector"):
+        load_config(bad)
+    bad = write(tmp_path, "rules: {disable: x}\n")
+    with pytest.raises(ConfigError, match="expected a list of mappings"):
+        load_config(bad)
