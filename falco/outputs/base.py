@@ -42,6 +42,7 @@ class OutputStats:
     dropped: int = 0       # queue full
     failed: int = 0        # emit raised
     abandoned: int = 0     # still queued when the daemon had to exit
+    slow: int = 0          # deliveries that took longer than output_timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class QueuedOutput:
 
     output: Output
     capacity: int = DEFAULT_CAPACITY
+    slow_after: float | None = None     # seconds (output_timeout)
     stats: OutputStats = field(default_factory=OutputStats)
     _queue: queue.Queue[tuple[Alert, str] | _Control] = field(init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
@@ -140,6 +142,7 @@ class QueuedOutput:
                 item.done.set()
                 continue
             alert, line = item
+            start = time.monotonic()
             try:
                 self.output.emit(alert, line)
             except Exception as exc:  # a sink must never kill the worker
@@ -150,6 +153,7 @@ class QueuedOutput:
                     log.error("output %s: cannot deliver alert: %s",
                               self.name, exc)
             else:
+                self._check_slow(time.monotonic() - start)
                 with self._lock:
                     self.stats.delivered += 1
                     if self.stats.failed != self._failed_before:
@@ -157,6 +161,18 @@ class QueuedOutput:
                                  "failures", self.name,
                                  self.stats.failed - self._failed_before)
                     self._failed_before = self.stats.failed
+
+    def _check_slow(self, took: float) -> None:
+        if self.slow_after is None or took <= self.slow_after:
+            return
+        with self._lock:
+            self.stats.slow += 1
+            first = self.stats.slow == 1
+        if first or self.stats.slow % 100 == 0:
+            log.warning("output %s: delivering an alert took %.0f ms, more "
+                        "than output_timeout (%.0f ms); %d slow deliveries "
+                        "so far", self.name, took * 1000,
+                        self.slow_after * 1000, self.stats.slow)
 
     def _safe(self, func: object) -> None:
         try:

@@ -30,7 +30,9 @@ def build_outputs(config: Config, *, unbuffered: bool = False
     if config.outputs.rate > 0:
         throttle = TokenBucket(config.outputs.rate, config.outputs.max_burst)
     manager = OutputManager(formatter, throttle,
-                            config.outputs_queue.capacity)
+                            config.outputs_queue.capacity,
+                            config.output_timeout / 1000
+                            if config.output_timeout else None)
     if config.stdout_output.enabled:
         manager.add(StdoutOutput(buffered=buffered))
     if config.file_output.enabled:

@@ -55,13 +55,14 @@ class OutputManager:
     formatter: AlertFormatter
     throttle: TokenBucket | None = None
     capacity: int = 0
+    slow_after: float | None = None
     workers: list[QueuedOutput] = field(default_factory=list)
     sent: int = 0
     suppressed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, output: Output) -> None:
-        worker = QueuedOutput(output, self.capacity)
+        worker = QueuedOutput(output, self.capacity, self.slow_after)
         worker.start()
         self.workers.append(worker)
 

@@ -205,3 +205,31 @@ def test_stop_abandons_an_output_that_makes_no_progress() -> None:
     manager.workers.append(worker)
     assert "4 not delivered at exit" in manager.report()[0]
     out.release.set()
+
+
+def test_slow_output_is_reported(caplog) -> None:
+    import logging
+
+    class Slow:
+        name = "slow"
+
+        def emit(self, alert: Alert, line: str) -> None:
+            time.sleep(0.05)
+
+        def reopen(self) -> None: ...
+
+        def close(self) -> None: ...
+
+    logging.getLogger("falco").addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING):
+            worker = QueuedOutput(Slow(), slow_after=0.01)
+            worker.start()
+            worker.submit(alert(0), "0")
+            worker.submit(alert(1), "1")
+            assert worker.stop(10)
+    finally:
+        logging.getLogger("falco").removeHandler(caplog.handler)
+    assert worker.stats.slow == 2
+    msgs = {r.getMessage() for r in caplog.records}
+    assert sum("more than output_timeout (10 ms)" in m for m in msgs) == 1
