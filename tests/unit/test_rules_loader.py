@@ -360,3 +360,34 @@ def test_directory_loads_sorted_yaml_files(tmp_path: Path) -> None:
     (tmp_path / "c.txt").write_text("not rules")
     rs = load_rules([tmp_path], REG, all_evttypes=TEST_EVTTYPES)
     assert rs.rules[0].evttypes == frozenset({"close"})
+
+
+@pytest.mark.parametrize("style", ["plain", "plain_multiline", "folded",
+                                   "literal", "double", "single",
+                                   "flow_map"])
+def test_condition_error_maps_to_the_file_character(style: str) -> None:
+    bad = "evt.type = open and\n proc.name = cat and proc.pid = oops"
+    if style == "plain":
+        cond = "  condition: evt.type = open and proc.pid = oops\n"
+    elif style == "plain_multiline":
+        cond = "  condition: evt.type = open and\n    proc.name = cat " \
+               "and\n    proc.pid = oops\n"
+    elif style == "folded":
+        cond = "  condition: >\n    evt.type = open and\n" \
+               "      proc.name = cat and proc.pid = oops\n"
+    elif style == "literal":
+        cond = "  condition: |\n    " + bad.replace("\n", "\n    ") + "\n"
+    elif style == "double":
+        cond = '  condition: "evt.type = open and\n    proc.pid = oops"\n'
+    elif style == "single":
+        cond = "  condition: 'evt.type = open and proc.pid = oops'\n"
+    else:
+        cond = "  {condition: evt.type = open and proc.pid = oops}\n"
+    text = ("- rule: r\n  desc: d\n  output: o\n  priority: INFO\n" + cond)
+    if style == "flow_map":
+        text = ("- {rule: r, desc: d, output: o, priority: INFO,\n"
+                "   condition: evt.type = open and proc.pid = oops}\n")
+    err = only_error(load(text))
+    assert "'oops' is not a valid number" in err.message
+    line = text.splitlines()[err.location.line - 1]
+    assert line[err.location.column - 1:].startswith("oops"), (line, err)
