@@ -307,3 +307,71 @@ def test_rules_selectors_in_config(tmp_path: Path) -> None:
     assert res.stdout.endswith("Events detected: 1\nRule counts by severity:"
                                "\n   Error: 1\nTriggered rules by rule name:"
                                "\n   exec_from_cat: 1\n")
+
+
+@pytest.mark.parametrize("conf,needle", [
+    ("drops_threshold_oor.yaml",
+     "syscall event drops threshold must be a double in the range"),
+    ("drops_threshold_neg.yaml",
+     "syscall event drops threshold must be a double in the range"),
+    ("drops_ignore_log.yaml",
+     'syscall event drop action "log" does not make sense with the '
+     '"ignore" action'),
+])
+def test_drop_config_errors_from_falco_regression(conf: str, needle: str
+                                                  ) -> None:
+    res = run_falco("-c", str(REGRESSION / "confs" / conf), "-r",
+                    str(SINGLE_RULE), "-e", str(CAT_WRITE), "-o",
+                    "log_syslog=false")
+    assert res.returncode == 1
+    assert needle in res.stderr and "Events detected" not in res.stdout
+
+
+@pytest.mark.parametrize("conf", ["drops_none.yaml", "drops_log.yaml",
+                                  "drops_alert.yaml", "drops_ignore.yaml"])
+def test_drop_configs_run(conf: str) -> None:
+    res = run_falco("-c", str(REGRESSION / "confs" / conf), "-r",
+                    str(SINGLE_RULE), "-e", str(CAT_WRITE), "-o",
+                    "log_syslog=false", "-o", "webserver.enabled=false")
+    assert res.returncode == 0, res.stderr
+    assert "Events detected: 8" in res.stdout
+    assert "Syscall event drop monitoring:\n   - event drop detected: " \
+        in res.stderr
+
+
+def test_log_syslog_sends_falcos_own_log(tmp_path: Path) -> None:
+    import socket
+    path = tmp_path / "log"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(10)
+    try:
+        cfg = write_config(tmp_path, log_syslog=True, log_stderr=False,
+                           syslog_output={"enabled": False,
+                                          "path": str(path)})
+        res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                        str(CAT_WRITE), "-U")
+        msgs = []
+        sock.settimeout(1)
+        try:
+            while True:
+                msgs.append(sock.recv(4096).decode())
+        except TimeoutError:
+            pass
+    finally:
+        sock.close()
+    assert res.returncode == 0
+    assert "Loading rules from file" not in res.stderr   # log_stderr: false
+    assert any(re.match(r"<14>falco: Loading rules from file "
+                        + re.escape(str(SINGLE_RULE)), m) for m in msgs), msgs
+    assert len(alert_lines(res.stdout)) == 8
+
+
+def test_outputs_throttling_reports_suppressed(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, outputs={"rate": 0.0001, "max_burst": 3})
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE))
+    assert res.returncode == 0
+    assert len(alert_lines(res.stdout)) == 3
+    assert "Outputs throttling: 5 alerts suppressed" in res.stderr
+    assert "Events detected: 8\n" in res.stdout      # the engine saw all 8
