@@ -223,13 +223,15 @@ class ConditionCompiler:
         if not multi:
             return (lambda ctx: (v := getter(ctx)) is not None and test(v)), \
                 cost
-        if op == "in" and ftype is FieldType.CHARBUF_LIST:
+        if op == "!=" or (op == "in" and ftype is FieldType.CHARBUF_LIST):
+            # list fields: every value in the set; multi-value fields
+            # (fd.ip = client or server): != means no value is equal
             def subset(ctx: Any) -> bool:
                 v = getter(ctx)
                 if v is None:
                     return False
                 if v.__class__ is tuple:
-                    return all(test(x) for x in v)
+                    return bool(v) and all(test(x) for x in v)
                 return test(v)
             return subset, cost + 1
 
