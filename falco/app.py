@@ -107,10 +107,11 @@ class App:
         ruleset's own selection when it has one, else in the engine."""
         ruleset = self._load(config)
         set_enabled = getattr(ruleset, "set_enabled", None)
-        for item in config.rules if callable(set_enabled) else ():
-            for action, sel in item.items():
-                set_enabled(action == "enable", name=sel.get("rule"),
-                            tags=[sel["tag"]] if "tag" in sel else None)
+        if callable(set_enabled):
+            for item in config.rules:
+                for action, sel in item.items():
+                    set_enabled(action == "enable", name=sel.get("rule"),
+                                tags=[sel["tag"]] if "tag" in sel else None)
         select = getattr(ruleset, "select", None)
         if not callable(select):
             return ruleset, selection_from(

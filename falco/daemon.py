@@ -15,17 +15,16 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 log = logging.getLogger(__name__)
 
 Notifier = Callable[[str], bool]
 
 
-def sd_notify(state: str, env: dict[str, str] | None = None) -> bool:
+def sd_notify(state: str, env: Mapping[str, str] | None = None) -> bool:
     """Send ``state`` to $NOTIFY_SOCKET; False when not run by systemd."""
-    env = os.environ if env is None else env
-    address = env.get("NOTIFY_SOCKET")
+    address = (os.environ if env is None else env).get("NOTIFY_SOCKET")
     if not address:
         return False
     if address.startswith("@"):
@@ -40,11 +39,12 @@ def sd_notify(state: str, env: dict[str, str] | None = None) -> bool:
     return True
 
 
-def watchdog_interval(env: dict[str, str] | None = None) -> float | None:
+def watchdog_interval(env: Mapping[str, str] | None = None
+                      ) -> float | None:
     """Half of $WATCHDOG_USEC in seconds, if the watchdog is for us."""
-    env = os.environ if env is None else env
-    usec = env.get("WATCHDOG_USEC")
-    pid = env.get("WATCHDOG_PID")
+    environ = os.environ if env is None else env
+    usec = environ.get("WATCHDOG_USEC")
+    pid = environ.get("WATCHDOG_PID")
     if not usec or (pid and pid != str(os.getpid())):
         return None
     try:
@@ -140,14 +140,19 @@ class Signals:
         if self.on_alarm is not None:
             handlers[signal.SIGALRM] = self.on_alarm
         for signum, func in handlers.items():
-            self._previous[signum] = signal.signal(
-                signum, lambda _s, _f, func=func: func())
+            self._previous[signum] = signal.signal(signum, _handler(func))
 
     def restore(self) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, old in self._previous.items():
             signal.signal(signum, old)  # type: ignore[arg-type]
         self._previous.clear()
+
+
+def _handler(func: Callable[[], None]) -> Callable[[int, Any], None]:
+    def handle(_signum: int, _frame: Any) -> None:
+        func()
+    return handle
 
 
 def daemonize() -> None:

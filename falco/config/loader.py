@@ -221,11 +221,11 @@ def _check_value(expected: Any, value: Any, key: str,
                 raise fail(f"'{item}' is not one of {', '.join(choices)}")
         value = ([str(v).lower() for v in value] if isinstance(value, list)
                  else str(value).lower())
-    for bound, bad in (("min", lambda v, b: v < b), ("max", lambda v, b: v > b)):
-        limit = meta.get(bound)
-        if limit is not None and bad(value, limit):
-            raise fail(f"{value!r} is out of range (minimum "
-                       f"{meta.get('min')}, maximum {meta.get('max')})")
+    low, high = meta.get("min"), meta.get("max")
+    if (low is not None and value < low) or (high is not None
+                                             and value > high):
+        raise fail(f"{value!r} is out of range (minimum {low}, maximum "
+                   f"{high})")
     return value
 
 
@@ -247,7 +247,7 @@ def _build(cls: type, raw: Any, prefix: str, origin: _Origin,
                             if loc else f"unknown configuration key '{full}'")
             continue
         expected = hints[key]
-        if dataclasses.is_dataclass(expected):
+        if isinstance(expected, type) and dataclasses.is_dataclass(expected):
             kwargs[key] = _build(expected, value if value is not None else {},
                                  full, origin, warnings)
         else:

@@ -49,7 +49,8 @@ def journal_fields(alert: Alert, line: str, identifier: str
 
 def _default_sender() -> Sender:
     from systemd import journal  # optional dependency
-    return journal.send
+    send: Sender = journal.send
+    return send
 
 
 @dataclass(slots=True)

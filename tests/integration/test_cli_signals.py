@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
