@@ -143,7 +143,7 @@ class ConditionCompiler:
             parts = [self._expr(c) for c in node.children]
             parts.sort(key=lambda p: p[1])
             preds = [p for p, _ in parts]
-            cost = sum(c for _, c in parts)
+            cost = max(c for _, c in parts) + 1
             return (_and(preds) if isinstance(node, ast.And)
                     else _or(preds)), cost
         if isinstance(node, ast.Not):
@@ -193,7 +193,7 @@ class ConditionCompiler:
         if getter is None:
             getter = self._getters[key] = _memo(fdef.extract, arg)
         # multi fields: the extractor decides; tuples are handled per event
-        return getter, fdef.type, fdef.multi, 2
+        return getter, fdef.type, fdef.multi, _field_cost(fdef.name)
 
     # -- checks ----------------------------------------------------------
     def _binary(self, node: ast.BinaryCheck) -> tuple[Predicate, int]:
@@ -275,6 +275,21 @@ class ConditionCompiler:
             b = other(ctx)
             return b is not None and cmp(a, b)
         return pred, cost + cost2 + 1
+
+
+# Rough relative extraction costs, used to evaluate cheap checks first.
+_COSTLY_PREFIXES = (("proc.a", 5), ("proc.env", 5), ("evt.arg", 4),
+                    ("evt.rawarg", 4), ("evt.info", 4), ("evt.buf", 4),
+                    ("evt.res", 3), ("fd.", 3), ("fs.path", 3),
+                    ("container.", 3), ("k8s.", 3), ("user.", 3),
+                    ("group.", 3), ("proc.cmdline", 3))
+
+
+def _field_cost(name: str) -> int:
+    for prefix, cost in _COSTLY_PREFIXES:
+        if name.startswith(prefix):
+            return cost
+    return 2
 
 
 def _assume_evttype(node: ast.Expr, evt_name: str) -> ast.Expr:
