@@ -149,7 +149,7 @@ class EngineKmod:
 
 @dataclass(slots=True)
 class EngineSection:
-    kind: str = _opt("kmod", choices=("kmod", "replay", "nodriver"))
+    kind: str = _opt("kmod", choices=("kmod", "replay"))
     kmod: EngineKmod = field(default_factory=EngineKmod)
     replay: EngineReplay = field(default_factory=EngineReplay)
 

@@ -60,5 +60,9 @@ def build_outputs(config: Config, *, unbuffered: bool = False
         manager.add(HttpOutput(http.url, formatter, http.user_agent,
                                http.timeout, http.connect_timeout,
                                http.max_retries, http.retry_backoff,
-                               http.insecure, http.echo))
+                               http.insecure, http.echo,
+                               compress=http.compress_uploads,
+                               keep_alive=http.keep_alive,
+                               max_consecutive_timeouts=(
+                                   http.max_consecutive_timeouts)))
     return manager

@@ -8,6 +8,7 @@ and 5xx answers are retried with exponential backoff; 4xx are not.
 """
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import logging
@@ -38,16 +39,22 @@ class HttpOutput:
     insecure: bool = False
     echo: bool = False
     sleep: Callable[[float], None] = time.sleep
+    compress: bool = False
+    keep_alive: bool = False
+    max_consecutive_timeouts: int = 5
     name: str = "http"
     consecutive_timeouts: int = field(default=0, init=False)
+    _conn: http.client.HTTPConnection | None = field(default=None,
+                                                     init=False)
 
     def _body(self, alert: Alert) -> bytes:
         full = AlertFormatter(json_output=True,
                               iso_time=self.formatter.iso_time)
-        return json.dumps(full.json_obj(alert), default=str,
+        body = json.dumps(full.json_obj(alert), default=str,
                           separators=(",", ":")).encode()
+        return gzip.compress(body) if self.compress else body
 
-    def _post_once(self, body: bytes) -> int:
+    def _connect(self) -> http.client.HTTPConnection:
         parts = urllib.parse.urlsplit(self.url)
         host = parts.hostname or "localhost"
         conn: http.client.HTTPConnection
@@ -61,28 +68,43 @@ class HttpOutput:
         else:
             conn = http.client.HTTPConnection(host, parts.port,
                                               timeout=self.connect_timeout)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
+        conn.connect()
+        assert conn.sock is not None
+        conn.sock.settimeout(self.timeout)
+        return conn
+
+    def _post_once(self, body: bytes) -> int:
+        parts = urllib.parse.urlsplit(self.url)
+        path = (parts.path or "/") + ("?" + parts.query if parts.query
+                                      else "")
+        headers = {"Content-Type": "application/json",
+                   "User-Agent": self.user_agent}
+        if self.compress:
+            headers["Content-Encoding"] = "gzip"
+        conn = self._conn or self._connect()
+        self._conn = None
         try:
-            conn.connect()
-            assert conn.sock is not None
-            conn.sock.settimeout(self.timeout)
-            conn.request("POST", path, body=body, headers={
-                "Content-Type": "application/json",
-                "User-Agent": self.user_agent})
+            conn.request("POST", path, body=body, headers=headers)
             resp = conn.getresponse()
             answer = resp.read()
-            if self.echo:
-                log.info("http output: %s", answer.decode(errors="replace"))
-            return resp.status
-        finally:
+        except BaseException:
             conn.close()
+            raise
+        if self.echo:
+            log.info("http output: %s", answer.decode(errors="replace"))
+        if self.keep_alive and not resp.will_close:
+            self._conn = conn
+        else:
+            conn.close()
+        return resp.status
 
     def emit(self, alert: Alert, line: str) -> None:
         body = self._body(alert)
         last = "no attempt"
-        for attempt in range(self.max_retries + 1):
+        retries = self.max_retries
+        if 0 < self.max_consecutive_timeouts <= self.consecutive_timeouts:
+            retries = 0         # the server keeps timing out: fail fast
+        for attempt in range(retries + 1):
             if attempt:
                 self.sleep(self.retry_backoff * (2 ** (attempt - 1)))
             try:
@@ -91,8 +113,8 @@ class HttpOutput:
                 self.consecutive_timeouts += 1
                 last = "timed out"
                 continue
-            except OSError as exc:
-                last = str(exc)
+            except (OSError, http.client.HTTPException) as exc:
+                last = str(exc) or type(exc).__name__
                 continue
             self.consecutive_timeouts = 0
             if status < 300:
@@ -106,4 +128,6 @@ class HttpOutput:
         pass
 
     def close(self) -> None:
-        pass
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

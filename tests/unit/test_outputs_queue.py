@@ -122,14 +122,22 @@ def test_stalled_output_does_not_delay_file(tmp_path: Path) -> None:
 
 
 class Recorder(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
     def log_message(self, *args: object) -> None:
         pass
 
     def do_POST(self) -> None:  # noqa: N802
         srv = self.server
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            import gzip
+            body = gzip.decompress(body)
         srv.bodies.append((self.headers["Content-Type"],
                            self.headers["User-Agent"], body))
+        srv.peers.add(self.client_address)
+        if srv.delay:
+            time.sleep(srv.delay)
         status = srv.statuses.pop(0) if srv.statuses else 200
         self.send_response(status)
         self.send_header("Content-Length", "0")
@@ -139,7 +147,7 @@ class Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def http_server() -> Iterator[ThreadingHTTPServer]:
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    srv.bodies, srv.statuses = [], []
+    srv.bodies, srv.statuses, srv.peers, srv.delay = [], [], set(), 0.0
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
@@ -233,3 +241,35 @@ def test_slow_output_is_reported(caplog) -> None:
     assert worker.stats.slow == 2
     msgs = {r.getMessage() for r in caplog.records}
     assert sum("more than output_timeout (10 ms)" in m for m in msgs) == 1
+
+
+def test_http_gzip_and_keep_alive(http_server) -> None:
+    url = f"http://127.0.0.1:{http_server.server_port}/"
+    out = HttpOutput(url, compress=True, keep_alive=True)
+    for i in range(3):
+        out.emit(alert(i), "")
+    out.close()
+    assert [json.loads(b[2])["output"].endswith(f"a{i}")
+            for i, b in enumerate(http_server.bodies)] == [True] * 3
+    assert len(http_server.peers) == 1          # one connection reused
+    out = HttpOutput(url)
+    out.emit(alert(9), "")
+    out.emit(alert(10), "")
+    assert len(http_server.peers) == 3          # one per alert
+
+
+def test_http_fails_fast_after_consecutive_timeouts(http_server) -> None:
+    http_server.delay = 0.3
+    sleeps: list[float] = []
+    out = HttpOutput(f"http://127.0.0.1:{http_server.server_port}/",
+                     timeout=0.05, max_retries=2, sleep=sleeps.append,
+                     max_consecutive_timeouts=3)
+    with pytest.raises(HttpError, match="timed out"):
+        out.emit(alert(1), "")
+    assert out.consecutive_timeouts == 3 and len(sleeps) == 2
+    with pytest.raises(HttpError, match="timed out"):
+        out.emit(alert(2), "")
+    assert len(sleeps) == 2                     # no retries any more
+    http_server.delay = 0.0
+    out.emit(alert(3), "")
+    assert out.consecutive_timeouts == 0
