@@ -375,3 +375,11 @@ def test_outputs_throttling_reports_suppressed(tmp_path: Path) -> None:
     assert len(alert_lines(res.stdout)) == 3
     assert "Outputs throttling: 5 alerts suppressed" in res.stderr
     assert "Events detected: 8\n" in res.stdout      # the engine saw all 8
+
+
+def test_engine_kind_replay_from_config(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, engine={"kind": "replay", "replay": {
+        "capture_file": str(CAT_WRITE)}})
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.endswith(SUMMARY_8)
