@@ -274,6 +274,9 @@ class RulesCompiler:
             rule = self.compile_rule(info, index)
             if rule is not None:
                 rules.append(rule)
+        if self.col.errors:
+            # a rule that failed to compile may be the user of any of them
+            return rules
         for info in self.col.macros.values():
             if info.name not in self.used_macros:
                 self.col.warn("LOAD_UNUSED_MACRO", "Macro not referred to by "
