@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from falco.errors import RuleLoadError
 from falco.filter.testing import TEST_EVTTYPES, make_test_registry
@@ -391,3 +393,26 @@ def test_condition_error_maps_to_the_file_character(style: str) -> None:
     assert "'oops' is not a valid number" in err.message
     line = text.splitlines()[err.location.line - 1]
     assert line[err.location.column - 1:].startswith("oops"), (line, err)
+
+
+_VALID = (DATA / "valid" / "base.yaml").read_text()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_VALID)),
+                          st.integers(0, 5),
+                          st.text("-:[]{}()\"' \n\t=,!&*#%|>a0.", max_size=4)),
+                min_size=1, max_size=4))
+def test_mangled_rules_never_crash(edits: list[tuple[int, int, str]]) -> None:
+    text = _VALID
+    for pos, drop, insert in edits:
+        pos = min(pos, len(text))
+        text = text[:pos] + insert + text[pos + drop:]
+    rs = load(text)
+    for msg in rs.errors:
+        assert msg.code.startswith("LOAD_")
+        assert msg.location is None or msg.location.line >= 1
+    try:
+        load(text, collect=False)
+    except RulesError as err:
+        assert err.errors
