@@ -309,3 +309,28 @@ def test_webserver_healthz_and_metrics(tmp_path: Path, fifo: Path,
     events = int(re.search(r"^falco_events_processed_total (\d+)$", metrics,
                            re.M).group(1))
     assert events > 8
+
+
+def test_sighup_reloads_configuration_outputs(tmp_path: Path, fifo: Path,
+                                              launch) -> None:
+    """A file output enabled in the configuration by a reload receives the
+    alerts of the events that follow; stdout keeps every alert."""
+    first = alerts_in(EVENTS[:SPLIT], tmp_path)
+    out = tmp_path / "after-reload.txt"
+    cfg = write_config(tmp_path)
+    run = launch("-c", str(cfg), "-r", str(SINGLE_RULE), "-e", str(fifo))
+    writer = feed(fifo, [HEADER, *EVENTS[:SPLIT]])
+    try:
+        assert wait_for(lambda: len(run.alerts()) == first, 60), run.err
+        write_config(tmp_path, file_output={"enabled": True,
+                                            "filename": str(out)})
+        run.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: run.stderr_has("Configuration and rules "
+                                               "reloaded"), 60), run.err
+        for block in EVENTS[SPLIT:]:
+            writer.write(block)
+    finally:
+        writer.close()
+    assert run.finish() == 0, "".join(run.err)
+    assert len(run.alerts(OPEN_SEEN)) == 8
+    assert len(out.read_text().splitlines()) == 8 - first

@@ -246,3 +246,17 @@ def test_stalled_http_does_not_delay_file(tmp_path: Path,
     assert proc.returncode == 0, stderr
     assert len(http_sink.bodies) == 8           # nothing lost
     assert "Events detected: 8" in stdout
+
+
+@pytest.mark.parametrize("keep_alive,processes", [(True, 1), (False, 8)])
+def test_program_output_process_count(tmp_path: Path, keep_alive: bool,
+                                      processes: int) -> None:
+    sink = tmp_path / "pids.txt"
+    # Each line is prefixed with the pid of the shell that read it.
+    program = f'while read -r l; do echo "$$ $l"; done >> {sink}'
+    falco_with(tmp_path, program_output={
+        "enabled": True, "keep_alive": keep_alive, "program": program})
+    lines = sink.read_text().splitlines()
+    assert len(lines) == 8
+    assert all(ln.split(" ", 1)[1].endswith(OPEN_SEEN) for ln in lines)
+    assert len({ln.split(" ", 1)[0] for ln in lines}) == processes
