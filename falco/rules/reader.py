@@ -158,6 +158,10 @@ class Reader:
     def read(self) -> None:
         try:
             docs = load_documents(self.src.text, self.src.name)
+        except RecursionError:
+            raise ItemError("LOAD_ERR_YAML_PARSE", "YAML parse error: "
+                            "nesting too deep", "rules content", "",
+                            self.src.location_of(None)) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             loc = None

@@ -416,3 +416,8 @@ def test_mangled_rules_never_crash(edits: list[tuple[int, int, str]]) -> None:
         load(text, collect=False)
     except RulesError as err:
         assert err.errors
+
+
+def test_deeply_nested_yaml_is_an_error() -> None:
+    err = only_error(load("- rule: " + "[" * 5000 + "]" * 5000 + "\n"))
+    assert err.code == "LOAD_ERR_YAML_PARSE"
