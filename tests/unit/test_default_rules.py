@@ -189,3 +189,21 @@ def test_article_rules_need_our_macros() -> None:
     result = _load([ARTICLE_FILE])
     errors, _ = _problems(result)
     assert any("write_etc_common" in str(e) for e in errors)
+
+
+def _output_fields(output: str) -> set[str]:
+    return set(re.findall(r"%([a-z][a-z0-9_.]*(?:\[[^\]]*\])?)", output))
+
+
+@pytest.mark.parametrize("name", RULE_IDS)
+def test_action_expectations_are_output_fields(name: str) -> None:
+    """JSON alerts carry only the fields of the rule's output, so an action
+    can only expect those."""
+    rule = next(r for _, r in RULES if r["rule"] == name)
+    script = ACTIONS / f"{rule_slug(name)}.sh"
+    if not script.is_file():
+        pytest.fail(f"no action script {script.name}")
+    expect = [ln for ln in script.read_text().splitlines()[:15] if ln.startswith("# expect:")]
+    keys = {tok.split("=", 1)[0] for ln in expect for tok in ln.split(":", 1)[1].split()}
+    assert keys, f"{script.name} expects no fields"
+    assert keys <= _output_fields(rule["output"]), keys - _output_fields(rule["output"])

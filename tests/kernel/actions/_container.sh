@@ -15,6 +15,15 @@ if [ ! -e "$cg/cgroup.procs" ] && ! grep -q " $cg/[a-z]* cgroup " /proc/mounts; 
 fi
 dirs=""
 if [ -e "$cg/cgroup.procs" ]; then
+	# cgroup v2: enable the controllers for /docker's subtree, as container
+	# engines do, so each controller's view of the process names the
+	# container's cgroup.
+	mkdir -p "$cg/docker"
+	for c in pids memory cpu; do
+		grep -qw "$c" "$cg/cgroup.controllers" || continue
+		echo "+$c" > "$cg/cgroup.subtree_control" 2>/dev/null || true
+		echo "+$c" > "$cg/docker/cgroup.subtree_control" 2>/dev/null || true
+	done
 	dirs="$cg/docker/$id"
 else
 	for sub in pids cpu memory cpuset systemd; do

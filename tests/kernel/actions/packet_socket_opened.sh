@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # rule: Packet socket opened
-# expect: proc.name=e2e-actor evt.type=socket
+# expect: proc.name=e2e-actor evt.arg.domain=AF_PACKET
 # An AF_PACKET raw socket is opened and closed.
 set -eu
 . "$(dirname "$0")/_lib.sh"
