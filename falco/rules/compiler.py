@@ -163,6 +163,10 @@ class RulesCompiler:
                              (info.name,), memo=False)
             except _Failed:
                 continue
+            except RecursionError:
+                self.failed.add(info.name)
+                self.error(VALIDATE, "macro nesting too deep", "macro",
+                           info.name, (info.location, None))
             except RuleLoadError as err:
                 self.failed.add(info.name)
                 self.error(VALIDATE, err.message, "macro", info.name,
@@ -228,8 +232,16 @@ class RulesCompiler:
             if negs:
                 tree = ast.And((tree, *negs), tree.span)
             tree = self.resolve(tree, lambda n: True, (), memo=True)
+            if ast.depth(tree) > self.parser.max_depth:
+                raise _located("condition nesting exceeds the maximum depth "
+                               f"({self.parser.max_depth}) after macro "
+                               "expansion", tree.span)
             compiled = self.cond.compile(tree)
         except _Failed:
+            return None
+        except RecursionError:
+            self.error(COMPILE, "condition nesting too deep", "rule", name,
+                       (info.location, None))
             return None
         except ItemError as err:
             self.col.errors.append(err.msg)

@@ -421,3 +421,13 @@ def test_mangled_rules_never_crash(edits: list[tuple[int, int, str]]) -> None:
 def test_deeply_nested_yaml_is_an_error() -> None:
     err = only_error(load("- rule: " + "[" * 5000 + "]" * 5000 + "\n"))
     assert err.code == "LOAD_ERR_YAML_PARSE"
+
+
+def test_macro_chains_are_bounded() -> None:
+    macros = "- macro: m0\n  condition: evt.type = open\n" + "".join(
+        f"- macro: m{i}\n  condition: not m{i - 1}\n" for i in range(1, 400))
+    rs = load(macros + RULE.format(cond="m399"))
+    assert rs.errors and rs.rules == []
+    assert "depth" in rs.errors[0].message or "deep" in rs.errors[0].message
+    rs = load(macros.split("- macro: m60\n")[0] + RULE.format(cond="m59"))
+    assert not rs.errors
