@@ -14,6 +14,9 @@ from falco.events.scap import CaptureReader, read_capture
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "captures"
 NAMES = ["cat_write", "open-multiple-files", "connect_localhost"]
+# captures recorded by sysdig 0.29.3 in the VM (tests/data/captures/README)
+OURS = sorted((Path(__file__).resolve().parents[1] / "data" /
+               "captures").glob("*.scap*"))
 
 pytestmark = pytest.mark.skipif(not CAPTURES.exists(),
                                 reason="shared captures not available")
@@ -39,6 +42,23 @@ def test_event_headers_match_sysdig(name: str) -> None:
     for line in lines:
         num, typ, d, cpu, tid = line.split()
         assert ours[int(num)] == (typ, d, int(cpu), int(tid)), line
+
+
+@pytest.mark.parametrize("path", OURS, ids=[p.name for p in OURS])
+def test_sysdig_recorded_captures_match_sysdig(path: Path) -> None:
+    ours = {e.num: e for e in read_capture(path)}
+    lines = sysdig(path, "%evt.num %evt.type %evt.dir %evt.cpu %thread.tid")
+    assert len(lines) > 100
+    for line in lines:
+        num, typ, d, cpu, tid = line.split()
+        e = ours[int(num)]
+        assert (e.name, e.direction, e.cpu, e.tid) == \
+            (typ, d, int(cpu), int(tid)), line
+    for field in ("fd", "res", "name", "flags", "tuple"):
+        for line in sysdig(path, f"%evt.num %evt.arg.{field}",
+                           f"evt.arg.{field} exists"):
+            num, _, text = line.partition(" ")
+            assert ours[int(num)].param_str(field) == text, (field, line)
 
 
 @pytest.mark.parametrize("name,field", [

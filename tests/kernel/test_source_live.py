@@ -66,8 +66,10 @@ def test_known_workload_all_events_in_order(tmp_path: Path) -> None:
             child.wait(timeout=60)
         stats = src.stats()
     assert child.returncode == 0
-    assert stats.total.dropped == 0, stats
-    assert stats.total.corrupt == 0
+    # the module keeps recording (this process reads too) after the drain
+    total = stats.total
+    assert total.n_evts >= total.delivered + total.skipped + total.dropped
+    assert total.n_drops_buffer == 0 and total.corrupt == 0, stats
     opens = [e for e in events if e.name == "openat" and e.direction == "<"
              and e.param("name") == str(target)]
     assert len(opens) == N_OPENS
@@ -116,10 +118,11 @@ def test_second_reader_gets_busy_message() -> None:
 
 
 def test_non_root_gets_permission_message() -> None:
+    # import as root (the interpreter lives below /root), then drop to nobody
     code = ("import os, sys\n"
-            "os.setgid(65534); os.setuid(65534)\n"
             "from falco.driver.ring import RingReader\n"
             "from falco.errors import DriverError\n"
+            "os.setgid(65534); os.setuid(65534)\n"
             "try:\n    RingReader()\n"
             "except DriverError as e:\n    print(e); sys.exit(3)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
