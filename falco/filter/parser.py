@@ -60,8 +60,11 @@ class FilterParser:
         self.max_depth = max_depth
         self.lexer = FilterLexer()
         self.lexer.build(optimize=False)
+        # tabmodule names no real module: PLY never picks up a stale
+        # parsetab.py from sys.path and never writes one
         self.parser = yacc.yacc(module=self, start="expr", debug=False,
                                 write_tables=False,
+                                tabmodule="_falco_filter_no_tables",
                                 errorlog=yacc.NullLogger())
         self._text = ""
         self._line_starts: list[int] = [0]
