@@ -26,7 +26,8 @@ from falco.drops import DropMonitor
 from falco.engine import Engine, RuleSelection, selection_from
 from falco.errors import ConfigError, FalcoError, RuleLoadError
 from falco.logsetup import setup_logging
-from falco.outputs import OutputManager, build_outputs
+from falco.outputs import OutputManager
+from falco.outputs_config import build_outputs
 from falco.runinfo import Metrics, OutputRouter, describe_rule, list_fields
 
 log = logging.getLogger(__name__)

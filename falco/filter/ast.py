@@ -96,6 +96,7 @@ class BinaryCheck:
     op: str
     rhs: RhsExpr
     span: Span = _span()
+    op_span: Span = _span()     # where the operator is written
 
 
 @dataclass(frozen=True, slots=True)

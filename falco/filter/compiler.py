@@ -202,7 +202,7 @@ class ConditionCompiler:
         if op not in ops.ALLOWED_OPS.get(ftype, frozenset()):
             raise self._err(f"operator '{op}' not supported for "
                             f"{_lhs_name(node.lhs)} of type {ftype.value}",
-                            node.span)
+                            node.op_span)
         rhs = node.rhs
         if isinstance(rhs, (ast.ValExpr, ast.TransformExpr)):
             return self._field_vs_field(node, getter, op, cost)

@@ -147,7 +147,7 @@ class FilterParser:
                  | lhs WORDOP value
                  | lhs LISTOP list
                  | lhs LISTOP bare"""
-        p[0] = ast.BinaryCheck(p[1], p[2], p[3], p[1].span)
+        p[0] = ast.BinaryCheck(p[1], p[2], p[3], p[1].span, self._sp(p, 2))
 
     def p_lhs_field(self, p: Any) -> None:
         """lhs : FIELD"""

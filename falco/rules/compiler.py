@@ -10,6 +10,7 @@ macros get Falco's warnings.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from falco.errors import RuleLoadError, SourceLocation
@@ -122,9 +123,8 @@ class RulesCompiler:
                     items.extend(_item_value(n, item.span) for n in names)
             if not changed:
                 return node
-            return ast.BinaryCheck(node.lhs, node.op,
-                                   ast.ListValue(tuple(items), rhs.span),
-                                   node.span)
+            return dataclasses.replace(
+                node, rhs=ast.ListValue(tuple(items), rhs.span))
         if isinstance(rhs, ast.StrValue) and not rhs.quoted:
             names = self._expand_name(rhs.text, -1)
             if names is None:
@@ -136,7 +136,7 @@ class RulesCompiler:
                 new_rhs = values[0]
             else:
                 raise _list_misuse(rhs, node.op, len(values))
-            return ast.BinaryCheck(node.lhs, node.op, new_rhs, node.span)
+            return dataclasses.replace(node, rhs=new_rhs)
         return node
 
     # -- macros ------------------------------------------------------------

@@ -132,6 +132,8 @@ def test_error_points_at_the_offending_node() -> None:
     assert err.offset == 31  # type: ignore[attr-defined]
     err = compile_error("evt.type in (open, bogus)")
     assert err.offset == 19  # type: ignore[attr-defined]
+    err = compile_error("evt.type = open and proc.pid contains 1")
+    assert err.offset == 29  # type: ignore[attr-defined]
 
 
 def test_unknown_field_is_flagged_for_skip_if_unknown() -> None:

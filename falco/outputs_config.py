@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Build the OutputManager a configuration asks for."""
+"""Build the OutputManager a configuration asks for (CLI layer: the
+outputs package itself knows nothing of falco.yaml)."""
 from __future__ import annotations
 
 from falco.alert import AlertFormatter
