@@ -67,7 +67,7 @@ def fold(node: ast.Expr) -> ast.Expr:
                     return ast.Const(child.value, node.span)
                 continue
             if type(child) is type(node):
-                kept.extend(child.children)    # type: ignore[union-attr]
+                kept.extend(child.children)
             else:
                 kept.append(child)
         if not kept:
@@ -262,7 +262,7 @@ class ConditionCompiler:
         rhs = node.rhs
         operand = rhs.operand if isinstance(rhs, ast.ValExpr) else rhs
         assert not isinstance(operand, (ast.StrValue, ast.ListValue))
-        other, _, _, cost2 = self._lhs(operand)  # type: ignore[arg-type]
+        other, _, _, cost2 = self._lhs(operand)
         try:
             cmp = ops.field_vs_field(op)
         except ops.OperandError as exc:

@@ -242,7 +242,9 @@ def _tok_text(tok: Any) -> str:
 
 def _flat(kind: type, node: Any) -> tuple[Any, ...]:
     """Children of a same-operator chain, so ``a and (b and c)`` is flat."""
-    return node.children if isinstance(node, kind) else (node,)
+    if isinstance(node, kind):
+        return tuple(getattr(node, "children"))
+    return (node,)
 
 
 def syntax_error(message: str, text: str, offset: int,

@@ -11,6 +11,7 @@ macros get Falco's warnings.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from falco.errors import RuleLoadError, SourceLocation
@@ -266,7 +267,7 @@ class RulesCompiler:
             condition=info.cond.value, output=output,
             enabled=info.enabled, evttypes=evttypes,
             predicate=compiled.predicate, formatter=fmt.format, index=index,
-            specializer=lambda evt, c=compiled: self.cond.specialize(c, evt),
+            specializer=functools.partial(self.cond.specialize, compiled),
             location=info.location,
             exception_fields=frozenset(
                 f for ex in info.exceptions
@@ -289,11 +290,11 @@ class RulesCompiler:
         if self.col.errors:
             # a rule that failed to compile may be the user of any of them
             return rules
-        for info in self.col.macros.values():
-            if info.name not in self.used_macros:
+        for minfo in self.col.macros.values():
+            if minfo.name not in self.used_macros:
                 self.col.warn("LOAD_UNUSED_MACRO", "Macro not referred to by "
-                              "any other rule/macro", "macro", info.name,
-                              info.location)
+                              "any other rule/macro", "macro", minfo.name,
+                              minfo.location)
         for linfo in self.col.lists.values():
             if linfo.name not in self.used_lists:
                 self.col.warn("LOAD_UNUSED_LIST", "List not referred to by "

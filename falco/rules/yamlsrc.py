@@ -45,7 +45,7 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
     pass
 
 
-class RulesYamlLoader(_Base):  # type: ignore[misc,valid-type]
+class RulesYamlLoader(_Base):  # type: ignore[misc]
     """SafeLoader keeping nodes; one instance per document stream."""
 
     def construct_yaml_map(self, node: yaml.MappingNode) -> Any:
