@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from falco.state.containers import HOST, ContainerTable, match_cgroups
 from falco.state.context import EventContext
-from falco.state.parse_fd import FD_EXIT_HANDLERS
+from falco.state.parse_fd import FD_EXIT_HANDLERS, IO_EXIT_HANDLERS
 from falco.state.parse_proc import (
     CLONE_EVENTS, PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS)
 from falco.state.procfs import ProcReader
@@ -97,7 +97,8 @@ class Inspector:
         self.containers = ContainerTable(
             self.host_root, fetch_metadata=self.fetch_container_metadata)
         self.procfs = ProcReader(self.host_root)
-        self._exit_handlers = {**PROC_EXIT_HANDLERS, **FD_EXIT_HANDLERS}
+        self._exit_handlers = {**PROC_EXIT_HANDLERS, **FD_EXIT_HANDLERS,
+                               **IO_EXIT_HANDLERS}
 
     # -- bootstrap -------------------------------------------------------
     def bootstrap_proc(self, with_fds: bool = True) -> int:

@@ -122,8 +122,7 @@ def apply_tuple(fdi: FdInfo, tup: Any, server: bool) -> bool:
         name = getattr(tup, "dpath", None) or getattr(tup, "spath", None) or ""
     else:
         return False
-    if fdi.name and fdi.name != name:
-        fdi.name_changed = True
+    fdi.name_changed = bool(fdi.name) and fdi.name != name
     fdi.name = fdi.nameraw = name
     return True
 
@@ -350,6 +349,27 @@ def parse_pidfd_open_exit(insp: Inspector, ctx: EventContext) -> None:
     ctx.fdinfo = insp.add_fd(t, FdInfo(fd, FdType.PIDFD, ino=_int(
         ctx.arg("pid")), cloexec=True))
 
+
+def parse_sendrecv_exit(insp: Inspector, ctx: EventContext) -> None:
+    """UDP and other unconnected sockets learn their peer from the tuple of
+    sendto/sendmsg (we are the client) or recvfrom/recvmsg (the server)."""
+    res = _res(ctx)
+    if res is None or res < 0:
+        return
+    fdi = ctx.fdinfo
+    if fdi is None or not fdi.type.is_ip or fdi.l4proto == "tcp":
+        return
+    tup = ctx.arg("tuple")
+    if tup is not None:
+        apply_tuple(fdi, tup, ctx.evt.name.startswith("recv"))
+
+
+# Opportunistic updates from I/O events: used when those events are traced
+# anyway, never a reason to trace them.
+IO_EXIT_HANDLERS: MappingProxyType[str, Handler] = MappingProxyType({
+    "sendto": parse_sendrecv_exit, "sendmsg": parse_sendrecv_exit,
+    "recvfrom": parse_sendrecv_exit, "recvmsg": parse_sendrecv_exit,
+})
 
 FD_EXIT_HANDLERS: MappingProxyType[str, Handler] = MappingProxyType({
     "open": parse_open_exit, "openat": parse_open_exit,

@@ -113,3 +113,24 @@ def test_connect_on_unknown_fd_creates_socket() -> None:
     assert sim.field(ctx, "fd.type") == "ipv4"
     assert sim.field(ctx, "fd.sport") == 22
     assert 7 in sim.insp.threads[100].fds
+
+
+def test_udp_peer_learned_from_sendto_and_recvfrom() -> None:
+    sim = _sim()
+    sim.x("socket", 100, fd=3, domain=AF_INET, type=2, proto=0)
+    ctx = sim.x("sendto", 100, res=30, data=b"q", fd=3, size=30,
+                tuple=SockTuple(AF_INET, "10.0.0.2", 40000, "8.8.8.8", 53))
+    assert sim.field(ctx, "fd.name") == "10.0.0.2:40000->8.8.8.8:53"
+    assert sim.field(ctx, "fd.sport") == 53
+    assert sim.field(ctx, "fd.l4proto") == "udp"
+    assert sim.field(ctx, "fd.sproto") == "domain"
+    sim.x("socket", 100, fd=4, domain=AF_INET, type=2, proto=0)
+    r = sim.x("recvfrom", 100, res=5, data=b"hi", fd=4, size=64,
+              tuple=SockTuple(AF_INET, "10.0.0.9", 5000, "10.0.0.2", 9999))
+    assert sim.field(r, "fd.is_server") is True
+    assert sim.field(r, "fd.lport") == 9999
+    assert sim.field(r, "fd.rip") == "10.0.0.9"
+    again = sim.x("recvfrom", 100, res=5, data=b"hi", fd=4, size=64,
+                  tuple=SockTuple(AF_INET, "10.0.0.7", 5001, "10.0.0.2",
+                                  9999))
+    assert sim.field(again, "fd.name_changed") is True
