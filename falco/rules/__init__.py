@@ -54,8 +54,8 @@ def _sources_of(item: RulesInput) -> list[Source]:
                        if p.suffix in (".yaml", ".yml"))
     else:
         files = [path]
-    return [Source(str(f), f.read_text(encoding="utf-8", errors="replace"))
-            for f in files]
+    return [Source(str(f), f.read_text(encoding="utf-8-sig",
+                                       errors="replace")) for f in files]
 
 
 def load_rules(paths_or_texts: Iterable[RulesInput], registry: FieldRegistry,
