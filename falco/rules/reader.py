@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from falco.errors import SourceLocation
 from falco.rules.collector import Collector, ItemError
 from falco.rules.infos import ExceptionInfo, ListInfo, MacroInfo, \
     Text
@@ -167,8 +168,8 @@ class Reader:
             loc = None
             snippet = None
             if mark is not None:
-                loc = self.src.location_of(None).__class__(
-                    self.src.name, mark.line + 1, mark.column + 1)
+                loc = SourceLocation(self.src.name, mark.line + 1,
+                                     mark.column + 1)
                 snippet = self.src.snippet(loc.line, loc.column)
             problem = getattr(exc, "problem", None) or str(exc)
             raise ItemError("LOAD_ERR_YAML_PARSE", f"YAML parse error: "
