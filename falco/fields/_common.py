@@ -62,7 +62,8 @@ def ancestors(ctx: Any) -> Iterator[Any]:
     t = ctx.thread
     if t is None:
         return iter(())
-    return ctx.inspector.ancestors(t)
+    it: Iterator[Any] = ctx.inspector.ancestors(t)
+    return it
 
 
 def ancestor(ctx: Any, arg: str | None) -> Any:
@@ -82,15 +83,14 @@ def ancestor(ctx: Any, arg: str | None) -> Any:
 
 
 def cmdline(t: Any) -> str:
-    if not t.args:
-        return t.comm
-    return t.comm + " " + " ".join(t.args)
+    """proc.cmdline: the name (comm) followed by the arguments."""
+    comm: str = t.comm
+    return comm + " " + " ".join(t.args) if t.args else comm
 
 
 def exeline(t: Any) -> str:
-    if not t.args:
-        return t.exe
-    return t.exe + " " + " ".join(t.args)
+    exe: str = t.exe
+    return exe + " " + " ".join(t.args) if t.args else exe
 
 
 def env_value(env: list[str], key: str) -> str | None:

@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 from falco.fields._common import B, I, S, field, none
+from falco.fields.evt_args import abspath, arg, args, rawarg
 from falco.fields.registry import ArgMode, FieldDef, FieldType
-from falco.state.paths import concatenate_paths
 from falco.state.types import (
     O_CREAT, O_F_CREATED, O_RDONLY, O_TMPFILE, O_WRONLY, S_IXANY)
 
@@ -32,100 +32,11 @@ _META = frozenset(("procexit", "switch", "drop", "container", "procinfo",
                    "cpu_hotplug", "notification", "infra", "pluginevent",
                    "useradded", "userdeleted", "groupadded", "groupdeleted",
                    "k8s", "tracer", "mesos", "signaldeliver", "page_fault"))
-_FD_NAMES = frozenset(("fd", "fd1", "fd2", "oldfd", "newfd", "pidfd"))
-_UID_NAMES = frozenset(("uid", "euid", "ruid", "suid", "loginuid"))
-_GID_NAMES = frozenset(("gid", "egid", "rgid", "sgid"))
 
 
 def _flags(ctx: Any) -> int:
     flags = ctx.arg("flags")
     return flags if isinstance(flags, int) else 0
-
-
-def _param_names(evt: Any) -> list[str]:
-    try:
-        return list(evt.param_names())
-    except (AttributeError, TypeError):
-        return []
-
-
-def _key(arg: str) -> str | int:
-    return int(arg) if arg.isdigit() else arg
-
-
-def _resolved(ctx: Any, name: str, value: Any) -> str | None:
-    """libsinsp's resolved form of fd and id parameters."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int):
-        return None
-    if name in _FD_NAMES and value >= 0 and ctx.thread is not None:
-        fdi = ctx.thread.fds.get(value)
-        if fdi is not None:
-            return f"<{fdi.typechar}>{fdi.name}"
-    elif name in _UID_NAMES:
-        info = ctx.inspector.users.user(value)
-        return info.name if info is not None else None
-    elif name in _GID_NAMES:
-        info = ctx.inspector.users.group(value)
-        return info.name if info is not None else None
-    return None
-
-
-def _param_str(evt: Any, key: str | int) -> str | None:
-    try:
-        return evt.param_str(key)
-    except (KeyError, IndexError, ValueError, TypeError):
-        return None
-
-
-def _arg(ctx: Any, arg: str | None) -> Any:
-    if arg is None:
-        return None
-    key = _key(arg)
-    evt = ctx.evt
-    if isinstance(key, int):
-        names = _param_names(evt)
-        if key >= len(names):
-            return None
-        name = names[key]
-    else:
-        name = key
-    target = evt
-    if ctx.arg(name) is not None and _get(evt, name) is None:
-        target = ctx.enter
-    value = _get(target, name)
-    res = _resolved(ctx, name, value)
-    if res is not None:
-        return res
-    return _param_str(target, name)
-
-
-def _get(evt: Any, name: str) -> Any:
-    try:
-        return evt.param(name)
-    except (KeyError, IndexError, ValueError, TypeError):
-        return None
-
-
-def _rawarg(ctx: Any, arg: str | None) -> Any:
-    if arg is None:
-        return None
-    key = _key(arg)
-    if isinstance(key, int):
-        return _get(ctx.evt, key)  # type: ignore[arg-type]
-    return ctx.arg(key)
-
-
-def _args(ctx: Any, _arg: str | None) -> str:
-    evt = ctx.evt
-    out = []
-    for name in _param_names(evt):
-        value = _get(evt, name)
-        text = _param_str(evt, name)
-        res = _resolved(ctx, name, value)
-        if res is not None:
-            text = f"{value}({res})"
-        out.append(f"{name}={'' if text is None else text}")
-    return " ".join(out)
 
 
 def _res(ctx: Any, _arg: str | None) -> str | None:
@@ -173,7 +84,7 @@ def _iso8601(ctx: Any, _arg: str | None) -> str:
 def _latency(ctx: Any) -> int | None:
     if ctx.evt.direction != "<" or ctx.enter is None:
         return 0 if ctx.evt.direction == "<" else None
-    return ctx.evt.ts - ctx.enter.ts
+    return int(ctx.evt.ts - ctx.enter.ts)
 
 
 def _eflags(evt: Any) -> int | None:
@@ -206,7 +117,7 @@ def _buffer(ctx: Any, _arg: str | None) -> bytes | None:
     data = ctx.arg("data")
     if isinstance(data, str):
         return data.encode("utf-8", "surrogateescape")
-    return data if isinstance(data, (bytes, bytearray)) else None
+    return bytes(data) if isinstance(data, (bytes, bytearray)) else None
 
 
 def _buflen(ctx: Any, _arg: str | None) -> int | None:
@@ -243,41 +154,12 @@ def _open_check(kind: str) -> Any:
     return extract
 
 
-def _abspath(ctx: Any, arg: str | None) -> str | None:
-    """evt.abspath[.src|.dst]: a path argument resolved against its dirfd."""
-    evt = ctx.evt
-    name = evt.name
-    pairs = {"unlinkat": ("dirfd", "name"), "mkdirat": ("dirfd", "path"),
-             "renameat": ("olddirfd", "oldpath"),
-             "renameat2": ("olddirfd", "oldpath"),
-             "linkat": ("olddir", "oldpath"),
-             "symlinkat": ("linkdirfd", "linkpath"),
-             "fchmodat": ("dirfd", "filename"),
-             "fchownat": ("dirfd", "pathname"),
-             "openat": ("dirfd", "name"), "openat2": ("dirfd", "name")}
-    if arg in ("dst", "target") and name in ("renameat", "renameat2"):
-        dirfd_name, path_name = "newdirfd", "newpath"
-    elif arg in ("dst", "target") and name == "linkat":
-        dirfd_name, path_name = "newdir", "newpath"
-    elif name in pairs:
-        dirfd_name, path_name = pairs[name]
-    else:
-        return None
-    path = ctx.arg(path_name)
-    if not isinstance(path, str) or ctx.thread is None:
-        return None
-    from falco.state.parse_fd import resolve_dirfd
-    base = resolve_dirfd(ctx.inspector, ctx.thread, path,
-                         ctx.arg(dirfd_name))
-    return concatenate_paths(base, path)
-
-
 def _hostname(ctx: Any, _arg: str | None) -> str:
     meta = ctx.inspector.meta
     name = meta.get("hostname")
     if name is None:
         name = meta["hostname"] = socket.gethostname()
-    return name
+    return str(name)
 
 
 def _syscall_type(ctx: Any, _arg: str | None) -> str | None:
@@ -370,13 +252,13 @@ def fields() -> list[FieldDef]:
               _category),
         field("evt.cpu", I, "CPU the event happened on",
               lambda c, a: getattr(c.evt, "cpu", None)),
-        field("evt.args", S, "all event arguments as text", _args),
+        field("evt.args", S, "all event arguments as text", args),
         field("evt.arg", S, "one argument, rendered; by name "
-              "(evt.arg.fd, evt.arg[name]) or index (evt.arg[0])", _arg,
+              "(evt.arg.fd, evt.arg[name]) or index (evt.arg[0])", arg,
               ArgMode.REQUIRED),
         field("evt.rawarg", S, "one argument, raw value (evt.rawarg.res)",
-              _rawarg, ArgMode.REQUIRED),
-        field("evt.info", S, "event arguments as text (as evt.args)", _args),
+              rawarg, ArgMode.REQUIRED),
+        field("evt.info", S, "event arguments as text (as evt.args)", args),
         field("evt.buffer", FieldType.BYTES, "the data buffer of I/O "
               "events", _buffer),
         field("evt.buflen", I, "length of the I/O buffer", _buflen),
@@ -422,7 +304,7 @@ def fields() -> list[FieldDef]:
         field("evt.around", I, "events around a timestamp (capture only; "
               "not supported)", none, ArgMode.REQUIRED),
         field("evt.abspath", S, "absolute path of a *at() path argument "
-              "(evt.abspath.src, evt.abspath.dst)", _abspath,
+              "(evt.abspath.src, evt.abspath.dst)", abspath,
               ArgMode.OPTIONAL),
         field("evt.is_open_read", B, "true for opens for reading",
               _open_check("read")),

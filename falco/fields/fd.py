@@ -207,7 +207,8 @@ def _sockfamily(f: Any) -> Any:
     return None
 
 
-def _container(get: Callable[[Any], Any]) -> Callable[[Any, str | None], Any]:
+def _container(get: Callable[[Any, str | None], Any]
+               ) -> Callable[[Any, str | None], Any]:
     def extract(ctx: Any, arg: str | None) -> Any:
         value = get(ctx, arg)
         if value is None or ctx.thread is None:

@@ -62,7 +62,8 @@ class EventContext:
                 if fd is not None:
                     fdi = t.fds.get(fd)
             self._fd = fdi
-        return self._fd
+        result: FdInfo | None = self._fd
+        return result
 
     @fdinfo.setter
     def fdinfo(self, value: FdInfo | None) -> None:

@@ -122,9 +122,9 @@ class Inspector:
             self.add_thread(t)
         for entry in fds:
             tid = int(getattr(entry, "tid", getattr(entry, "pid", 0)))
-            t = self.threads.get(tid)
-            if t is not None:
-                self.add_fd(t, fdinfo_from_entry(entry))
+            owner = self.threads.get(tid)
+            if owner is not None:
+                self.add_fd(owner, fdinfo_from_entry(entry))
         users, groups = list(users), list(groups)
         if users or groups:
             self.users.load_entries(users, groups)

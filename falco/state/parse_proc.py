@@ -33,7 +33,7 @@ def split_args(raw: Any) -> list[str]:
         raw = raw.decode("utf-8", "surrogateescape")
     if not raw:
         return []
-    parts = raw.split("\0")
+    parts: list[str] = str(raw).split("\0")
     if parts[-1] == "":
         parts.pop()
     return parts
