@@ -36,11 +36,11 @@ def _resolved(ctx: Any, name: str, value: Any) -> str | None:
         fdi = ctx.thread.fds.get(value)
         if fdi is not None:
             return f"<{fdi.typechar}>{fdi.name}"
-    elif name in _UID_NAMES:
-        info = ctx.inspector.users.user(value)
+    elif name in _UID_NAMES and ctx.thread is not None:
+        info = ctx.inspector.users_of(ctx.thread).user(value)
         return info.name if info is not None else None
-    elif name in _GID_NAMES:
-        info = ctx.inspector.users.group(value)
+    elif name in _GID_NAMES and ctx.thread is not None:
+        info = ctx.inspector.users_of(ctx.thread).group(value)
         return info.name if info is not None else None
     return None
 

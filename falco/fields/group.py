@@ -12,7 +12,7 @@ def _name(ctx: Any, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None or t.gid < 0:
         return None
-    return ctx.inspector.users.group_name(t.gid)
+    return ctx.inspector.users_of(t).group_name(t.gid)
 
 
 def fields() -> list[FieldDef]:

@@ -13,14 +13,14 @@ def _user(ctx: Any) -> Any:
     t = ctx.thread
     if t is None or t.uid < 0:
         return None
-    return ctx.inspector.users.user(t.uid)
+    return ctx.inspector.users_of(t).user(t.uid)
 
 
 def _name(ctx: Any, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None or t.uid < 0:
         return None
-    return ctx.inspector.users.user_name(t.uid)
+    return ctx.inspector.users_of(t).user_name(t.uid)
 
 
 def _loginuid(ctx: Any, _arg: str | None) -> Any:
@@ -34,7 +34,7 @@ def _loginname(ctx: Any, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None or t.loginuid == NO_LOGINUID:
         return None
-    return ctx.inspector.users.user_name(t.loginuid)
+    return ctx.inspector.users_of(t).user_name(t.loginuid)
 
 
 def fields() -> list[FieldDef]:

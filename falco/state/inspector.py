@@ -91,6 +91,7 @@ class Inspector:
     last_ts: int = 0
     # Lazily computed values shared by extractors (hostname, ...).
     meta: dict[str, Any] = field(default_factory=dict)
+    _container_users: dict[str, UserDb] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.users = UserDb(self.host_root)
@@ -267,6 +268,18 @@ class Inspector:
             yield p
             seen += 1
             p = self.parent(p)
+
+    def users_of(self, t: ThreadInfo) -> UserDb:
+        """The user/group database a thread's ids refer to: the host's, or
+        (live) its container's own /etc/passwd and /etc/group."""
+        cid = t.container_id
+        if cid == HOST or not self.proc_lookups:
+            return self.users
+        db = self._container_users.get(cid)
+        if db is None:
+            db = UserDb(f"{self.host_root}/proc/{t.pid}/root", use_nss=False)
+            self._container_users[cid] = db
+        return db
 
     def lookup_thread(self, tid: int, ts: int) -> ThreadInfo | None:
         """A thread from the table or, within the budget, from /proc."""

@@ -129,6 +129,12 @@ class UserDb:
         stamps = (_stamp(self.passwd_path), _stamp(self.group_path))
         if stamps == self._stamps:
             return
+        # A file that became unreadable (e.g. a container's root went away
+        # with its last process) keeps what was read before.
+        if stamps[0] is None and self._users:
+            stamps = (self._stamps[0], stamps[1])
+        if stamps[1] is None and self._groups:
+            stamps = (stamps[0], self._stamps[1])
         if stamps[0] != self._stamps[0]:
             self._users = parse_passwd(_read(self.passwd_path))
             self._missing_users.clear()

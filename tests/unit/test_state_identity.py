@@ -113,3 +113,31 @@ def test_capture_user_list_replaces_files() -> None:
                     [GroupEntry(8, "eight")])
     assert db.user_name(7) == "seven" and db.group_name(8) == "eight"
     assert db.user_name(0) == "0"
+
+
+def test_container_processes_use_the_container_passwd(tmp_path: Path) -> None:
+    """Live: ids of a containerised process are names in *its* /etc."""
+    _write(tmp_path, "root:x:0:0:root:/root:/bin/bash\n", "root:x:0:\n")
+    croot = tmp_path / "proc" / "4000" / "root"
+    croot.mkdir(parents=True)
+    _write(croot, "root:x:0:0:root:/root:/bin/sh\n"
+           "nginx:x:101:101::/var/cache/nginx:/sbin/nologin\n",
+           "nginx:x:101:\n")
+    sim = Sim(host_root=str(tmp_path), proc_lookups=True)
+    sim.init()
+    cid = "c0ffee" * 10 + "abcd"
+    sim.x("clone", 4000, res=0, exe="/usr/sbin/nginx", args="", tid=4000,
+          pid=4000, ptid=1, comm="nginx", flags=0, uid=101, gid=101,
+          cgroups=f"cpu=/docker/{cid}\0", vtid=1, vpid=1)
+    ctx = sim.x("setuid", 4000, res=0, uid=101)
+    assert sim.field(ctx, "container.id") == cid[:12]
+    assert sim.field(ctx, "user.name") == "nginx"
+    assert sim.field(ctx, "user.homedir") == "/var/cache/nginx"
+    assert sim.field(ctx, "group.name") == "nginx"
+    host = sim.x("setuid", 1, res=0, uid=101)
+    assert sim.field(host, "user.name") == "101"
+    # the container's root going away keeps what was read
+    import shutil
+    shutil.rmtree(croot)
+    sim.insp.users_of(ctx.thread)._next_check = 0.0  # type: ignore[arg-type]
+    assert sim.field(ctx, "user.name") == "nginx"
