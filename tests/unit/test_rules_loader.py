@@ -431,3 +431,52 @@ def test_macro_chains_are_bounded() -> None:
     assert "depth" in rs.errors[0].message or "deep" in rs.errors[0].message
     rs = load(macros.split("- macro: m60\n")[0] + RULE.format(cond="m59"))
     assert not rs.errors
+
+
+def test_override_append_and_replace_every_key() -> None:
+    base = RULE.format(cond="evt.type=open") + \
+        "  tags: [a]\n  exceptions:\n    - name: e\n      fields: proc.name" \
+        "\n      values: [cat]\n"
+    update = """
+- rule: r
+  desc: more
+  output: "(%fd.name)"
+  tags: [b]
+  condition: and fd.name = /x
+  override:
+    desc: append
+    output: append
+    tags: append
+    condition: append
+- rule: r
+  priority: DEBUG
+  warn_evttypes: false
+  skip-if-unknown-filter: true
+  exceptions:
+    - name: f
+      fields: [proc.name]
+      values: [[dog]]
+  override:
+    priority: replace
+    warn_evttypes: replace
+    skip-if-unknown-filter: replace
+    exceptions: replace
+"""
+    rs = load(base, update)
+    assert not rs.errors, [str(e) for e in rs.errors]
+    rule = rs.rules[0]
+    assert rule.desc == "d more"
+    assert rule.output == 'o %proc.name (%fd.name)'
+    assert rule.tags == frozenset({"a", "b"})
+    assert rule.priority is Priority.DEBUG
+    ctx = {"evt.type": "open", "fd.name": "/x"}
+    assert rule.matches({**ctx, "proc.name": "cat"})   # old exception gone
+    assert not rule.matches({**ctx, "proc.name": "dog"})
+    assert not rule.matches({**ctx, "proc.name": "x", "fd.name": "/y"})
+    assert rule.format_output({**ctx, "proc.name": "x"})[0] == "o x (/x)"
+
+
+def test_enabled_only_item_toggles_with_a_deprecation_warning() -> None:
+    rs = load(RULE.format(cond="evt.type=open"), "- rule: r\n  enabled: false")
+    assert not rs.rules[0].enabled
+    assert any(w.code == "LOAD_DEPRECATED_ITEM" for w in rs.warnings)
