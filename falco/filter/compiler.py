@@ -205,7 +205,7 @@ class ConditionCompiler:
                             node.op_span)
         rhs = node.rhs
         if isinstance(rhs, (ast.ValExpr, ast.TransformExpr)):
-            return self._field_vs_field(node, getter, op, cost)
+            return self._field_vs_field(node, getter, ftype, op, cost)
         if is_evttype_check(node) and self.all_evttypes is not None:
             for name in sorted(check_names(node)):
                 if name not in self.all_evttypes:
@@ -258,11 +258,17 @@ class ConditionCompiler:
         return ops.scalar_test(ftype, op, ops.convert(ftype, op, rhs.text))
 
     def _field_vs_field(self, node: ast.BinaryCheck, getter: Getter,
-                        op: str, cost: int) -> tuple[Predicate, int]:
+                        ftype: FieldType, op: str,
+                        cost: int) -> tuple[Predicate, int]:
         rhs = node.rhs
         operand = rhs.operand if isinstance(rhs, ast.ValExpr) else rhs
         assert not isinstance(operand, (ast.StrValue, ast.ListValue))
-        other, _, _, cost2 = self._lhs(operand)
+        other, rtype, _, cost2 = self._lhs(operand)
+        if _family(ftype) != _family(rtype):
+            raise self._err(
+                f"field '{_lhs_name(node.lhs)}' has type '{ftype.value}' "
+                f"while the right-hand side field '{_lhs_name(operand)}' "
+                f"has incompatible type '{rtype.value}'", rhs.span)
         try:
             cmp = ops.field_vs_field(op)
         except ops.OperandError as exc:
@@ -283,6 +289,16 @@ _COSTLY_PREFIXES = (("proc.a", 5), ("proc.env", 5), ("evt.arg", 4),
                     ("evt.res", 3), ("fd.", 3), ("fs.path", 3),
                     ("container.", 3), ("k8s.", 3), ("user.", 3),
                     ("group.", 3), ("proc.cmdline", 3))
+
+
+def _family(ftype: FieldType) -> str:
+    if ftype in ops.STRINGY:
+        return "string"
+    if ftype in ops.NUMERIC:
+        return "number"
+    if ftype in (FieldType.IPADDR, FieldType.IPNET):
+        return "ip"
+    return ftype.value
 
 
 def _field_cost(name: str) -> int:

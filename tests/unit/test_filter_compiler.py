@@ -117,6 +117,7 @@ def test_semantics(cond: str, ctx: dict[str, Any], expected: bool) -> None:
     ("len(proc.pid) = 1", "transformer 'len' needs a string or list"),
     ("tolower(proc.pid) = 1", "transformer 'tolower' needs a string"),
     ("proc.name = (a)", "unexpected"),
+    ("proc.name = val(proc.pid)", "has incompatible type 'int'"),
 ])
 def test_compile_errors(cond: str, message: str) -> None:
     if message == "unexpected":
