@@ -298,7 +298,7 @@ def _family(ftype: FieldType) -> str:
         return "number"
     if ftype in (FieldType.IPADDR, FieldType.IPNET):
         return "ip"
-    return ftype.value
+    return str(ftype.value)
 
 
 def _field_cost(name: str) -> int:
