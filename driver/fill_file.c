@@ -3,6 +3,7 @@
  * fill_file.c - fillers of file and file descriptor syscalls
  */
 #include <linux/fs.h>
+#include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/fcntl.h>
 #include <linux/kdev_t.h>
@@ -62,6 +63,24 @@ u32 fprobe_open_flags(unsigned long flags)
 }
 
 /**
+ * fprobe_fd_flags() - translate fd creation flags (O_CLOEXEC, O_NONBLOCK,
+ * O_DIRECT) to PPM_O_*, without an access mode
+ * @flags: kernel flags (dup3, pipe2, userfaultfd)
+ */
+u32 fprobe_fd_flags(unsigned long flags)
+{
+	u32 res = 0;
+
+	if (flags & O_CLOEXEC)
+		res |= PPM_O_CLOEXEC;
+	if (flags & O_NONBLOCK)
+		res |= PPM_O_NONBLOCK;
+	if (flags & O_DIRECT)
+		res |= PPM_O_DIRECT;
+	return res;
+}
+
+/**
  * fprobe_open_mode() - the mode argument of open, meaningful only when a
  * file may be created (PPM_S_* bits equal the kernel's permission bits)
  * @flags: kernel open flags
@@ -95,7 +114,8 @@ void fprobe_push_dev_ino(struct fprobe_rec *r, int fd)
 	u64 ino = 0;
 
 	if (f) {
-		inode = file_inode(f);
+		/* the real inode, as stat() reports it on overlayfs */
+		inode = d_real_inode(f->f_path.dentry);
 		dev = new_encode_dev(inode->i_sb->s_dev);
 		ino = inode->i_ino;
 		fput(f);
@@ -212,7 +232,7 @@ static void fprobe_fill_pipe(struct fprobe_rec *r, bool with_flags)
 	}
 	fprobe_push_u64(r, ino);
 	if (with_flags)
-		fprobe_push_u64(r, fprobe_open_flags(A(1)));
+		fprobe_push_u64(r, fprobe_fd_flags(A(1)));
 }
 
 /**
@@ -372,7 +392,7 @@ int fprobe_fill_file(struct fprobe_rec *r)
 		fprobe_push_u64(r, IA(0));
 		fprobe_push_u64(r, IA(1));
 		if (r->type == PPME_SYSCALL_DUP3_X)
-			fprobe_push_u64(r, fprobe_open_flags(A(2)));
+			fprobe_push_u64(r, fprobe_fd_flags(A(2)));
 		break;
 	case PPME_SYSCALL_FCNTL_X:
 		fprobe_push_u64(r, r->ret);
@@ -401,7 +421,7 @@ int fprobe_fill_file(struct fprobe_rec *r)
 		break;
 	case PPME_SYSCALL_USERFAULTFD_X:
 		fprobe_push_u64(r, r->ret);
-		fprobe_push_u64(r, fprobe_open_flags(A(0)));
+		fprobe_push_u64(r, fprobe_fd_flags(A(0)));
 		break;
 	case PPME_SYSCALL_MEMFD_CREATE_X:
 		fprobe_push_u64(r, r->ret);

@@ -183,11 +183,32 @@ static u32 fprobe_clone_flags(unsigned long f)
 	return res;
 }
 
-/* Kernel clone flags of the syscall being recorded (or of a forked child) */
-static unsigned long fprobe_raw_clone_flags(struct fprobe_rec *r)
+/* What @child shares with @parent, as clone flags. */
+static unsigned long fprobe_shared_flags(struct task_struct *child,
+					 struct task_struct *parent)
 {
-	struct task_struct *t = r->task;
 	unsigned long f = 0;
+
+	if (child->pid != child->tgid)
+		f |= CLONE_THREAD;
+	if (!parent)
+		return f;
+	if (child->mm == parent->mm)
+		f |= CLONE_VM;
+	if (child->files == parent->files)
+		f |= CLONE_FILES;
+	if (child->fs == parent->fs)
+		f |= CLONE_FS;
+	if (child->sighand == parent->sighand)
+		f |= CLONE_SIGHAND;
+	return f;
+}
+
+/* Kernel clone flags of the syscall being recorded (or of a forked child) */
+static unsigned long fprobe_raw_clone_flags(struct task_struct *t,
+					    struct fprobe_rec *r)
+{
+	unsigned long f;
 	u64 f3;
 
 	switch (r->type) {
@@ -196,25 +217,26 @@ static unsigned long fprobe_raw_clone_flags(struct fprobe_rec *r)
 	case PPME_SYSCALL_FORK_20_X:
 		return 0;
 	case PPME_SYSCALL_CLONE3_X:
+		if (r->regs && r->ret == 0) {
+			/*
+			 * The child cannot read clone_args: they live in the
+			 * parent's memory, maybe already reused.  Say what it
+			 * shares with its thread group leader or parent.
+			 */
+			rcu_read_lock();
+			f = fprobe_shared_flags(t, t->pid != t->tgid ?
+						t->group_leader :
+						rcu_dereference(t->real_parent));
+			rcu_read_unlock();
+			return f;
+		}
 		if (A(0) && !copy_from_user_nofault(&f3, (const void __user *)A(0),
 						    sizeof(f3)))
 			return f3;
 		return 0;
 	}
-	if (!r->regs) {
-		/* sched_process_fork: what the child shares with us */
-		if (t->mm == current->mm)
-			f |= CLONE_VM;
-		if (t->files == current->files)
-			f |= CLONE_FILES;
-		if (t->fs == current->fs)
-			f |= CLONE_FS;
-		if (t->sighand == current->sighand)
-			f |= CLONE_SIGHAND;
-		if (t->pid != t->tgid)
-			f |= CLONE_THREAD;
-		return f;
-	}
+	if (!r->regs)	/* sched_process_fork: current is the parent */
+		return fprobe_shared_flags(t, current);
 	return A(0);
 }
 
@@ -273,7 +295,7 @@ static void fprobe_fill_clone(struct fprobe_rec *r)
 	fprobe_push_vm(r, mm);
 	fprobe_push_kstr(r, t->comm);
 	fprobe_push_cgroups(r, t);
-	fprobe_push_u64(r, fprobe_clone_flags(fprobe_raw_clone_flags(r)) |
+	fprobe_push_u64(r, fprobe_clone_flags(fprobe_raw_clone_flags(t, r)) |
 			   fprobe_ns_flags(t));
 	rcu_read_lock();
 	cred = __task_cred(t);

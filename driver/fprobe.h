@@ -136,6 +136,7 @@ int fprobe_fill(struct fprobe_rec *r);
 
 /* fill_*.c: event specific fillers */
 u32 fprobe_open_flags(unsigned long flags);
+u32 fprobe_fd_flags(unsigned long flags);
 void fprobe_push_dev_ino(struct fprobe_rec *r, int fd);
 void fprobe_push_fd_pair(struct fprobe_rec *r, unsigned long uptr, int *fds);
 int fprobe_fill_file(struct fprobe_rec *r);

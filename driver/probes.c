@@ -188,21 +188,22 @@ static void fprobe_proc_exec_probe(void *data, struct task_struct *p,
 {
 	struct fprobe_session *s;
 	struct fprobe_rec r;
-	u16 type = PPME_SYSCALL_EXECVE_19_X;
 
 	preempt_disable_notrace();
 	s = fprobe_want(FPROBE_TP_SCHED_PROC_EXEC);
 	if (s) {
 		memset(&r, 0, sizeof(r));
-		r.nr = syscall_get_nr(p, task_pt_regs(p));
-		if (r.nr == __NR_execveat)
-			type = PPME_SYSCALL_EXECVEAT_X;
-		else
-			r.nr = __NR_execve;
+		/*
+		 * The ELF loader rewrites orig_ax to __NR_execve (x86
+		 * set_personality_64bit()), so execve and execveat cannot be
+		 * told apart here: a successful exec is always an execve
+		 * event, as upstream's kmod does.
+		 */
+		r.nr = __NR_execve;
 		r.ret = 0;
 		r.task = p;
 		r.bprm = bprm;
-		fprobe_emit(s, &r, type);
+		fprobe_emit(s, &r, PPME_SYSCALL_EXECVE_19_X);
 	}
 	preempt_enable_notrace();
 }

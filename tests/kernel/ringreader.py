@@ -75,6 +75,7 @@ class EventInfo:
 @dataclass(frozen=True, slots=True)
 class Schema:
     codes: dict[str, int]            # PPME_* -> code
+    sc_codes: dict[str, int]         # PPM_SC_* -> code
     events: dict[int, EventInfo]     # code -> info
     syscalls: dict[str, int]         # syscall name -> native number
     tps: dict[str, int]              # FPROBE_TP_* short name -> index
@@ -84,6 +85,7 @@ class Schema:
 def schema() -> Schema:
     hdr = (DRIVER / "uapi" / "fprobe_events.h").read_text()
     codes = {n: int(v) for n, v in re.findall(r"\b(PPME_\w+) = (\d+),", hdr)}
+    sc_codes = {n: int(v) for n, v in re.findall(r"\b(PPM_SC_\w+) = (\d+),", hdr)}
     table = (DRIVER / "event_table.c").read_text()
     events: dict[int, EventInfo] = {}
     for m in re.finditer(r"\[(PPME_\w+)\] = \{\"(\w+)\"[^{\n]*(?:\{\n(.*?)\n\t\}\})?", table,
@@ -95,7 +97,19 @@ def schema() -> Schema:
     syscalls = {n: int(nr) for nr, n in re.findall(r"\[(\d+)\] = \{[^\n]*\"(\w+)\" \},", sc)}
     tps = {k[len("FPROBE_TP_"):].lower(): v for k, v in abi().defines.items()
            if k.startswith("FPROBE_TP_") and k != "FPROBE_TP_MAX"}
-    return Schema(codes, events, syscalls, tps)
+    return Schema(codes, sc_codes, events, syscalls, tps)
+
+
+@lru_cache(maxsize=1)
+def ppm() -> dict[str, int]:
+    """PPM_* constants of fprobe_events.h (flag values carried in events)."""
+    hdr = (DRIVER / "uapi" / "fprobe_events.h").read_text()
+    out: dict[str, int] = {}
+    for name, neg, num, shift in re.findall(
+            r"#define (PPM_\w+) \(?(-?)(\d+)U?(?: << (\d+))?\)?\s*$", hdr, re.M):
+        val = int(num) << int(shift or 0)
+        out[name] = -val if neg else val
+    return out
 
 
 _SIGNED = {"PT_INT8": "b", "PT_INT16": "h", "PT_INT32": "i", "PT_INT64": "q",
@@ -339,12 +353,12 @@ class Capture:
         self.close()
 
 
-def select(events: Iterable[Event], name: str, *, tid: int | None = None,
+def select(events: Iterable[Event], evname: str, /, *, tid: int | None = None,
            exit: bool | None = True, **params: Any) -> list[Event]:
-    """Events named @name (of thread @tid) whose params match @params."""
+    """Events named @evname (of thread @tid) whose params match @params."""
     out = []
     for e in events:
-        if e.name != name or (tid is not None and e.tid != tid):
+        if e.name != evname or (tid is not None and e.tid != tid):
             continue
         if exit is not None and e.is_exit != exit:
             continue
