@@ -34,6 +34,8 @@ class Compiled:
     predicate: Predicate
     evttypes: frozenset[str] | None
     ast: ast.Expr
+    # fields the registry marks deprecated that the condition uses
+    deprecated: frozenset[str] = frozenset()
 
 
 def compile_error(message: str, span: ast.Span,
@@ -102,11 +104,14 @@ class ConditionCompiler:
         # this compiler builds: a field used by many rules is extracted
         # once per event.
         self._getters: dict[tuple[str, str | None], Getter] = {}
+        self._deprecated: set[str] = set()
 
     def compile(self, tree: ast.Expr) -> Compiled:
+        self._deprecated = set()
         folded = fold(tree)
         pred, _ = self._expr(folded)
-        return Compiled(pred, evttypes_of(folded, self.all_evttypes), folded)
+        return Compiled(pred, evttypes_of(folded, self.all_evttypes), folded,
+                        frozenset(self._deprecated))
 
     def specialize(self, compiled: Compiled, evt_name: str) -> Predicate:
         """``compiled.predicate`` for events whose evt.type is ``evt_name``.
@@ -188,6 +193,8 @@ class ConditionCompiler:
         if arg is None and fdef.arg is ArgMode.REQUIRED:
             raise self._err(f"field '{fdef.name}' requires an argument",
                             node.span)
+        if fdef.deprecated:
+            self._deprecated.add(fdef.name)
         key = (fdef.name, arg)
         getter = self._getters.get(key)
         if getter is None:

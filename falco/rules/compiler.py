@@ -255,6 +255,17 @@ class RulesCompiler:
             self.error(getattr(err, "code", COMPILE), err.message, "rule",
                        name, where)
             return None
+        deprecated = set(compiled.deprecated)
+        for key in fmt.keys:
+            field_name = key.split("(")[-1].rstrip(")").split("[")[0]
+            if field_name in self.registry:
+                fdef, _ = self.registry.resolve(field_name)
+                if fdef.deprecated:
+                    deprecated.add(fdef.name)
+        for field_name in sorted(deprecated):
+            self.col.warn("LOAD_DEPRECATED_ITEM", f"usage of deprecated field "
+                          f"'{field_name}' has been detected", "rule", name,
+                          info.location)
         evttypes = compiled.evttypes
         if info.warn_evttypes and (evttypes is None or
                                    len(evttypes) > TOO_MANY_EVTTYPES):

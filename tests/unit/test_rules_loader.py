@@ -480,3 +480,16 @@ def test_enabled_only_item_toggles_with_a_deprecation_warning() -> None:
     rs = load(RULE.format(cond="evt.type=open"), "- rule: r\n  enabled: false")
     assert not rs.rules[0].enabled
     assert any(w.code == "LOAD_DEPRECATED_ITEM" for w in rs.warnings)
+
+
+def test_deprecated_fields_warn() -> None:
+    from falco.fields.registry import FieldDef, FieldType
+    reg = make_test_registry([FieldDef("k8s.rc.name", FieldType.STRING, "",
+                                       lambda c, a: None, deprecated=True)])
+    text = RULE.format(cond="evt.type=open and k8s.rc.name = x").replace(
+        '"o %proc.name"', '"o %k8s.rc.name"')
+    rs = load_rules([("t.yaml", text)], reg, all_evttypes=TEST_EVTTYPES)
+    warned = [w for w in rs.warnings if w.code == "LOAD_DEPRECATED_ITEM"]
+    assert len(warned) == 1 and "'k8s.rc.name'" in warned[0].message
+    rs = load(RULE.format(cond="evt.type=open"))
+    assert not [w for w in rs.warnings if w.code == "LOAD_DEPRECATED_ITEM"]
