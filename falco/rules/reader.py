@@ -279,6 +279,15 @@ class Reader:
                                 "exception", "", node)
             ex_name = self.string(ex, "name", "exception", "")
             assert ex_name is not None
+            if any(o.name == ex_name for o in out):
+                self.col.warn("LOAD_EXCEPTION_NAME_NOT_UNIQUE", "Multiple "
+                              f"definitions of exception '{ex_name}' in the "
+                              "same rule", "exception", ex_name,
+                              self.src.location_of(node))
+            if append and ex.get("values") is None:
+                self.col.warn("LOAD_APPEND_NO_VALUES", "Overriding/appending "
+                              "exception with no values", "exception",
+                              ex_name, self.src.location_of(node))
             if not append and "fields" not in ex:
                 raise self.fail("Item has no mapping for key 'fields'",
                                 "exception", ex_name, node)

@@ -493,3 +493,21 @@ def test_deprecated_fields_warn() -> None:
     assert len(warned) == 1 and "'k8s.rc.name'" in warned[0].message
     rs = load(RULE.format(cond="evt.type=open"))
     assert not [w for w in rs.warnings if w.code == "LOAD_DEPRECATED_ITEM"]
+
+
+def test_exception_warnings() -> None:
+    text = RULE.format(cond="evt.type=open") + """  exceptions:
+    - name: e
+      fields: [proc.name]
+      values: [[a]]
+    - name: e
+      fields: [proc.name]
+      values: [[b]]
+- rule: r
+  exceptions:
+    - name: e
+  append: true
+"""
+    rs = load(text)
+    codes = {w.code for w in rs.warnings}
+    assert {"LOAD_EXCEPTION_NAME_NOT_UNIQUE", "LOAD_APPEND_NO_VALUES"} <= codes
