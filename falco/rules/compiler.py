@@ -278,7 +278,8 @@ class RulesCompiler:
             condition=info.cond.value, output=output,
             enabled=info.enabled, evttypes=evttypes,
             predicate=compiled.predicate, formatter=fmt.format, index=index,
-            specializer=functools.partial(self.cond.specialize, compiled),
+            specializer=functools.lru_cache(maxsize=None)(
+                functools.partial(self.cond.specialize, compiled)),
             location=info.location,
             exception_fields=frozenset(
                 f for ex in info.exceptions
