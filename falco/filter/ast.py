@@ -9,7 +9,8 @@ the print/parse round-trip tests rely on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from types import MappingProxyType
+from typing import Mapping, Union
 
 # Comparison operators, as spelled in conditions.
 SCALAR_OPS = frozenset({
@@ -142,8 +143,9 @@ Expr = Union[And, Or, Not, BinaryCheck, UnaryCheck, MacroRef, Const]
 
 # Characters a bare word may not contain (besides whitespace).
 BARE_FORBIDDEN = frozenset(' \t\r\n\f\v(),="\'')
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r",
-            "\b": "\\b", "\f": "\\f"}
+_ESCAPES: Mapping[str, str] = MappingProxyType({
+    "\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r",
+    "\b": "\\b", "\f": "\\f"})
 
 
 def quote(text: str) -> str:

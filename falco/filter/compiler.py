@@ -84,7 +84,8 @@ def fold(node: ast.Expr) -> ast.Expr:
         if isinstance(child, ast.Not):
             return child.child
         return ast.Not(child, node.span)
-    if isinstance(node, ast.BinaryCheck) and isinstance(node.rhs, ast.ListValue) \
+    if isinstance(node, ast.BinaryCheck) and \
+            isinstance(node.rhs, ast.ListValue) \
             and not node.rhs.items and node.op in ("in", "intersects",
                                                    "pmatch"):
         return ast.Const(False, node.span)
@@ -175,7 +176,8 @@ class ConditionCompiler:
         getter, ftype, multi, cost = self._lhs(node.operand)
         return transform(self._err, node, getter, ftype, multi, cost)
 
-    def _field(self, node: ast.FieldExpr) -> tuple[Getter, FieldType, bool, int]:
+    def _field(self, node: ast.FieldExpr
+               ) -> tuple[Getter, FieldType, bool, int]:
         try:
             fdef, dotted = self.registry.resolve(node.name)
         except UnknownFieldError as exc:
@@ -255,7 +257,8 @@ class ConditionCompiler:
               node: ast.BinaryCheck) -> ops.Test:
         if op in ("in", "intersects", "pmatch"):
             items = rhs.items if isinstance(rhs, ast.ListValue) else (rhs,)
-            consts = [ops.convert(ftype, op, v.text)  # type: ignore[union-attr]
+            consts = [ops.convert(ftype, op,
+                                  v.text)  # type: ignore[union-attr]
                       for v in items]
             return ops.list_test(ftype, op, consts)
         if isinstance(rhs, ast.ListValue):

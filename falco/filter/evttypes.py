@@ -47,7 +47,8 @@ class EvtSet:
     def complement(self) -> "EvtSet":
         return EvtSet(self.names, not self.inverted)
 
-    def resolve(self, universe: frozenset[str] | None) -> frozenset[str] | None:
+    def resolve(self, universe: frozenset[str] | None
+                ) -> frozenset[str] | None:
         """Concrete names, or None for "every event type"."""
         if not self.inverted:
             return self.names

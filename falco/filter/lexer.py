@@ -11,17 +11,20 @@ Only one instance exists per parser; nothing is built at import time.
 from __future__ import annotations
 
 import re
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from ply import lex
 
 from falco.filter.ast import LIST_OPS, SCALAR_OPS, TRANSFORMERS, UNARY_OPS
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f",
-            '"': '"', "'": "'", "\\": "\\"}
+_ESCAPES: Mapping[str, str] = MappingProxyType({
+    "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'",
+    "\\": "\\"})
 _WORD_OPS = (SCALAR_OPS | LIST_OPS | UNARY_OPS) - {"=", "==", "!=", "<", "<=",
                                                   ">", ">="}
-_KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT"}
+_KEYWORDS: Mapping[str, str] = MappingProxyType(
+    {"and": "AND", "or": "OR", "not": "NOT"})
 _CALL_AHEAD = re.compile(r"[ \t\r\n]*\(")
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from falco.fields.registry import FieldType
 
@@ -27,7 +28,7 @@ _STR_OPS = frozenset({"contains", "icontains", "startswith", "endswith",
                       "glob", "iglob", "regex", "pmatch", "bcontains",
                       "bstartswith"})
 
-ALLOWED_OPS: dict[FieldType, frozenset[str]] = {
+ALLOWED_OPS: Mapping[FieldType, frozenset[str]] = MappingProxyType({
     FieldType.STRING: _EQ_OPS | _ORDER_OPS | _STR_OPS,
     FieldType.PATH: _EQ_OPS | _ORDER_OPS | _STR_OPS,
     FieldType.CHARBUF_LIST: _EQ_OPS | _STR_OPS,
@@ -40,7 +41,7 @@ ALLOWED_OPS: dict[FieldType, frozenset[str]] = {
     FieldType.IPNET: _EQ_OPS,
     FieldType.BYTES: _EQ_OPS | frozenset({"contains", "startswith",
                                           "bcontains", "bstartswith"}),
-}
+})
 
 
 class OperandError(ValueError):

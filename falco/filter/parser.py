@@ -23,7 +23,8 @@ never written to disk.
 from __future__ import annotations
 
 import bisect
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from ply import yacc
 
@@ -33,12 +34,13 @@ from falco.filter.lexer import FilterLexer, LexIssue
 
 DEFAULT_MAX_DEPTH = 200
 
-_TOKEN_TEXT = {"AND": "'and'", "OR": "'or'", "RPAREN": "')'",
+_TOKEN_TEXT: Mapping[str, str] = MappingProxyType({
+               "AND": "'and'", "OR": "'or'", "RPAREN": "')'",
                "LPAREN": "'('", "COMMA": "','", "NOT": "'not'",
                "FIELD": "field", "IDENT": "identifier", "STRING": "value",
                "BARESTR": "value", "CMPOP": "operator", "WORDOP": "operator",
                "LISTOP": "operator", "UNARYOP": "operator",
-               "XFORM": "transformer", "VAL": "'val'"}
+               "XFORM": "transformer", "VAL": "'val'"})
 _EXPECT_ORDER = ("OR", "AND", "RPAREN", "COMMA", "CMPOP", "WORDOP", "LISTOP",
                  "UNARYOP", "NOT", "LPAREN", "FIELD", "IDENT", "XFORM", "VAL",
                  "STRING", "BARESTR")

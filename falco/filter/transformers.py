@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from falco.fields.registry import FieldType
 from falco.filter import ast
@@ -64,9 +65,10 @@ def _basename(value: Any) -> str:
     return text.rsplit("/", 1)[-1]
 
 
-_STRING_TRANSFORMS: dict[str, Callable[[Any], Any]] = {
+_STRING_TRANSFORMS: Mapping[str, Callable[[Any], Any]] = MappingProxyType({
+
     "tolower": lambda v: ops.to_str(v).lower(),
     "toupper": lambda v: ops.to_str(v).upper(),
     "b64": _b64,
     "basename": _basename,
-}
+})

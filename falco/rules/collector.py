@@ -9,6 +9,7 @@ expand lists, and a macro only use macros, whose index is lower.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from falco.errors import SourceLocation
 from falco.rules.infos import ExceptionInfo, ItemInfo, ListInfo, MacroInfo, \
@@ -16,6 +17,7 @@ from falco.rules.infos import ExceptionInfo, ItemInfo, ListInfo, MacroInfo, \
 from falco.rules.model import LoadMessage
 
 VALIDATE = "LOAD_ERR_VALIDATE"
+_Item = TypeVar("_Item", bound=ItemInfo)
 
 
 class ItemError(Exception):
@@ -48,7 +50,7 @@ class Collector:
         self.counter += 1
         return self.counter - 1
 
-    def _define(self, table: dict, info: ItemInfo) -> None:  # type: ignore[type-arg]
+    def _define(self, table: dict[str, _Item], info: _Item) -> None:
         cur = self._next()
         prev = table.get(info.name)
         info.visibility = cur

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from falco.errors import RuleLoadError, SourceLocation
 
 ENGINE_VERSION = (0, 57, 0)
 # Plugins whose fields this engine provides natively, with the version
 # their rules may require at most.
-BUILTIN_PLUGINS = {"container": (0, 4, 0)}
+BUILTIN_PLUGINS: Mapping[str, tuple[int, int, int]] = MappingProxyType(
+    {"container": (0, 4, 0)})
 SYSCALL_SOURCE = "syscall"
 
 

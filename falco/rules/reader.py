@@ -179,8 +179,9 @@ class Reader:
             if doc is None:
                 continue
             if not isinstance(doc, YList):
-                msg = ("Rules content is not yaml array of objects"
-                       if isinstance(doc, YMap) else "Rules content is not yaml")
+                msg = "Rules content is not yaml"
+                if isinstance(doc, YMap):
+                    msg += " array of objects"
                 raise self.fail(msg, "rules content", "",
                                 getattr(doc, "node", None))
             for item, node in zip(doc, doc.nodes):
