@@ -9,13 +9,16 @@ before the run starts is raised as a FalcoError and printed by the CLI.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+import time
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from falco import __version__
 from falco.alert import default_hostname
 from falco.backend import Backend
 from falco.capture import CaptureRecorder
@@ -28,7 +31,9 @@ from falco.errors import ConfigError, FalcoError, RuleLoadError
 from falco.logsetup import setup_logging
 from falco.outputs import OutputManager
 from falco.outputs_config import build_outputs
-from falco.runinfo import Metrics, OutputRouter, describe_rule, list_fields
+from falco.runinfo import (Metrics, OutputRouter, chain, describe_rule,
+                           expand_rules_paths, list_fields,
+                           outputs_changed)
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +61,7 @@ class Options:
     run_tags: list[str] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
     dry_run: bool = False
-
-
-def expand_rules_paths(paths: list[str], explicit: bool) -> list[str]:
-    """Files to load, in order; directories give their *.yaml sorted."""
-    files: list[str] = []
-    for path in paths:
-        p = Path(path)
-        if p.is_dir():
-            files += sorted(str(f) for f in p.iterdir()
-                            if f.suffix in (".yaml", ".yml") and f.is_file())
-        elif p.is_file():
-            files.append(path)
-        elif explicit:
-            raise RuleLoadError(f"rules file not found: {path}")
-        else:
-            log.warning("Skipping missing rules file/directory %s", path)
-    return files
+    verbose: bool = False
 
 
 @dataclass(slots=True)
@@ -147,6 +136,7 @@ class App:
                       level=config.log_level,
                       iso=config.time_format_iso_8601,
                       syslog_path=config.syslog_output.path)
+        log.info("Falco version: %s", __version__)
         if config.source_path:
             log.info("Falco initialized with configuration file %s",
                      config.source_path)
@@ -270,6 +260,7 @@ class App:
             watchdog.start()
         sd_notify("READY=1")
         log.info("Starting internal event processing")
+        started = time.monotonic()
         try:
             code = engine.run(source)
         finally:
@@ -288,10 +279,19 @@ class App:
             router.stop()
             if pidfile is not None:
                 pidfile.remove()
-        sys.stdout.write(engine.stats.summary())
-        sys.stdout.flush()
+        elapsed = time.monotonic() - started
+        try:
+            sys.stdout.write(engine.stats.summary())
+            sys.stdout.flush()
+        except BrokenPipeError:         # falco ... | head
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if drops is not None:
             sys.stderr.write(drops.summary())
+        if self.opts.verbose:
+            events = engine.stats.events
+            sys.stderr.write(f"Elapsed time: {elapsed:.3f}, Captured Events: "
+                             f"{events}, {events / max(elapsed, 1e-9):.2f} "
+                             "eps\n")
         for line in router.report():
             log.warning("%s", line)
         return code
@@ -353,25 +353,3 @@ class App:
                 self._watcher.paths = self.watched(config)
             log.info("Configuration and rules reloaded")
             return True
-
-
-def outputs_changed(old: Config, new: Config) -> bool:
-    keys = ("json_output", "json_include_output_property",
-            "json_include_output_fields_property",
-            "json_include_tags_property", "time_format_iso_8601",
-            "buffered_outputs", "outputs", "outputs_queue", "stdout_output",
-            "file_output", "syslog_output", "program_output", "http_output",
-            "journald_output")
-    return any(getattr(old, k) != getattr(new, k) for k in keys)
-
-
-def chain(*hooks: Any) -> Any:
-    """One per-event callback out of several (None if there are none)."""
-    live = [h for h in hooks if h is not None]
-    if len(live) <= 1:
-        return live[0] if live else None
-
-    def call(evt: Any) -> None:
-        for hook in live:
-            hook(evt)
-    return call

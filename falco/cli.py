@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--dry-run", dest="dry_run", action="store_true",
         help="load configuration and rules, then exit without reading "
         "events")
+    add("-v", dest="verbose", action="store_true",
+        help="print processing statistics at exit")
     add("--version", dest="version", action="store_true",
         help="print versions (tool, rules engine, driver API and schema)")
     return p

@@ -2,17 +2,22 @@
 """Helpers of the run: the swappable output router, metrics, listings."""
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from falco import __version__
 from falco.alert import Alert, label_of
 from falco.drops import read_stats
-from falco.errors import ConfigError
+from falco.config import Config
+from falco.errors import ConfigError, RuleLoadError
 from falco.outputs import OutputManager
 from falco.webserver import Metric
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -142,3 +147,42 @@ def describe_rule(ruleset: Any, name: str | None) -> int:
                 out.write(f"Output: {output}\n")
     out.flush()
     return 0
+
+
+def expand_rules_paths(paths: list[str], explicit: bool) -> list[str]:
+    """Files to load, in order; directories give their *.yaml sorted."""
+    files: list[str] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            files += sorted(str(f) for f in p.iterdir()
+                            if f.suffix in (".yaml", ".yml") and f.is_file())
+        elif p.is_file():
+            files.append(path)
+        elif explicit:
+            raise RuleLoadError(f"rules file not found: {path}")
+        else:
+            log.warning("Skipping missing rules file/directory %s", path)
+    return files
+
+
+def outputs_changed(old: Config, new: Config) -> bool:
+    keys = ("json_output", "json_include_output_property",
+            "json_include_output_fields_property",
+            "json_include_tags_property", "time_format_iso_8601",
+            "buffered_outputs", "outputs", "outputs_queue", "stdout_output",
+            "file_output", "syslog_output", "program_output", "http_output",
+            "journald_output")
+    return any(getattr(old, k) != getattr(new, k) for k in keys)
+
+
+def chain(*hooks: Any) -> Any:
+    """One per-event callback out of several (None if there are none)."""
+    live = [h for h in hooks if h is not None]
+    if len(live) <= 1:
+        return live[0] if live else None
+
+    def call(evt: Any) -> None:
+        for hook in live:
+            hook(evt)
+    return call

@@ -48,7 +48,13 @@ class ProgramOutput:
                 proc.stdin.close()
             except BrokenPipeError:
                 pass
-            proc.wait(timeout=self.timeout)
+            try:
+                proc.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise OSError(f"program '{self.program}' still running "
+                              f"after {self.timeout:.0f} s, killed") from None
             return
         for attempt in (0, 1):
             if self._proc is None or self._proc.poll() is not None:

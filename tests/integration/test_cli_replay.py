@@ -383,3 +383,22 @@ def test_engine_kind_replay_from_config(tmp_path: Path) -> None:
     res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE))
     assert res.returncode == 0, res.stderr
     assert res.stdout.endswith(SUMMARY_8)
+
+
+def test_verbose_stats_and_broken_stdout_pipe(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE), "-v")
+    assert re.search(r"^Elapsed time: [\d.]+, Captured Events: (\d+), "
+                     r"[\d.]+ eps$", res.stderr, re.M)
+    import subprocess
+    from test_cli_support import env, falco_argv
+    # The reader is gone before falco writes anything (falco | true).
+    cmd = " ".join(falco_argv("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                              str(CAT_WRITE)))
+    pipe = subprocess.run(["bash", "-c", f'{cmd} | true; echo "rc='
+                           '${PIPESTATUS[0]}"'], capture_output=True,
+                          text=True, env=env(), timeout=120)
+    assert pipe.stdout == "rc=0\n", pipe.stderr
+    assert "Traceback" not in pipe.stderr
+    assert pipe.stderr.count("output stdout: cannot deliver alert") == 1

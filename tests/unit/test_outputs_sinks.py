@@ -156,3 +156,11 @@ def test_journald_fields_with_fake_sender() -> None:
     assert '"proc.name":"cat"' in kw["FALCO_OUTPUT_FIELDS"]
     assert all(re.fullmatch(r"[A-Z0-9_]+", k) for k in kw)
     assert field_name("evt.arg[0]") == "FALCO_FIELD_EVT_ARG_0_"
+
+
+def test_program_that_never_exits_is_killed(tmp_path: Path) -> None:
+    out = ProgramOutput("cat > /dev/null; sleep 30", timeout=0.3)
+    start = time.monotonic()
+    with pytest.raises(OSError, match="still running"):
+        out.emit(alert(), "x")
+    assert time.monotonic() - start < 25        # did not wait for sleep
