@@ -26,12 +26,13 @@ from falco.state.parse_proc import PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS
 pytestmark = pytest.mark.kernel
 
 FIELDS = ("proc.name", "proc.pname", "proc.aname[2]", "proc.cmdline",
+          "thread.tid", "thread.ismain", "proc.vpid",
           "proc.pid", "proc.apid", "fd.name", "fd.num", "fd.sip",
           "fd.sport", "fd.cip", "fd.cport", "user.name", "container.id",
           "proc.cwd")
 
 WORKLOAD = r"""
-import os, socket, sys
+import os, socket, sys, threading
 work = sys.argv[1]
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))
@@ -42,6 +43,10 @@ if pid == 0:
     os.chdir(work)
     fd = os.open("sub/../sub/data.txt", os.O_RDONLY)
     os.dup2(fd, 10)
+    t = threading.Thread(target=lambda: os.close(os.open("sub/t.txt",
+                                                         os.O_RDONLY)))
+    t.start()
+    t.join()
     s = socket.socket()
     s.connect(("127.0.0.1", port))
     with open("ports", "w") as f:
@@ -113,6 +118,7 @@ def test_scripted_process_tree(tmp_path: Path) -> None:
     (work / "sub").mkdir(parents=True)
     data = work / "sub" / "data.txt"
     data.write_text("hello\n")
+    (work / "sub" / "t.txt").write_text("thread\n")
     script = tmp_path / "wl.py"
     script.write_text(WORKLOAD)
     py = sys.executable
@@ -141,6 +147,16 @@ def test_scripted_process_tree(tmp_path: Path) -> None:
             if r["proc.pid"] == child]
     assert dups and dups[0]["fd.name"] == str(data)
     assert dups[0]["fd.num"] == 10
+
+    # a thread of the child shares its cwd and fd table
+    topens = [r for r in _exits(rows, "openat")
+              if r["args"].get("name") == "sub/t.txt"]
+    assert len(topens) == 1
+    th = topens[0]
+    assert th["fd.name"] == str(work / "sub" / "t.txt")
+    assert th["proc.pid"] == child and th["thread.tid"] != child
+    assert th["thread.ismain"] is False
+    assert th["proc.name"] == comm and th["proc.pname"] == comm
 
     conns = [r for r in _exits(rows, "connect") if r["proc.pid"] == child]
     assert len(conns) == 1
@@ -189,15 +205,14 @@ def test_docker_like_cgroup_and_namespaces(tmp_path: Path) -> None:
     marker.write_text("x")
     cmd = (f"echo $$ > {group}/cgroup.procs && exec unshare -u -i -n -m -p "
            f"-f /bin/cat {marker}")
-    try:
-        _root, rows = _run_traced(["/bin/sh", "-c", cmd])
-    finally:
-        pass
+    _root, rows = _run_traced(["/bin/sh", "-c", cmd])
     cat = [r for r in _exits(rows, "openat")
            if r["args"].get("name") == str(marker)]
     assert len(cat) == 1, [r["evt"] for r in rows]
     assert cat[0]["container.id"] == CID[:12]
     assert cat[0]["proc.name"] == "cat"
+    assert cat[0]["proc.pname"] == "unshare"
+    assert cat[0]["proc.vpid"] == 1          # first process of its pid ns
     # the shell before moving itself was a host process
     host_rows = [r for r in rows if r["proc.name"] == "sh"
                  and r["container.id"] == "host"]
