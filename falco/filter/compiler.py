@@ -136,7 +136,8 @@ class ConditionCompiler:
         key = (fdef.name, None)
         etype = self._getters.get(key)
         if etype is None:
-            etype = self._getters[key] = _memo(fdef.extract, None)
+            etype = self._getters[key] = _memo(fdef.extract, None,
+                                               fdef.name)
         return lambda ctx: fast(ctx) if etype(ctx) == evt_name \
             else exact(ctx)
 
@@ -200,7 +201,8 @@ class ConditionCompiler:
         key = (fdef.name, arg)
         getter = self._getters.get(key)
         if getter is None:
-            getter = self._getters[key] = _memo(fdef.extract, arg)
+            getter = self._getters[key] = _memo(fdef.extract, arg,
+                                                fdef.name)
         # multi fields: the extractor decides; tuples are handled per event
         return getter, fdef.type, fdef.multi, _field_cost(fdef.name)
 
@@ -332,23 +334,45 @@ def _assume_evttype(node: ast.Expr, evt_name: str) -> ast.Expr:
     return node
 
 
-def _memo(extract: Callable[[Any, str | None], Any],
-          arg: str | None) -> Getter:
-    """``extract(ctx, arg)`` remembered for the latest context object.
+class _MemoKey:
+    """A private ``ctx.cache`` key; never equal to the state's own keys."""
 
-    The state layer builds a new context for every event, so identity
-    tells events apart; the held reference keeps the last context alive,
-    so its id cannot be reused while it is remembered.
+    __slots__ = ("name", "arg")
+
+    def __init__(self, name: str, arg: str | None) -> None:
+        self.name = name
+        self.arg = arg
+
+
+def _memo(extract: Callable[[Any, str | None], Any],
+          arg: str | None, name: str = "") -> Getter:
+    """``extract(ctx, arg)`` computed once per event.
+
+    The state layer's contexts carry a per-event ``cache`` dict: the value
+    is kept there, so nothing outlives the event. Other context objects
+    (plain dicts in tests) fall back to remembering the latest context by
+    identity, holding a reference so its id cannot be reused meanwhile.
     """
+    key = _MemoKey(name, arg)      # hashes by identity: cheap lookups
     last: list[Any] = [None, None]
 
     def get(ctx: Any) -> Any:
-        if ctx is last[0]:
-            return last[1]
-        value = extract(ctx, arg)
-        last[0] = ctx
-        last[1] = value
-        return value
+        try:
+            cache = ctx.cache
+        except AttributeError:
+            if ctx is last[0]:
+                return last[1]
+            value = extract(ctx, arg)
+            last[0] = ctx
+            last[1] = value
+            return value
+        if cache is None:
+            cache = ctx.cache = {}
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = extract(ctx, arg)
+            return value
     return get
 
 

@@ -239,3 +239,36 @@ def test_fields_are_extracted_once_per_event() -> None:
     first, second = {"v": "a"}, {"v": "b"}
     assert p1(first) and p2(first) and not p1(second) and p2(second)
     assert len(calls) == 2          # once per context object
+
+
+def test_memo_uses_the_context_cache_and_keeps_nothing_alive() -> None:
+    import gc
+    import weakref
+
+    from falco.fields.registry import ArgMode, FieldDef, FieldType
+    from falco.filter.compiler import ConditionCompiler
+
+    class Ctx:
+        __slots__ = ("cache", "v", "__weakref__")
+
+        def __init__(self, v: str) -> None:
+            self.cache: dict[Any, Any] | None = None
+            self.v = v
+
+    calls: list[str] = []
+
+    def extract(ctx: Any, arg: Any) -> Any:
+        calls.append(ctx.v)
+        return ctx.v
+    reg = make_test_registry([FieldDef("x.v", FieldType.STRING, "",
+                                       extract, ArgMode.NONE)])
+    comp = ConditionCompiler(reg)
+    p1 = comp.compile(parse_condition("x.v = a")).predicate
+    p2 = comp.compile(parse_condition("x.v in (a, b)")).predicate
+    ctx = Ctx("a")
+    assert p1(ctx) and p2(ctx)
+    assert calls == ["a"]
+    ref = weakref.ref(ctx)
+    del ctx
+    gc.collect()
+    assert ref() is None
