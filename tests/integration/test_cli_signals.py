@@ -334,3 +334,51 @@ def test_sighup_reloads_configuration_outputs(tmp_path: Path, fifo: Path,
     assert run.finish() == 0, "".join(run.err)
     assert len(run.alerts(OPEN_SEEN)) == 8
     assert len(out.read_text().splitlines()) == 8 - first
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_buffered_outputs_and_unbuffered_flag(tmp_path: Path, fifo: Path,
+                                              launch, unbuffered: bool
+                                              ) -> None:
+    """buffered_outputs: true keeps file lines in memory until exit; -U
+    flushes each alert. A syslog socket (datagrams are never buffered)
+    tells when the alerts have been emitted."""
+    first = alerts_in(EVENTS[:SPLIT], tmp_path)
+    out = tmp_path / "events.txt"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "log"))
+    listener.settimeout(30)
+    cfg = write_config(tmp_path, buffered_outputs=True,
+                       stdout_output={"enabled": False},
+                       syslog_output={"enabled": True,
+                                      "path": str(tmp_path / "log")},
+                       file_output={"enabled": True, "keep_alive": True,
+                                    "filename": str(out)})
+    args = ["-c", str(cfg), "-r", str(SINGLE_RULE), "-e", str(fifo)]
+    run = launch(*args, *(["-U"] if unbuffered else []))
+    writer = feed(fifo, [HEADER, *EVENTS[:SPLIT]])
+    try:
+        for _ in range(first):
+            listener.recv(4096)
+        # The file worker runs right after the syslog one; give it time.
+        wait_for(lambda: out.exists() and out.read_text(), 2)
+        during = out.read_text().splitlines() if out.exists() else []
+        for block in EVENTS[SPLIT:]:
+            writer.write(block)
+    finally:
+        writer.close()
+        listener.close()
+    assert run.finish() == 0
+    assert len(during) == (first if unbuffered else 0)
+    assert len(out.read_text().splitlines()) == 8      # flushed at exit
+
+
+def test_log_level(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    quiet = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                      str(CAT_WRITE), "-o", "log_level=error")
+    assert "Loading rules from file" not in quiet.stderr
+    loud = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                     str(CAT_WRITE), "-o", "log_level=info")
+    assert "Loading rules from file" in loud.stderr
+    assert quiet.stdout == loud.stdout
