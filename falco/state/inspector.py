@@ -61,6 +61,7 @@ class InspectorStats:
     proc_lookups: int = 0
     proc_lookups_skipped: int = 0
     purged: int = 0
+    bad_events: int = 0
 
 
 @dataclass(slots=True)
@@ -341,19 +342,32 @@ class Inspector:
             ctx = EventContext(evt, t, self)
             handler = PROC_ENTER_HANDLERS.get(name)
             if handler is not None:
-                handler(self, ctx)
+                try:
+                    handler(self, ctx)
+                except ValueError:
+                    self.stats.bad_events += 1
             else:
                 self._enter[tid] = _detached(evt)
             return ctx
         enter = self._enter.get(tid)
         if enter is not None and enter.name != name:
             enter = None
-        if t is None and not (name in CLONE_EVENTS and evt.res == 0):
-            t = self._unknown_thread(tid, ts)
-        ctx = EventContext(evt, t, self, enter)
         handler = self._exit_handlers.get(name)
-        if handler is not None:
-            handler(self, ctx)
+        try:
+            if t is None and not (name in CLONE_EVENTS and evt.res == 0):
+                t = self._unknown_thread(tid, ts)
+            ctx = EventContext(evt, t, self, enter)
+            if handler is not None:
+                handler(self, ctx)
+        except ValueError as err:
+            # A corrupt parameter (DecodeError) leaves the tables as they
+            # were; the event is still handed on.
+            self.stats.bad_events += 1
+            log.debug("event %s (%s): %s", getattr(evt, "num", "?"), name,
+                      err)
+            if t is None:
+                t = self._unknown_thread(tid, ts)
+            ctx = EventContext(evt, t, self, enter)
         if ctx.thread is not None:
             ctx.thread.lastevent_ts = ts
         return ctx

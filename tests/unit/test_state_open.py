@@ -113,3 +113,28 @@ def test_enter_of_another_syscall_is_not_paired() -> None:
     sim.e("read", 100, fd=0, size=10)
     ctx = sim.x("close", 100, res=0)
     assert ctx.enter is None
+
+
+def test_corrupt_parameter_does_not_break_the_tables() -> None:
+    """A parameter that fails to decode: tables unchanged, event counted."""
+    from falco.errors import DecodeError
+
+    class Broken:
+        name, direction, ts, tid, num, cpu = "openat", "<", 1, 100, 7, 0
+
+        @property
+        def res(self) -> int:
+            raise DecodeError("bad length", 10)
+
+        def param(self, key: object) -> object:
+            raise DecodeError("bad length", 10)
+
+        def param_names(self) -> list[str]:
+            return ["fd", "dirfd", "name"]
+
+    sim = _sim()
+    before = dict(sim.insp.threads[100].fds)
+    ctx = sim.insp.process(Broken())
+    assert ctx.thread is sim.insp.threads[100]
+    assert sim.insp.threads[100].fds == before
+    assert sim.insp.stats.bad_events == 1
