@@ -272,3 +272,65 @@ def test_memo_uses_the_context_cache_and_keeps_nothing_alive() -> None:
     del ctx
     gc.collect()
     assert ref() is None
+
+
+# -- property: compiled predicates agree with a naive interpreter ------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_EVTS = ["open", "openat", "execve", "close", "connect"]
+_leaf = st.one_of(
+    st.builds(lambda v: f"evt.type = {v}", st.sampled_from(_EVTS)),
+    st.builds(lambda v: f"evt.type != {v}", st.sampled_from(_EVTS)),
+    st.builds(lambda vs: "evt.type in (" + ", ".join(vs) + ")",
+              st.lists(st.sampled_from(_EVTS), max_size=3)),
+    st.builds(lambda v: f"proc.name = {v}", st.sampled_from("abc")),
+    st.builds(lambda v: f"proc.name in ({v}, zz)", st.sampled_from("abc")),
+    st.builds(lambda n: f"proc.pid > {n}", st.integers(0, 3)),
+    st.just("proc.name exists"))
+_cond = st.recursive(_leaf, lambda inner: st.one_of(
+    st.builds(lambda a: f"not ({a})", inner),
+    st.builds(lambda a, b: f"({a}) and ({b})", inner, inner),
+    st.builds(lambda a, b: f"({a}) or ({b})", inner, inner)), max_leaves=8)
+_ctx = st.fixed_dictionaries(
+    {"evt.type": st.sampled_from(_EVTS)},
+    optional={"proc.name": st.sampled_from("abc"),
+              "proc.pid": st.integers(0, 4)})
+
+
+def _naive(node: ast.Expr, ctx: dict[str, Any]) -> bool:
+    if isinstance(node, ast.And):
+        return all(_naive(c, ctx) for c in node.children)
+    if isinstance(node, ast.Or):
+        return any(_naive(c, ctx) for c in node.children)
+    if isinstance(node, ast.Not):
+        return not _naive(node.child, ctx)
+    if isinstance(node, ast.UnaryCheck):
+        return node.lhs.name in ctx  # type: ignore[union-attr]
+    assert isinstance(node, ast.BinaryCheck)
+    value = ctx.get(node.lhs.name)  # type: ignore[union-attr]
+    if value is None:
+        return False
+    if isinstance(node.rhs, ast.ListValue):
+        return str(value) in {v.text for v in node.rhs.items}
+    text = node.rhs.text  # type: ignore[union-attr]
+    if node.op == ">":
+        return int(value) > int(text)
+    return (str(value) == text) != (node.op == "!=")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_cond, st.lists(_ctx, min_size=1, max_size=6))
+def test_compiled_predicates_match_a_naive_interpreter(
+        cond: str, ctxs: list[dict[str, Any]]) -> None:
+    from falco.filter.compiler import ConditionCompiler
+    comp = ConditionCompiler(REG, TEST_EVTTYPES)
+    tree = parse_condition(cond)
+    compiled = comp.compile(tree)
+    for ctx in ctxs:
+        expected = _naive(tree, ctx)
+        assert compiled.predicate(dict(ctx)) is expected, (cond, ctx)
+        fast = comp.specialize(compiled, ctx["evt.type"])
+        assert fast(dict(ctx)) is expected
+        if expected and compiled.evttypes is not None:
+            assert ctx["evt.type"] in compiled.evttypes
