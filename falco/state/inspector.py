@@ -142,6 +142,10 @@ class Inspector:
 
     def add_thread(self, t: ThreadInfo) -> ThreadInfo:
         threads = self.threads
+        old = threads.get(t.tid)
+        if old is not None and old is not t:
+            # tid reuse (or a placeholder being replaced)
+            self.remove_thread(old, reparent=False)
         if t.tid not in threads and len(threads) >= self.max_threads:
             self.purge(t.lastevent_ts or t.clone_ts, force=True)
             if len(threads) >= self.max_threads:

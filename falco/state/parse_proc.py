@@ -120,12 +120,17 @@ def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
     if res > 0:
         # Caller side: the event describes the parent; res is the child.
         parent = ctx.thread
-        if parent is None or res in insp.threads:
+        if parent is None:
             return
         if flags & CL_CLONE_THREAD:
             pid, ptid = parent.pid, parent.ptid
         else:
             pid, ptid = res, parent.tid
+        known = insp.threads.get(res)
+        if known is not None and known.ptid == ptid and not known.dead \
+                and not known.incomplete:
+            return      # the child's own exit event came first
+
         child = _new_child(insp, parent, res, pid, ptid, flags, evt.ts)
         if parent.vtid == parent.tid:
             child.vtid = res
@@ -137,8 +142,9 @@ def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
     pid = _int(ctx.arg("pid"), tid)
     ptid = _int(ctx.arg("ptid"), 0)
     existing = insp.threads.get(tid)
-    if existing is not None and not existing.incomplete:
-        t = existing
+    if existing is not None and not existing.incomplete \
+            and existing.ptid == ptid and not existing.dead:
+        t = existing        # created a moment ago from the parent's event
     else:
         parent = insp.threads.get(ptid) if not flags & CL_CLONE_THREAD \
             else insp.threads.get(pid)
@@ -149,9 +155,7 @@ def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
         else:
             t = ThreadInfo(tid=tid, pid=pid, ptid=ptid, clone_ts=evt.ts,
                            flags=flags)
-        if existing is not None:
-            insp.remove_thread(existing, reparent=False)
-        insp.add_thread(t)
+        insp.add_thread(t)      # replaces a stale entry with this tid
     t.ptid = ptid
     t.incomplete = False
     _fill_common(insp, t, ctx)

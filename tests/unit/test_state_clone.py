@@ -100,3 +100,19 @@ def test_vfork_and_fork_names_are_handled() -> None:
           pid=100, ptid=1, comm="bash", flags=0, uid=0, gid=0)
     assert sim.insp.threads[400].ptid == 100
     assert sim.insp.threads[401].ptid == 100
+
+
+def test_reused_tid_replaces_stale_entry() -> None:
+    """A tid whose procexit was lost is reused: the new process wins."""
+    sim = _shell()
+    sim.fork(100, 500)
+    sim.execve(500, "/usr/bin/old", [])
+    sim.x("openat", 500, fd=7, dirfd=-100, name="/stale", flags=1, mode=0)
+    sim.fork(1, 600)
+    sim.execve(600, "/usr/bin/launcher", [])
+    ctx = sim.fork(600, 500, comm="launcher")
+    t = sim.insp.threads[500]
+    assert t.ptid == 600 and t.comm == "launcher"
+    assert 7 not in t.fds
+    assert sim.field(ctx, "proc.pname") == "launcher"
+    assert 500 not in (sim.insp.threads[100].children or set())
