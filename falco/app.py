@@ -234,13 +234,14 @@ class App:
             web = WebServer(ws.listen_address, ws.listen_port,
                             Metrics(engine, router, drops, source).collect,
                             self.backend.versions, ws.k8s_healthz_endpoint,
-                            ws.prometheus_metrics_enabled)
+                            ws.prometheus_metrics_enabled,
+                            ws.ssl_certificate if ws.ssl_enabled else None)
             try:
                 web.start()
                 log.info("Webserver listening on %s:%d", ws.listen_address,
                          web.bound_port)
             except OSError as exc:
-                log.error("webserver: cannot listen on %s:%d: %s",
+                log.error("webserver: cannot start on %s:%d: %s",
                           ws.listen_address, ws.listen_port, exc)
                 web = None
         signals = Signals(engine.interrupt, self.request_reload,
@@ -301,10 +302,14 @@ class App:
         setter = getattr(self.source, "set_interesting", None)
         if self.replay or not callable(setter):
             return
-        names = None if self.opts.all_events else \
+        base = self.config.base_syscalls
+        names = None if self.opts.all_events or base.all else \
             engine.interesting_events(ruleset)
-        if names is not None and self.backend.state_events is not None:
-            names |= set(self.backend.state_events())
+        if names is not None:
+            if self.backend.state_events is not None:
+                names |= set(self.backend.state_events())
+            names |= {n for n in base.custom_set if not n.startswith("!")}
+            names -= {n[1:] for n in base.custom_set if n.startswith("!")}
         setter(names)
 
     def watched(self, config: Config) -> list[str]:
@@ -328,6 +333,7 @@ class App:
         if engine is None or router is None:
             return False
         with self._reload_lock:
+            sd_notify("RELOADING=1")
             try:
                 config = self.load_config()
                 ruleset, selection = self.load_rules(config)
@@ -338,6 +344,7 @@ class App:
             except FalcoError as exc:
                 log.error("Reload failed, keeping the running configuration "
                           "and rules: %s", exc)
+                sd_notify("READY=1")
                 return False
             engine.rule_matching = config.rule_matching
             engine.swap_rules(ruleset, selection)
@@ -352,4 +359,5 @@ class App:
             if self._watcher is not None:
                 self._watcher.paths = self.watched(config)
             log.info("Configuration and rules reloaded")
+            sd_notify("READY=1")
             return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,8 @@ class WebServer:
     versions: Callable[[], dict[str, str]]
     healthz_path: str = "/healthz"
     metrics_enabled: bool = True
+    # PEM file holding the certificate and its key (webserver.ssl_*).
+    ssl_certificate: str | None = None
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
@@ -86,6 +89,16 @@ class WebServer:
 
         self._server = ThreadingHTTPServer((self.address, self.port), Handler)
         self._server.daemon_threads = True
+        if self.ssl_certificate is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                ctx.load_cert_chain(self.ssl_certificate)
+            except (OSError, ssl.SSLError):
+                self._server.server_close()
+                self._server = None
+                raise
+            self._server.socket = ctx.wrap_socket(self._server.socket,
+                                                  server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.2},
                                         daemon=True, name="webserver")

@@ -120,3 +120,75 @@ def test_webserver_healthz_and_metrics() -> None:
     assert "# TYPE falco_alerts_total counter\nfalco_alerts_total 3\n" in text
     assert 'falco_rules_matches_total{rule="say \\"hi\\""} 2' in text
     assert text == render_metrics(metrics)
+
+
+def test_webserver_tls(tmp_path: Path) -> None:
+    import shutil
+    import ssl
+    import subprocess
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    pem = tmp_path / "falco.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", str(tmp_path / "key.pem"), "-out",
+                    str(tmp_path / "cert.pem")], check=True,
+                   capture_output=True, timeout=120)
+    pem.write_bytes((tmp_path / "cert.pem").read_bytes()
+                    + (tmp_path / "key.pem").read_bytes())
+    web = WebServer("127.0.0.1", 0, lambda: [], lambda: {},
+                    ssl_certificate=str(pem))
+    web.start()
+    try:
+        ctx = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        ctx.check_hostname = False
+        url = f"https://127.0.0.1:{web.bound_port}/healthz"
+        with urllib.request.urlopen(url, timeout=10, context=ctx) as r:
+            assert json.loads(r.read()) == {"status": "ok"}
+        with pytest.raises(OSError):                 # plain HTTP refused
+            urllib.request.urlopen(url.replace("https", "http"), timeout=10)
+    finally:
+        web.stop()
+    bad = WebServer("127.0.0.1", 0, lambda: [], lambda: {},
+                    ssl_certificate=str(tmp_path / "missing.pem"))
+    with pytest.raises(OSError):
+        bad.start()
+
+
+def test_interesting_events_for_live_sources() -> None:
+    from falco.app import App, Options
+    from falco.backend import Backend
+    from falco.config import Config
+    from falco.engine import Engine
+
+    class Rule:
+        name, priority, tags, source = "r", "Warning", (), "syscall"
+        evttypes = frozenset({"open", "openat"})
+
+    class Rules:
+        rules = [Rule()]
+
+        def rules_for(self, name: str) -> list[Rule]:
+            return self.rules
+
+    class Src:
+        wanted: object = "unset"
+
+        def set_interesting(self, names: object) -> None:
+            self.wanted = names
+
+    backend = Backend(*([lambda *a, **k: None] * 7),
+                      state_events=lambda: {"execve", "clone"})
+    config = Config()
+    config.base_syscalls.custom_set = ["ptrace", "!openat"]
+    app = App(Options(), backend, config)
+    app.source, app.replay = Src(), False
+    engine = Engine(None, Rules(), lambda a: None)
+    app.set_interesting(engine)
+    assert app.source.wanted == {"open", "execve", "clone", "ptrace"}
+    app.config.base_syscalls.all = True
+    app.set_interesting(engine)
+    assert app.source.wanted is None
+    app.source, app.replay = Src(), True        # replay: never filtered
+    app.set_interesting(engine)
+    assert app.source.wanted == "unset"
