@@ -7,10 +7,13 @@ registry and rules loader; tests can pass their own ``Backend`` to
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Sequence
 
 from falco.config import Config
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +50,39 @@ def _open_capture(path: str) -> Any:
     return CaptureReader(path)
 
 
+BUFFER_PARAM = "/sys/module/falco_probe/parameters/buffer_bytes"
+
+
+def preset_bytes(preset: int) -> int:
+    """engine.kmod.buf_size_preset (1..10) -> bytes per ring, as Falco:
+    1, 2, 4, 8 (default, preset 4), ... 512 MiB."""
+    return (1 << (preset - 1)) * 1024 * 1024
+
+
+def apply_buffer_preset(preset: int, param: str = BUFFER_PARAM) -> bool:
+    """Set the module's ring size for the devices we are about to open;
+    False (logged) when the parameter cannot be written."""
+    want = preset_bytes(preset)
+    try:
+        with open(param, "r+", encoding="ascii") as fh:
+            if int(fh.read().strip() or 0) == want:
+                return True
+            fh.seek(0)
+            fh.write(f"{want}\n")
+    except (OSError, ValueError) as exc:
+        log.warning("cannot set ring size %d bytes (buf_size_preset %d) "
+                    "through %s: %s", want, preset, param, exc)
+        return False
+    log.info("ring size set to %d bytes per CPU (buf_size_preset %d)",
+             want, preset)
+    return True
+
+
 def _open_live(config: Config) -> Any:
     from falco.events.live import LiveSource
+    from pathlib import Path
+    if Path(BUFFER_PARAM).exists():
+        apply_buffer_preset(config.engine.kmod.buf_size_preset)
     return LiveSource()
 
 

@@ -143,7 +143,7 @@ class EngineReplay:
 
 @dataclass(slots=True)
 class EngineKmod:
-    buf_size_preset: int = _opt(4, min=0, max=10)
+    buf_size_preset: int = _opt(4, min=1, max=10)
     drop_failed_exit: bool = False
 
 

@@ -178,3 +178,15 @@ def test_rules_selectors(tmp_path: Path) -> None:
     bad = write(tmp_path, "rules: {disable: x}\n")
     with pytest.raises(ConfigError, match="expected a list of mappings"):
         load_config(bad)
+
+
+def test_buf_size_preset_writes_module_parameter(tmp_path: Path) -> None:
+    from falco.backend import apply_buffer_preset, preset_bytes
+    assert [preset_bytes(p) >> 20 for p in (1, 4, 10)] == [1, 8, 512]
+    param = tmp_path / "buffer_bytes"
+    param.write_text("8388608\n")
+    assert apply_buffer_preset(6, str(param))
+    assert param.read_text() == f"{32 << 20}\n"
+    assert not apply_buffer_preset(4, str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="out of range"):
+        load_config(None, ["engine.kmod.buf_size_preset=0"])
