@@ -28,7 +28,7 @@ class EventContext:
     parser already set it (open, close, accept, ...).
     """
 
-    __slots__ = ("evt", "thread", "inspector", "enter", "_fd", "cache")
+    __slots__ = ("evt", "thread", "inspector", "enter", "_fd")
 
     def __init__(self, evt: Any, thread: ThreadInfo | None,
                  inspector: Inspector, enter: Any = None) -> None:
@@ -37,8 +37,6 @@ class EventContext:
         self.inspector = inspector
         self.enter = enter
         self._fd: Any = _UNSET
-        # Per-event scratch space for extractors (e.g. rendered strings).
-        self.cache: dict[str, Any] | None = None
 
     def arg(self, name: str) -> Any:
         """A parameter of the event, or of its enter event when missing."""
