@@ -58,7 +58,8 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
             env = dict(os.environ, PYTHONPATH=str(ROOT))
             proc = subprocess.Popen(
                 [sys.executable, "-m", "falco", "-c", str(cfg), "-r",
-                 str(ROOT / "rules" / "falco_rules.yaml")], cwd=ROOT,
+                 str(ROOT / "rules" / "falco_rules.yaml"),
+                 "-o", "engine.kmod.buf_size_preset=5"], cwd=ROOT,
                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 text=True)
             lines: list[str] = []
@@ -75,6 +76,8 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
                 time.sleep(1)
                 found = next((ln for ln in list(lines)
                               if ALERT.search(ln)), None)
+            ring_bytes = Path("/sys/module/falco_probe/parameters/"
+                              "buffer_bytes").read_text().strip()
             proc.send_signal(signal.SIGINT)
             code = proc.wait(120)
             reader.join(30)
@@ -83,6 +86,7 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
             for cmd in undo:
                 subprocess.run(cmd, check=False)
     assert found is not None, "".join(lines[-20:]) + err
+    assert ring_bytes == str(16 << 20)      # buf_size_preset 5 = 16 MiB
     assert code == 0, err
     out = "".join(lines)
     m = re.search(r"^Events detected: (\d+)\nRule counts by severity:\n"
