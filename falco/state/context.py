@@ -28,7 +28,7 @@ class EventContext:
     parser already set it (open, close, accept, ...).
     """
 
-    __slots__ = ("evt", "thread", "inspector", "enter", "_fd")
+    __slots__ = ("evt", "thread", "inspector", "enter", "_fd", "cache")
 
     def __init__(self, evt: Any, thread: ThreadInfo | None,
                  inspector: Inspector, enter: Any = None) -> None:
@@ -37,6 +37,8 @@ class EventContext:
         self.inspector = inspector
         self.enter = enter
         self._fd: Any = _UNSET
+        # Per-event scratch space for the filter (memoised field values).
+        self.cache: dict[Any, Any] | None = None
 
     def arg(self, name: str) -> Any:
         """A parameter of the event, or of its enter event when missing."""
