@@ -74,6 +74,7 @@ class App:
     router: OutputRouter | None = None
     source: Any = None
     replay: bool = False
+    explicit: frozenset[str] = frozenset()
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _watcher: FileWatcher | None = None
 
@@ -85,6 +86,7 @@ class App:
         loaded = load_config(path, self.opts.overrides)
         for warning in loaded.warnings:
             log.warning("%s", warning)
+        self.explicit = loaded.explicit
         return loaded.config
 
     def rules_files(self, config: Config) -> list[str]:
@@ -228,7 +230,10 @@ class App:
         engine.on_event = chain(drops.on_event if drops else None,
                                 recorder.on_event if recorder else None)
         web = None
-        if config.webserver.enabled:
+        # As in Falco, a capture replay runs no web server, unless the
+        # configuration asks for one in so many words.
+        if config.webserver.enabled and (
+                not replay or "webserver.enabled" in self.explicit):
             from falco.webserver import WebServer
             ws = config.webserver
             web = WebServer(ws.listen_address, ws.listen_port,

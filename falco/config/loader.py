@@ -28,6 +28,8 @@ class Loaded:
 
     config: Config
     warnings: list[str] = field(default_factory=list)
+    # Dotted keys given by the file or by -o (the rest are defaults).
+    explicit: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -331,4 +333,5 @@ def load_config(path: str | None, overrides: typing.Sequence[str] = ()
     config = _build(Config, raw, "", origin, warnings)
     config.source_path = path
     _validate(config, origin)
-    return Loaded(config, warnings)
+    return Loaded(config, warnings,
+                  frozenset(origin.marks) | frozenset(origin.overrides))

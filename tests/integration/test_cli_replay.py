@@ -402,3 +402,21 @@ def test_verbose_stats_and_broken_stdout_pipe(tmp_path: Path) -> None:
     assert pipe.stdout == "rc=0\n", pipe.stderr
     assert "Traceback" not in pipe.stderr
     assert pipe.stderr.count("output stdout: cannot deliver alert") == 1
+
+
+def test_replay_starts_no_webserver_by_default(tmp_path: Path) -> None:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "falco.yaml"
+    cfg.write_text(f"log_syslog: false\nsyslog_output: {{enabled: false}}\n"
+                   f"webserver: {{listen_address: 127.0.0.1, listen_port: "
+                   f"{port}}}\n")
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE))
+    assert res.returncode == 0
+    assert "Webserver listening" not in res.stderr
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE), "-o", "webserver.enabled=true")
+    assert f"Webserver listening on 127.0.0.1:{port}" in res.stderr

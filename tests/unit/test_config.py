@@ -190,3 +190,12 @@ def test_buf_size_preset_writes_module_parameter(tmp_path: Path) -> None:
     assert not apply_buffer_preset(4, str(tmp_path / "missing"))
     with pytest.raises(ConfigError, match="out of range"):
         load_config(None, ["engine.kmod.buf_size_preset=0"])
+
+
+def test_explicit_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, "webserver:\n  enabled: true\n")
+    loaded = load_config(path, ["json_output=true"])
+    assert {"webserver", "webserver.enabled", "json_output"} <= \
+        loaded.explicit
+    assert "stdout_output.enabled" not in loaded.explicit
+    assert "webserver.enabled" not in load_config(None).explicit
