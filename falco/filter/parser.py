@@ -23,6 +23,7 @@ never written to disk.
 from __future__ import annotations
 
 import bisect
+import difflib
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -220,6 +221,12 @@ class FilterParser:
             expected.remove("')'")
         if expected:
             what += ", expecting " + ", ".join(expected)
+        if tok is not None and isinstance(tok.value, str):
+            words = sorted(ast.ALL_OPS | {"and", "or", "not"})
+            close = difflib.get_close_matches(tok.value, words, n=1,
+                                              cutoff=0.6)
+            if close:
+                what += f"; did you mean '{close[0]}'?"
         raise _ParseIssue(what, where)
 
     def _expected(self) -> list[str]:

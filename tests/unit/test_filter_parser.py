@@ -150,6 +150,16 @@ def test_error_positions(parser: FilterParser, text: str, offset: int,
     assert caret_line.index("^") == offset
 
 
+@pytest.mark.parametrize("text,hint", [
+    ("proc.name startwith x", "did you mean 'startswith'?"),
+    ("proc.name = x adn y", "did you mean 'and'?"),
+    ("proc.name contain x", "did you mean 'contains'?"),
+])
+def test_misspelled_operators_get_a_hint(parser: FilterParser, text: str,
+                                         hint: str) -> None:
+    assert _error(parser, text).message.endswith(hint)
+
+
 def test_error_location_in_file(parser: FilterParser) -> None:
     loc = SourceLocation("rules.yaml", 10, 14)
     err = _error(parser, "evt.type = open and\nproc.name = x y", loc)
