@@ -205,3 +205,16 @@ def test_capture_plan() -> None:
     assert sc == set() and tps == set()
     sc, _ = capture_plan(None)
     assert len(sc) > 300
+
+
+def test_event_numbers_count_trailing_skipped_events(
+        rings: list[FakeRing]) -> None:
+    src = LiveSource(rings=rings, interesting={"close"})
+    rings[0].write(_ev(CLOSE_X, 1, 7, 1))
+    rings[0].write(_ev(OPENAT_X, 2, 7, 2))
+    rings[0].write(_ev(READ_X, 3, 7, 3))
+    assert [e.num for e in src.next_batch(block=False)] == [1]
+    assert src.next_batch(block=False) == []
+    rings[1].write(_ev(OPENAT_X, 4, 7, 4))
+    rings[1].write(_ev(CLOSE_X, 5, 7, 5))
+    assert [e.num for e in src.next_batch(block=False)] == [5]

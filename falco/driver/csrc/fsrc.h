@@ -74,6 +74,7 @@ struct fsrc_devset {
 	int nrings;
 	uint32_t wait_us;
 	uint64_t sleeps;
+	uint64_t batch_seen;	/* events consumed by the last batch */
 	struct fsrc_ring rings[FSRC_MAX_RINGS];
 };
 

@@ -258,6 +258,7 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 		if (r->info)
 			store_release(&ring_info(r)->tail, r->cursor);
 	}
+	ds->batch_seen = seq;
 
 	if (pending == 0) {
 		if (sleep_when_empty) {
