@@ -109,6 +109,28 @@ def run_sysdig(path: Path, filt: str) -> tuple[float, str]:
     return time.perf_counter() - t0, proc.stderr.strip()[:200]
 
 
+NEVER_RULES = """- rule: bench_never
+  desc: a rule that matches nothing
+  condition: evt.type={etype} and proc.name=no-such-process-xyz
+  output: "never %proc.name"
+  priority: INFO
+"""
+
+
+def run_falco(path: Path, etype: str, tmpdir: Path) -> float | None:
+    """Seconds for ``falco -e FILE`` with one rule matching nothing."""
+    rules = tmpdir / f"never-{etype}.yaml"
+    rules.write_text(NEVER_RULES.format(etype=etype))
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "falco", "-r", str(rules),
+                           "-e", str(path)], capture_output=True, text=True,
+                          cwd=str(Path(__file__).resolve().parents[1]))
+    if proc.returncode != 0:
+        print(f"  falco failed ({proc.returncode}): {proc.stderr[-300:]}")
+        return None
+    return time.perf_counter() - t0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
@@ -147,6 +169,18 @@ def main() -> int:
                   f"{(n / secs) / theirs:.2f}x")
         else:
             print("sysdig not installed: no comparison")
+        for etype in (NOTHING, "read"):
+            fsecs = run_falco(path, etype, tmpdir)
+            if fsecs is not None:
+                print(f"falco -e FILE, rule 'evt.type={etype} and "
+                      f"proc.name=<none>': {rate(seen, fsecs)}")
+                if shutil.which("sysdig"):
+                    ssecs, _ = run_sysdig(
+                        path, f"evt.type={etype} and "
+                        "proc.name=no-such-process-xyz")
+                    print(f"sysdig -r FILE, same filter"
+                          f"{'':19}: {rate(seen, ssecs)}  "
+                          f"ratio {ssecs / fsecs:.2f}x")
     finally:
         if args.keep:
             print(f"kept {tmpdir}")
