@@ -123,7 +123,7 @@ def encode_typed(ptype: int, value: object, pinfo: ParamInfo) -> bytes:
         if isinstance(value, (list, tuple)):
             return b"".join(str(v).encode("utf-8", "surrogateescape") + b"\0"
                             for v in value)
-        return bytes(value)  # type: ignore[arg-type]
+        return _as_bytes(value, pinfo)
     if ptype == S.PT_SOCKADDR:
         if not isinstance(value, SockAddr):
             raise TypeError(f"{pinfo.name}: expected SockAddr")
@@ -141,9 +141,21 @@ def encode_typed(ptype: int, value: object, pinfo: ParamInfo) -> bytes:
     if ptype in (S.PT_IPV4ADDR, S.PT_IPV6ADDR, S.PT_IPADDR):
         return ipaddress.ip_address(str(value)).packed
     if ptype == S.PT_DYN:
-        idx, inner = value  # type: ignore[misc]
+        if not (isinstance(value, tuple) and len(value) == 2
+                and isinstance(value[0], int)):
+            raise TypeError(f"{pinfo.name}: expected (type index, value)")
+        idx, inner = value
+        if not 0 <= idx < len(pinfo.dyn):
+            raise ValueError(f"{pinfo.name}: dyn index {idx} out of range")
         return bytes([idx]) + encode_typed(pinfo.dyn[idx][0], inner, pinfo)
-    return bytes(value)  # type: ignore[arg-type]
+    return _as_bytes(value, pinfo)
+
+
+def _as_bytes(value: object, pinfo: ParamInfo) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f"{pinfo.name}: expected bytes, got "
+                    f"{type(value).__name__}")
 
 
 def encode_param(pinfo: ParamInfo, value: object) -> bytes:

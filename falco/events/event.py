@@ -174,6 +174,7 @@ class Event:
         elif i in values:
             return values[i]
         raw = self.param_raw(i)
+        val: object
         if raw is None or i >= len(self.info.params):
             val = raw
         else:

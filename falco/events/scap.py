@@ -8,11 +8,11 @@ parsed in Python by scap_blocks and exposed as dataclasses.
 """
 from __future__ import annotations
 
+import io
 import os
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO
 
 from falco.driver._falco_ffi import ffi, lib
 from falco.driver.schema import get_schema, wanted_bitmap
@@ -36,7 +36,7 @@ MAX_BLOCK = 64 << 20
 class _Stream:
     """Sequential (optionally gunzipped) bytes of a capture file."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: io.BufferedReader) -> None:
         self.fh = fh
         head = fh.read(2)
         self.gz = head == b"\x1f\x8b"
@@ -80,7 +80,7 @@ class CaptureReader:
                  progress: ProgressFn | None = None) -> None:
         self.path = os.fspath(path)
         try:
-            self._fh: BinaryIO = open(self.path, "rb")
+            self._fh = open(self.path, "rb")
             self.size = os.fstat(self._fh.fileno()).st_size
         except OSError as exc:
             raise CaptureError(f"cannot open capture {self.path}: "
@@ -104,6 +104,7 @@ class CaptureReader:
         self.delivered = 0
         self._wanted_buf = ffi.new("uint8_t[]", lib.FSRC_WANTED_BYTES)
         self._wanted = ffi.NULL
+        self._names: frozenset[str] | None = None
         self._recs = ffi.new("struct fsrc_rec[]", MAX_RECS)
         self._cpos = ffi.new("uint64_t *")
         self._nrecs = ffi.new("int *")
@@ -136,9 +137,9 @@ class CaptureReader:
             self._wanted = ffi.NULL
             self._names = None
             return
-        names = frozenset(names)
-        self._names: frozenset[str] | None = names
-        bits = wanted_bitmap(get_schema(), names)
+        wanted = frozenset(names)
+        self._names = wanted
+        bits = wanted_bitmap(get_schema(), wanted)
         ffi.memmove(self._wanted_buf, bits, len(bits))
         self._wanted = self._wanted_buf
 

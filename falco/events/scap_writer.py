@@ -137,8 +137,9 @@ class ScapWriter:
         if compress is None:
             compress = self.path.endswith(".gz")
         try:
-            self._fh: BinaryIO = (gzip.open(self.path, "wb", compresslevel=3)
-                                  if compress else open(self.path, "wb"))
+            self._fh: BinaryIO = (
+                gzip.open(self.path, "wb", compresslevel=3)  # type: ignore
+                if compress else open(self.path, "wb"))
         except OSError as exc:
             raise CaptureError(f"cannot write capture {self.path}: "
                                f"{exc.strerror}") from None
