@@ -42,6 +42,25 @@ def _writable_etc(stack: list[list[str]], workdir: Path) -> None:
     stack += [["umount", "-l", "/etc"], ["umount", "-l", str(ovl)]]
 
 
+def _metrics(proc: subprocess.Popen[str]) -> str:
+    """/healthz then /metrics of the running falco (port from its log)."""
+    import json
+    import urllib.request
+    port = None
+    end = time.monotonic() + 60
+    seen = ""
+    while port is None and time.monotonic() < end:
+        seen += proc.stderr.readline()
+        m = re.search(r"Webserver listening on 127\.0\.0\.1:(\d+)", seen)
+        port = int(m.group(1)) if m else None
+    assert port, seen
+    base = f"http://127.0.0.1:{port}"
+    with urllib.request.urlopen(base + "/healthz", timeout=30) as r:
+        assert json.loads(r.read()) == {"status": "ok"}
+    with urllib.request.urlopen(base + "/metrics", timeout=30) as r:
+        return r.read().decode()
+
+
 def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
     if not Path("/dev/falco0").exists():
         pytest.skip("falco_probe is not loaded: run in the VM harness")
@@ -51,7 +70,8 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
         cfg = work / "falco.yaml"
         cfg.write_text("stdout_output: {enabled: true}\n"
                        "syslog_output: {enabled: false}\nlog_syslog: false\n"
-                       "webserver: {enabled: false}\n"
+                       "webserver: {enabled: true, listen_address: "
+                       "127.0.0.1, listen_port: 0}\n"
                        "watch_config_files: false\n")
         try:
             _writable_etc(undo, work)
@@ -78,6 +98,7 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
                               if ALERT.search(ln)), None)
             ring_bytes = Path("/sys/module/falco_probe/parameters/"
                               "buffer_bytes").read_text().strip()
+            metrics = _metrics(proc)
             proc.send_signal(signal.SIGINT)
             code = proc.wait(120)
             reader.join(30)
@@ -87,6 +108,11 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
                 subprocess.run(cmd, check=False)
     assert found is not None, "".join(lines[-20:]) + err
     assert ring_bytes == str(16 << 20)      # buf_size_preset 5 = 16 MiB
+    kernel_events = re.search(r"^falco_kernel_events_total (\d+)$",
+                              metrics, re.M)
+    assert kernel_events and int(kernel_events.group(1)) > 0, metrics
+    assert re.search(r'^falco_rules_matches_total\{rule="Write below etc"\}'
+                     r" \d+$", metrics, re.M), metrics
     assert code == 0, err
     out = "".join(lines)
     m = re.search(r"^Events detected: (\d+)\nRule counts by severity:\n"
