@@ -186,7 +186,10 @@ class ScapWriter:
             enter = synth_enter(ev)
             if enter is not None:
                 self.write_raw(ev.cpu, enter)
-        self._last[ev.tid] = code
+        if ev.info.name == "procexit":
+            self._last.pop(ev.tid, None)   # keep the table bounded
+        else:
+            self._last[ev.tid] = code
         self.write_raw(ev.cpu, event_v2_bytes(ev))
 
     def close(self) -> None:
