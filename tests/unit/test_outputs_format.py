@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -25,11 +24,17 @@ def cat_alert(ts: int = TS) -> Alert:
                  hostname="test-falco-hostname")
 
 
-def test_text_line_local_time() -> None:
-    os.environ["TZ"] = "UTC"
+@pytest.mark.parametrize("tz,clock", [("UTC", "16:17:57"),
+                                      ("Europe/Paris", "18:17:57")])
+def test_text_line_local_time(monkeypatch, tz: str, clock: str) -> None:
+    monkeypatch.setenv("TZ", tz)
     time.tzset()
-    line = AlertFormatter().text(cat_alert())
-    assert line == ("16:17:57.881781397: Warning An open was seen "
+    try:
+        line = AlertFormatter().text(cat_alert())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert line == (f"{clock}.881781397: Warning An open was seen "
                     "(command=cat /dev/null)")
 
 
