@@ -115,7 +115,7 @@ class Engine:
     # -- rules ---------------------------------------------------------
     def enabled_rules(self, ruleset: RuleSetLike | None = None
                       ) -> list[Rule]:
-        ruleset = ruleset or self.ruleset
+        ruleset = self.ruleset if ruleset is None else ruleset
         base = getattr(ruleset, "enabled_rules", None)
         rules = base if base is not None else ruleset.rules
         return [r for r in rules if self.selection.allows(r)]

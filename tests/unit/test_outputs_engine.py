@@ -243,3 +243,11 @@ def test_read_stats_from_ring_counters() -> None:
     assert got["n_evts"] == 150 and got["n_drops"] == 6
     assert got["n_drops_buffer"] == 3
     assert read_stats(object()) == {}
+
+
+def test_swap_to_an_empty_ruleset() -> None:
+    engine, got = make([Rule("a")])
+    assert engine.interesting_events(RuleSet([])) == set()
+    engine.swap_rules(RuleSet([]))
+    engine.run(events("open"))
+    assert got == [] and engine.interesting_events() == set()
