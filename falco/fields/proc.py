@@ -39,12 +39,14 @@ def _any_ancestor(get: Get) -> Callable[[Any, str | None], Any]:
     return extract
 
 
+# A thread known only by its tid has the literal name "<NA>", as in
+# libsinsp, so that rules such as proc_name_exists behave the same.
 def _name(t: Any) -> Any:
-    return None if t.incomplete and t.comm == "<NA>" else t.comm
+    return t.comm
 
 
 def _exe(t: Any) -> Any:
-    return None if t.incomplete and t.exe == "<NA>" else t.exe
+    return t.exe
 
 
 def _exepath(t: Any) -> Any:
@@ -52,7 +54,7 @@ def _exepath(t: Any) -> Any:
 
 
 def _cmdline(t: Any) -> Any:
-    return None if t.incomplete and t.comm == "<NA>" else cmdline(t)
+    return cmdline(t)
 
 
 def _args(ctx: Any, arg: str | None) -> Any:

@@ -113,7 +113,7 @@ def test_unknown_thread_looked_up_on_demand_within_budget() -> None:
     assert sim.field(ctx, "proc.pid") == os.getpid()
     ctx2 = sim.x("chdir", os.getppid(), res=0, path="/")
     assert ctx2.thread is not None and ctx2.thread.incomplete
-    assert sim.field(ctx2, "proc.name") is None
+    assert sim.field(ctx2, "proc.name") == "<NA>"
     assert sim.insp.stats.proc_lookups_skipped == 1
 
 
@@ -121,7 +121,9 @@ def test_unknown_thread_without_lookups_is_a_placeholder() -> None:
     sim = Sim()
     ctx = sim.x("chdir", 4321, res=0, path="/tmp")
     assert ctx.thread is not None and ctx.thread.incomplete
-    assert sim.field(ctx, "proc.name") is None
+    assert sim.field(ctx, "proc.name") == "<NA>"
+    assert sim.field(ctx, "proc.cmdline") == "<NA>"
+    assert sim.field(ctx, "proc.pname") is None
     assert sim.field(ctx, "proc.cwd") == "/tmp/"
 
 
