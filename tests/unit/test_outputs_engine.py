@@ -54,6 +54,9 @@ class RuleSet:
         return [r for r in self.rules
                 if r.evttypes is None or evt_name in r.evttypes]
 
+    def __len__(self) -> int:           # like the real RuleSet
+        return len(self.rules)
+
 
 def events(*names: str, start: int = 10**18, step: int = 1000
            ) -> list[Evt]:
