@@ -75,6 +75,10 @@ class Inspector:
     proc_lookups: bool = False
     proc_lookup_budget: int = 256       # lookups per second of event time
     fetch_container_metadata: bool = True
+    # Keep each thread's last enter event to complete old-schema exit
+    # events (captures); a live source with self-contained exit events
+    # can turn this off and save a copy per enter event.
+    pair_enter_events: bool = True
     threads: dict[int, ThreadInfo] = field(default_factory=dict)
     users: UserDb = field(init=False)
     containers: ContainerTable = field(init=False)
@@ -350,7 +354,7 @@ class Inspector:
                     handler(self, ctx)
                 except ValueError:
                     self.stats.bad_events += 1
-            else:
+            elif self.pair_enter_events:
                 self._enter[tid] = _detached(evt)
             return ctx
         enter = self._enter.get(tid)

@@ -138,3 +138,10 @@ def test_corrupt_parameter_does_not_break_the_tables() -> None:
     assert ctx.thread is sim.insp.threads[100]
     assert sim.insp.threads[100].fds == before
     assert sim.insp.stats.bad_events == 1
+
+
+def test_enter_events_not_kept_when_pairing_is_off() -> None:
+    sim = Sim(pair_enter_events=False)
+    sim.init()
+    sim.e("close", 1, fd=3)
+    assert not sim.insp._enter
