@@ -231,6 +231,11 @@ class ContainerTable:
                 self._request(match.full_id)
         return cid
 
+    def retain(self, ids: set[str]) -> None:
+        """Forget every container whose id is not in ``ids``."""
+        for cid in [c for c in self._containers if c not in ids]:
+            del self._containers[cid]
+
     def _sock(self) -> str:
         return self.host_root + self.docker_socket
 

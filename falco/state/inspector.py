@@ -254,7 +254,15 @@ class Inspector:
             self.remove_thread(t)
             removed += 1
         self.stats.purged += removed
+        self._forget_containers()
         return removed
+
+    def _forget_containers(self) -> None:
+        """Containers without threads (and their user databases) go."""
+        alive = {t.container_id for t in self.threads.values()}
+        self.containers.retain(alive)
+        for cid in [c for c in self._container_users if c not in alive]:
+            del self._container_users[cid]
 
     # -- lookups ---------------------------------------------------------
     def main_thread(self, t: ThreadInfo) -> ThreadInfo:
