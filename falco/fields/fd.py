@@ -8,6 +8,7 @@ fd is not in the table (e.g. a failed open), ``fd.name`` and
 from __future__ import annotations
 
 import socket
+from types import MappingProxyType
 from typing import Any, Callable
 
 from falco.fields._common import B, I, P, S, field, none
@@ -98,16 +99,28 @@ def _num(ctx: Any, _arg: str | None) -> Any:
     if not ctx.inspector.uses_fd(ctx.evt):
         return None
     fdi = ctx.fdinfo
-    return fdi.fd if fdi is not None else ctx.fdnum
+    if fdi is not None:
+        return fdi.fd
+    fd = ctx.fdnum
+    return -1 if fd is None else fd
+
+
+# The type an fd-creating event would give when the fd is not (yet) known.
+_EVENT_TYPECHARS = MappingProxyType({
+    "open": "f", "openat": "f", "openat2": "f", "creat": "f",
+    "socket": "4", "accept": "4", "accept4": "4", "pipe": "p", "pipe2": "p",
+    "eventfd": "e", "eventfd2": "e", "signalfd": "s", "signalfd4": "s",
+    "timerfd_create": "t", "inotify_init": "i", "inotify_init1": "i",
+})
 
 
 def _typechar(ctx: Any, _arg: str | None) -> Any:
-    fdi = _fdinfo(ctx)
+    if not ctx.inspector.uses_fd(ctx.evt):
+        return None
+    fdi = ctx.fdinfo
     if fdi is not None:
         return fdi.typechar
-    if ctx.evt.name in ("open", "openat", "openat2", "creat"):
-        return "f"
-    return None
+    return _EVENT_TYPECHARS.get(ctx.evt.name, "o")
 
 
 def _role(fdi: Any) -> bool:

@@ -18,7 +18,7 @@ def _name(ctx: Any, _arg: str | None) -> Any:
 def fields() -> list[FieldDef]:
     return [
         field("group.gid", I, "effective group id",
-              lambda c, a: None if c.thread is None or c.thread.gid < 0
-              else c.thread.gid),
+              lambda c, a: None if c.thread is None
+              else c.thread.gid & 0xFFFFFFFF),
         field("group.name", S, "group name (the id when unknown)", _name),
     ]

@@ -249,9 +249,9 @@ def fields() -> list[FieldDef]:
         field("proc.apid", I, "pid of an ancestor", _any_ancestor(
             lambda t: t.pid), OPT, multi=True),
         field("proc.vpid", I, "process id in its pid namespace",
-              _self(lambda t: t.vpid)),
+              _self(lambda t: t.vpid if t.vpid >= 0 else None)),
         field("proc.pvpid", I, "parent's id in its pid namespace",
-              _parent(lambda t: t.vpid)),
+              _parent(lambda t: t.vpid if t.vpid >= 0 else None)),
         field("proc.sid", I, "session id of the process", _self(lambda t: t.sid)),
         field("proc.sname", S, "name of the session leader",
               _leader("sid", _name)),

@@ -33,7 +33,7 @@ def fields() -> list[FieldDef]:
     return [
         field("thread.tid", I, "id of the thread", _t(lambda t: t.tid)),
         field("thread.vtid", I, "thread id in its pid namespace",
-              _t(lambda t: t.vtid)),
+              _t(lambda t: t.vtid if t.vtid >= 0 else None)),
         field("thread.ismain", B, "true for the main thread of a process",
               _t(lambda t: t.tid == t.pid)),
         field("thread.nametid", S, "process name followed by the tid",

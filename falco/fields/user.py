@@ -39,9 +39,9 @@ def _loginname(ctx: Any, _arg: str | None) -> Any:
 
 def fields() -> list[FieldDef]:
     return [
-        field("user.uid", I, "effective user id",
-              lambda c, a: None if c.thread is None or c.thread.uid < 0
-              else c.thread.uid),
+        field("user.uid", I, "effective user id (4294967295 if unknown)",
+              lambda c, a: None if c.thread is None
+              else c.thread.uid & 0xFFFFFFFF),
         field("user.name", S, "user name (the id when unknown)", _name),
         field("user.homedir", S, "home directory of the user",
               lambda c, a: (u := _user(c)) and u.homedir or None),

@@ -330,7 +330,9 @@ class Inspector:
     def _unknown_thread(self, tid: int, ts: int) -> ThreadInfo:
         t = self.lookup_thread(tid, ts)
         if t is None:
-            t = self.add_thread(ThreadInfo(tid=tid, pid=tid, incomplete=True,
+            # Known by tid only: libsinsp's placeholder values.
+            t = self.add_thread(ThreadInfo(tid=tid, pid=tid, ptid=-1, sid=-1,
+                                           cwd="", incomplete=True,
                                            lastevent_ts=ts))
         return t
 

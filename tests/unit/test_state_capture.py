@@ -76,3 +76,20 @@ def test_open_multiple_files() -> None:
                            _f(ctx, "proc.aname[2]")))
     assert opened == [(f"/tmp/file-{i}", "python", True, "mstemm", "emacs")
                       for i in range(1, 14)]
+
+
+def test_unknown_thread_and_enter_event_values_match_sysdig() -> None:
+    """Values sysdig 0.29.3 prints for the capture's thread 31699, which is
+    in no process list: placeholder ids, fd.num -1 before the fd exists."""
+    rows = {}
+    for ctx in _replay("connect_localhost.scap"):
+        if ctx.evt.tid == 31699:
+            rows[(ctx.evt.name, ctx.evt.direction)] = {n: _f(ctx, n) for n in (
+                "proc.name", "proc.ppid", "proc.sid", "proc.vpid", "user.uid",
+                "user.name", "proc.cwd", "fd.num", "fd.typechar")}
+    assert rows[("socket", ">")] == {
+        "proc.name": "<NA>", "proc.ppid": -1, "proc.sid": -1,
+        "proc.vpid": None, "user.uid": 4294967295, "user.name": None,
+        "proc.cwd": "", "fd.num": -1, "fd.typechar": "4"}
+    assert rows[("connect", "<")]["fd.num"] == 4
+    assert rows[("connect", "<")]["fd.typechar"] == "4"
