@@ -4,8 +4,9 @@
 Text: ``12:43:52.640375428: Warning File below /etc opened ...`` (local
 time, or ``2016-08-04T16:17:57.881781397+0000`` with
 ``time_format_iso_8601``). JSON: the keys ``hostname``, ``output``,
-``priority``, ``rule``, ``source``, ``tags``, ``time`` (ISO 8601, ns, ``Z``)
-and ``output_fields``, the optional ones gated by ``json_include_*``.
+``priority``, ``rule``, ``source``, ``tags``, ``time`` (ISO 8601, ns, ``Z``),
+``output_fields`` and ``message`` (the output without time and priority),
+the optional ones gated by ``json_include_*``.
 """
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ class AlertFormatter:
     include_output: bool = True
     include_output_fields: bool = True
     include_tags: bool = True
+    include_message: bool = False
 
     def text(self, alert: Alert) -> str:
         return (f"{format_time(alert.time, self.iso_time)}: "
@@ -102,6 +104,8 @@ class AlertFormatter:
 
     def json_obj(self, alert: Alert) -> dict[str, Any]:
         obj: dict[str, Any] = {"hostname": alert.hostname}
+        if self.include_message:
+            obj["message"] = alert.output
         if self.include_output:
             obj["output"] = self.text(alert)
         obj["priority"] = alert.priority

@@ -20,7 +20,8 @@ def formatter_for(config: Config) -> AlertFormatter:
         iso_time=config.time_format_iso_8601,
         include_output=config.json_include_output_property,
         include_output_fields=config.json_include_output_fields_property,
-        include_tags=config.json_include_tags_property)
+        include_tags=config.json_include_tags_property,
+        include_message=config.json_include_message_property)
 
 
 def build_outputs(config: Config, *, unbuffered: bool = False

@@ -168,6 +168,7 @@ def expand_rules_paths(paths: list[str], explicit: bool) -> list[str]:
 
 def outputs_changed(old: Config, new: Config) -> bool:
     keys = ("json_output", "json_include_output_property",
+            "json_include_message_property",
             "json_include_output_fields_property",
             "json_include_tags_property", "time_format_iso_8601",
             "buffered_outputs", "outputs", "outputs_queue", "stdout_output",

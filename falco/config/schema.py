@@ -165,6 +165,7 @@ class Config:
     rule_matching: str = _opt("first", choices=("first", "all"))
     json_output: bool = False
     json_include_output_property: bool = True
+    json_include_message_property: bool = False
     json_include_output_fields_property: bool = True
     json_include_tags_property: bool = True
     buffered_outputs: bool = False

@@ -67,6 +67,10 @@ def test_json_gating_and_shape() -> None:
                                      include_tags=False).line(alert))
     assert "output" not in bare and "tags" not in bare
     assert bare["rule"] == "open_from_cat"
+    msg = json.loads(AlertFormatter(json_output=True, include_message=True)
+                     .line(alert))
+    assert msg["message"] == "An open was seen (command=cat /dev/null)"
+    assert "message" not in full
     empty = json.loads(AlertFormatter(json_output=True).line(
         Alert(time=1, rule="r", priority="Error", output="x")))
     assert empty["tags"] == []
