@@ -144,8 +144,9 @@ def journald() -> Iterator[None]:
 
 def test_journald_output(tmp_path: Path, journald: None) -> None:
     ident = f"falco-test-{uuid.uuid4().hex[:12]}"
-    res = falco_with(tmp_path, journald_output={"enabled": True,
-                                                "identifier": ident})
+    tagged = SINGLE_RULE.with_name("single_rule_with_tags.yaml")
+    res = falco_with(tmp_path, rules=tagged, journald_output={
+        "enabled": True, "identifier": ident})
 
     def entries() -> list[dict[str, str]]:
         out = subprocess.run(["journalctl", "--no-pager", "-o", "json",
@@ -165,6 +166,8 @@ def test_journald_output(tmp_path: Path, journald: None) -> None:
         assert json.loads(e["FALCO_OUTPUT_FIELDS"]) == {
             "proc.cmdline": "cat /dev/null"}
         assert e["FALCO_SOURCE"] == "syscall"
+        assert e["FALCO_TAGS"] == "filesystem,process,testing"
+        assert e["SYSLOG_IDENTIFIER"] == ident
 
 
 class Sink(BaseHTTPRequestHandler):
