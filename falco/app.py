@@ -160,22 +160,34 @@ class App:
         return self.run(ruleset, selection, extra)
 
     def validate(self) -> int:
+        """-V A -V B: load the files together, in order (B may use A's
+        macros and lists), and report each one as Ok or Invalid."""
+        groups = [(arg, expand_rules_paths([arg], explicit=True))
+                  for arg in self.opts.validate]
+        files = [f for _, group in groups for f in group]
+        result = self.backend.load_rules(
+            files, self.registry, all_evttypes=self.backend.event_names(),
+            collect_errors=True)
+        errors = list(getattr(result, "errors", ()) or ())
+        warnings = list(getattr(result, "warnings", ()) or ())
+
+        def owner(msg: Any) -> str:
+            loc = getattr(msg, "location", None)
+            path = getattr(loc, "path", None)
+            return path if path in files else (files[-1] if files else "")
+
         status = 0
-        for path in self.opts.validate:
-            files = expand_rules_paths([path], explicit=True)
-            result = self.backend.load_rules(
-                files, self.registry,
-                all_evttypes=self.backend.event_names(), collect_errors=True)
-            errors = list(getattr(result, "errors", ()) or ())
-            for warning in getattr(result, "warnings", ()) or ():
-                print(f"{path}: Warning: {warning}", file=sys.stderr)
-            if errors:
+        for arg, group in groups:
+            for warning in (w for w in warnings if owner(w) in group):
+                print(f"{arg}: Warning: {warning}", file=sys.stderr)
+            mine = [e for e in errors if owner(e) in group]
+            if mine:
                 status = 1
-                print(f"{path}: Invalid", flush=True)
-                for err in errors:
+                print(f"{arg}: Invalid", flush=True)
+                for err in mine:
                     print(f"{err}", file=sys.stderr)
             else:
-                print(f"{path}: Ok", flush=True)
+                print(f"{arg}: Ok", flush=True)
         return status
 
     def extra_output(self) -> Any:

@@ -420,3 +420,18 @@ def test_replay_starts_no_webserver_by_default(tmp_path: Path) -> None:
     res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
                     str(CAT_WRITE), "-o", "webserver.enabled=true")
     assert f"Webserver listening on 127.0.0.1:{port}" in res.stderr
+
+
+def test_validate_files_together_in_order() -> None:
+    double = RULES / "double_rule.yaml"          # uses single_rule's macro
+    res = run_falco("-V", str(SINGLE_RULE), "-V", str(double), "-o",
+                    "log_syslog=false")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == f"{SINGLE_RULE}: Ok\n{double}: Ok\n"
+    base, append = (RULES / "invalid_base_macro.yaml",
+                    RULES / "invalid_append_macro.yaml")
+    res = run_falco("-V", str(base), "-V", str(append), "-o",
+                    "log_syslog=false")
+    assert res.returncode == 1
+    assert res.stdout == f"{base}: Ok\n{append}: Invalid\n"
+    assert f"{append}:2:" in res.stderr
