@@ -10,6 +10,7 @@ the optional ones gated by ``json_include_*``.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 import json
 import os
 import socket
@@ -20,7 +21,7 @@ from typing import Any
 # Falco priorities, most severe first; the index is the syslog level.
 PRIORITY_LABELS = ("Emergency", "Alert", "Critical", "Error", "Warning",
                    "Notice", "Informational", "Debug")
-_ALIASES = {"info": 6}
+_ALIASES = MappingProxyType({"info": 6})
 
 
 def severity_of(priority: Any) -> int:

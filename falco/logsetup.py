@@ -6,15 +6,17 @@ Lines look like Falco's: ``Fri Nov 27 11:49:54 2026: message`` or, with
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 import logging
 import logging.handlers
 import sys
 import time
 
-LEVELS = {"emergency": logging.CRITICAL, "alert": logging.CRITICAL,
-          "critical": logging.CRITICAL, "error": logging.ERROR,
-          "warning": logging.WARNING, "notice": logging.INFO,
-          "info": logging.INFO, "debug": logging.DEBUG}
+LEVELS = MappingProxyType({
+    "emergency": logging.CRITICAL, "alert": logging.CRITICAL,
+    "critical": logging.CRITICAL, "error": logging.ERROR,
+    "warning": logging.WARNING, "notice": logging.INFO,
+    "info": logging.INFO, "debug": logging.DEBUG})
 
 
 class FalcoLogFormatter(logging.Formatter):

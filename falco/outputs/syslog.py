@@ -7,6 +7,7 @@ priority (Falco's priorities are the syslog levels, emergency = 0).
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 import os
 import socket
 import time
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 
 from falco.alert import Alert
 
-FACILITIES = {"kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4,
-              "syslog": 5, "lpr": 6, "news": 7, "uucp": 8, "cron": 9,
-              "authpriv": 10, "ftp": 11, **{f"local{i}": 16 + i
-                                            for i in range(8)}}
+FACILITIES = MappingProxyType({
+    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5,
+    "lpr": 6, "news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11,
+    **{f"local{i}": 16 + i for i in range(8)}})
 
 
 def syslog_message(facility: int, severity: int, ident: str, text: str,
