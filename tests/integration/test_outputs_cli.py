@@ -263,3 +263,22 @@ def test_program_output_process_count(tmp_path: Path, keep_alive: bool,
     assert len(lines) == 8
     assert all(ln.split(" ", 1)[1].endswith(OPEN_SEEN) for ln in lines)
     assert len({ln.split(" ", 1)[0] for ln in lines}) == processes
+
+
+def test_full_queue_drops_are_counted_per_output(
+        tmp_path: Path, http_sink: ThreadingHTTPServer) -> None:
+    """outputs_queue.capacity 1 and an HTTP listener that stalls: the http
+    output drops what does not fit and says so at exit; stdout does not."""
+    http_sink.stall = 3.0
+    res = falco_with(tmp_path, outputs_queue={"capacity": 1}, http_output={
+        "enabled": True, "timeout": 30.0,
+        "url": f"http://127.0.0.1:{http_sink.server_port}/"})
+    m = re.search(r"Output http: (\d+) alerts dropped \(queue full\), "
+                  r"0 failed, 0 not delivered at exit", res.stderr)
+    assert m, res.stderr
+    dropped = int(m.group(1))
+    assert dropped >= 5
+    assert len(http_sink.bodies) == 8 - dropped
+    out = re.search(r"Output stdout: (\d+) alerts dropped", res.stderr)
+    assert len(alert_lines(res.stdout)) == 8 - (int(out.group(1)) if out
+                                                else 0)
