@@ -268,7 +268,8 @@ def test_program_output_process_count(tmp_path: Path, keep_alive: bool,
 def test_full_queue_drops_are_counted_per_output(
         tmp_path: Path, http_sink: ThreadingHTTPServer) -> None:
     """outputs_queue.capacity 1 and an HTTP listener that stalls: the http
-    output drops what does not fit and says so at exit; stdout does not."""
+    output drops what does not fit and says so at exit; each output keeps
+    its own count."""
     http_sink.stall = 3.0
     res = falco_with(tmp_path, outputs_queue={"capacity": 1}, http_output={
         "enabled": True, "timeout": 30.0,
