@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 import time
+from types import MappingProxyType
 from typing import Any
 
 from falco.fields._common import B, I, S, field, none
@@ -81,9 +82,10 @@ def _iso8601(ctx: Any, _arg: str | None) -> str:
         f".{ts % _NS:09d}Z"
 
 
-def _latency(ctx: Any) -> int | None:
+def _latency(ctx: Any) -> int:
+    """Exit minus enter timestamp; 0 without a paired enter event."""
     if ctx.evt.direction != "<" or ctx.enter is None:
-        return 0 if ctx.evt.direction == "<" else None
+        return 0
     return int(ctx.evt.ts - ctx.enter.ts)
 
 
@@ -106,11 +108,29 @@ def _is_io_write(ctx: Any, _arg: str | None) -> bool:
     return ctx.evt.name in _IO_WRITE
 
 
+_IO_SUBCATEGORY = MappingProxyType({
+    "file": "file", "directory": "file", "ipv4": "net", "ipv6": "net",
+    "pipe": "ipc", "unix": "ipc", "event": "ipc", "signalfd": "ipc",
+    "inotify": "ipc", "userfaultfd": "ipc",
+})
+
+
+def _raw_category(evt: Any) -> int | None:
+    cat = getattr(getattr(evt, "info", None), "category", None)
+    return cat if isinstance(cat, int) else None
+
+
 def _category(ctx: Any, _arg: str | None) -> str | None:
-    cat = getattr(getattr(ctx.evt, "info", None), "category", None)
-    if isinstance(cat, int):
-        return _CATEGORIES.get(cat & 0x1FF, "unknown")
-    return None
+    """The table category; I/O events are named after their fd's kind."""
+    cat = _raw_category(ctx.evt)
+    if cat is None:
+        return None
+    low = cat & 0x1FF
+    if low in (32, 33, 34):
+        fdi = ctx.fdinfo
+        return "unknown" if fdi is None else _IO_SUBCATEGORY.get(
+            fdi.type.value, "unknown")
+    return _CATEGORIES.get(low, "unknown")
 
 
 def _buffer(ctx: Any, _arg: str | None) -> bytes | None:
@@ -121,7 +141,12 @@ def _buffer(ctx: Any, _arg: str | None) -> bytes | None:
 
 
 def _buflen(ctx: Any, _arg: str | None) -> int | None:
-    if not (_is_io_read(ctx, None) or _is_io_write(ctx, None)):
+    """Bytes moved by an I/O event (its result), when its fd is known."""
+    cat = _raw_category(ctx.evt)
+    if cat is not None:
+        if not cat & 32 or ctx.fdinfo is None:
+            return None
+    elif not (_is_io_read(ctx, None) or _is_io_write(ctx, None)):
         return None
     res = _rawres(ctx, None)
     return res if res is not None and res >= 0 else None
@@ -163,6 +188,9 @@ def _hostname(ctx: Any, _arg: str | None) -> str:
 
 
 def _syscall_type(ctx: Any, _arg: str | None) -> str | None:
+    cat = _raw_category(ctx.evt)
+    if cat is not None:
+        return ctx.evt.name if cat & 512 else None     # EC_SYSCALL
     name = ctx.evt.name
     return None if name in _META else name
 
@@ -273,9 +301,9 @@ def fields() -> list[FieldDef]:
               _is_io_read),
         field("evt.is_io_write", B, "true for events writing fd data",
               _is_io_write),
-        field("evt.io_dir", S, "'r' for reads, 'w' for writes",
-              lambda c, a: "r" if _is_io_read(c, a) else
-              "w" if _is_io_write(c, a) else None),
+        field("evt.io_dir", S, "'read' or 'write' for I/O events",
+              lambda c, a: "write" if _is_io_write(c, a) else
+              "read" if _is_io_read(c, a) else None),
         field("evt.is_wait", B, "true for events that make the thread wait",
               lambda c, a: (f := _eflags(c.evt)) is not None and
               bool(f & (1 << 7)) or f is None and c.evt.name in _WAITS),

@@ -212,6 +212,18 @@ def _types(ctx: Any, arg: str | None) -> Any:
     return tuple(seen) or None
 
 
+def _is_server(ctx: Any, _arg: str | None) -> Any:
+    """libsinsp's test: a server socket, or the server IP is local."""
+    fdi = _fdinfo(ctx)
+    if fdi is None:
+        return None
+    if not fdi.type.is_ip:
+        return False
+    if fdi.is_server and fdi.sip is None:
+        return True
+    return bool(ctx.inspector.is_local_ip(fdi.dip))
+
+
 def _sockfamily(f: Any) -> Any:
     if f.type.is_ip:
         return "ip"
@@ -270,8 +282,8 @@ def fields() -> list[FieldDef]:
               _fd(lambda f: f.l4proto if f.type.is_ip else None)),
         field("fd.sockfamily", S, "socket family: ip or unix",
               _fd(_sockfamily)),
-        field("fd.is_server", B, "true if the process is the server side",
-              _fd(lambda f: bool(f.is_server))),
+        field("fd.is_server", B, "true for listening sockets and sockets "
+              "whose server address is one of this machine's", _is_server),
         field("fd.connected", B, "true for connected sockets",
               _fd(lambda f: f.connected)),
         field("fd.name_changed", B, "true when the fd name changed "

@@ -50,7 +50,7 @@ def _exe(t: Any) -> Any:
 
 
 def _exepath(t: Any) -> Any:
-    return t.exepath or None
+    return t.exepath
 
 
 def _cmdline(t: Any) -> Any:

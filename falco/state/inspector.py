@@ -17,7 +17,9 @@ from typing import Any, Iterable, Iterator
 
 from falco.state.containers import HOST, ContainerTable, match_cgroups
 from falco.state.context import EventContext
-from falco.state.parse_fd import FD_EXIT_HANDLERS, IO_EXIT_HANDLERS
+from falco.state.eventinfo import InspectorStats, detached, event_uses_fd
+from falco.state.parse_fd import FD_EXIT_HANDLERS
+from falco.state.parse_net import IO_EXIT_HANDLERS
 from falco.state.parse_proc import (
     CLONE_EVENTS, PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS)
 from falco.state.procfs import ProcReader
@@ -27,42 +29,6 @@ from falco.state.types import (
 from falco.state.users import UserDb
 
 log = logging.getLogger(__name__)
-
-# Events that use an fd even when an old exit event lacks the parameter.
-_FD_USERS = frozenset((
-    "read", "write", "readv", "writev", "pread", "pwrite", "preadv",
-    "pwritev", "send", "sendto", "sendmsg", "sendmmsg", "recv", "recvfrom",
-    "recvmsg", "recvmmsg", "fstat", "fstat64", "lseek", "llseek", "ioctl",
-    "getdents", "getdents64", "fchdir", "fchmod", "fchown", "fsync",
-    "fdatasync", "flock", "mmap", "mmap2", "splice", "sendfile", "shutdown",
-    "getsockopt", "setsockopt", "getsockname", "getpeername", "epoll_ctl",
-    "ftruncate", "fallocate", "fstatfs", "fstatfs64", "sync_file_range",
-))
-
-
-def _detached(evt: Any) -> Any:
-    """An enter event kept for pairing must not pin its source's whole
-    batch buffer (a ring snapshot or a capture chunk): copy it out."""
-    buf = getattr(evt, "buf", None)
-    if buf is None or len(buf) <= 4096:
-        return evt
-    try:
-        return type(evt).from_bytes(evt.raw, evt.num, evt.cpu, evt.hdrlen)
-    except (AttributeError, TypeError, ValueError):
-        return evt
-
-
-@dataclass(slots=True)
-class InspectorStats:
-    threads_added: int = 0
-    threads_removed: int = 0
-    threads_dropped: int = 0
-    fds_dropped: int = 0
-    proc_lookups: int = 0
-    proc_lookups_skipped: int = 0
-    purged: int = 0
-    bad_events: int = 0
-
 
 @dataclass(slots=True)
 class Inspector:
@@ -97,6 +63,8 @@ class Inspector:
     # Lazily computed values shared by extractors (hostname, ...).
     meta: dict[str, Any] = field(default_factory=dict)
     _container_users: dict[str, UserDb] = field(default_factory=dict)
+    # This machine's IP addresses (interfaces), for fd.is_server.
+    local_addrs: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.users = UserDb(self.host_root)
@@ -110,6 +78,7 @@ class Inspector:
     def bootstrap_proc(self, with_fds: bool = True) -> int:
         """Load every thread from ``<host_root>/proc``; returns the count."""
         n = 0
+        self.local_addrs |= self.procfs.local_addresses()
         for t in self.procfs.scan(with_fds):
             t.container_id = self.container_of(t.cgroups)
             self.add_thread(t)
@@ -119,8 +88,13 @@ class Inspector:
 
     def bootstrap_capture(self, procs: Iterable[Any], fds: Iterable[Any] = (),
                           users: Iterable[Any] = (),
-                          groups: Iterable[Any] = ()) -> None:
-        """Load a capture's process, fd, user and group lists."""
+                          groups: Iterable[Any] = (),
+                          interfaces: Iterable[Any] = ()) -> None:
+        """Load a capture's process, fd, user, group and interface lists."""
+        for iface in interfaces:
+            addr = getattr(iface, "addr", None)
+            if addr:
+                self.local_addrs.add(str(addr))
         from falco.state.bootstrap import fdinfo_from_entry, thread_from_entry
         for entry in procs:
             t = thread_from_entry(entry)
@@ -286,6 +260,11 @@ class Inspector:
             seen += 1
             p = self.parent(p)
 
+    def is_local_ip(self, ip: str | None) -> bool:
+        if not ip:
+            return False
+        return ip in self.local_addrs or ip.startswith("127.") or ip == "::1"
+
     def users_of(self, t: ThreadInfo) -> UserDb:
         """The user/group database a thread's ids refer to: the host's, or
         (live) its container's own /etc/passwd and /etc/group."""
@@ -365,7 +344,7 @@ class Inspector:
                 except ValueError:
                     self.stats.bad_events += 1
             elif self.pair_enter_events:
-                self._enter[tid] = _detached(evt)
+                self._enter[tid] = detached(evt)
             return ctx
         enter = self._enter.get(tid)
         if enter is not None and enter.name != name:
@@ -391,22 +370,10 @@ class Inspector:
         return ctx
 
     def uses_fd(self, evt: Any) -> bool:
-        """Whether the event creates, uses or destroys an fd (EF_* flags,
-        or failing a table entry, an ``fd`` parameter)."""
-        name = evt.name
-        known = self._fd_events.get(name)
+        """Whether the event creates, uses or destroys an fd."""
+        known = self._fd_events.get(evt.name)
         if known is None:
-            flags = getattr(getattr(evt, "info", None), "flags", None)
-            if isinstance(flags, int):
-                known = bool(flags & 0x7)
-            else:
-                try:
-                    names = evt.param_names()
-                except (AttributeError, TypeError):
-                    names = ()
-                known = ("fd" in names or name in FD_EXIT_HANDLERS
-                         or name in _FD_USERS)
-            self._fd_events[name] = known
+            known = self._fd_events[evt.name] = event_uses_fd(evt)
         return known
 
     def close(self) -> None:

@@ -207,13 +207,14 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
         value = ctx.arg(name)
         if isinstance(value, int):
             setattr(t, attr, value)
-    exepath = ctx.arg("trusted_exepath") or ctx.arg("filename")
-    if not exepath:
-        exepath = ctx.arg("pathname") or t.exe
+    # trusted_exepath, else the path given to execve (exit or enter event),
+    # else argv[0] when it is a path; a bare name says nothing.
+    exepath = ctx.arg("trusted_exepath") or ctx.arg("filename") \
+        or ctx.arg("pathname") or t.exe
     if exepath and "/" in exepath:
         t.exepath = concatenate_paths(main.cwd, exepath)
     else:
-        t.exepath = exepath or ""
+        t.exepath = ""
     # close-on-exec fds go away.
     fds = t.fds
     doomed = [fd for fd, fdi in fds.items() if fdi.cloexec]

@@ -273,6 +273,24 @@ class ProcReader:
             self._net[netns] = tables
         return tables
 
+    def local_addresses(self) -> set[str]:
+        """IPv4 (fib_trie LOCAL routes) and IPv6 (if_inet6) host addresses."""
+        addrs: set[str] = set()
+        prev = ""
+        for line in (_read(self.proc + "/net/fib_trie") or "").splitlines():
+            if "/32 host LOCAL" in line and prev:
+                addrs.add(prev.split()[-1])
+            prev = line
+        for line in (_read(self.proc + "/net/if_inet6") or "").splitlines():
+            cols = line.split()
+            if cols and len(cols[0]) == 32:
+                try:
+                    addrs.add(socket.inet_ntop(socket.AF_INET6,
+                                               bytes.fromhex(cols[0])))
+                except (ValueError, OSError):
+                    pass
+        return addrs
+
     def forget_net(self) -> None:
         self._net.clear()
 

@@ -101,7 +101,8 @@ def test_io_fields() -> None:
     r = sim.x("read", 100, res=4, data=b"abcd", fd=3, size=10)
     assert sim.field(r, "evt.is_io") is True
     assert sim.field(r, "evt.is_io_read") is True
-    assert sim.field(r, "evt.io_dir") == "r"
+    assert sim.field(r, "evt.io_dir") == "read"
+    assert sim.field(r, "evt.category") == "file"
     assert sim.field(r, "evt.buflen") == 4
     assert sim.field(r, "fd.name") == "/tmp/f"
     c = sim.x("chdir", 100, res=0, path="/")

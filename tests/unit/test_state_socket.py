@@ -38,6 +38,7 @@ def test_tcp_client_connect() -> None:
     assert sim.field(ctx, "fd.rport") == 80
     assert sim.field(ctx, "fd.is_server") is False
     assert sim.field(ctx, "fd.connected") is True
+    assert sim.field(ctx, "evt.category") == "net"
     assert sim.field(ctx, "fd.sockfamily") == "ip"
     assert sim.field(ctx, "fd.typechar") == "4"
     assert sim.field(ctx, "fd.sproto") == "http"
@@ -59,6 +60,7 @@ def test_failed_connect_keeps_socket_unnamed() -> None:
 
 def test_server_accept_and_bind() -> None:
     sim = _sim()
+    sim.insp.local_addrs.add("2001:db8::3")
     sim.x("socket", 100, fd=3, domain=AF_INET6, type=1, proto=0)
     b = sim.x("bind", 100, res=0, fd=3, addr=SockAddr(AF_INET6, "::", 8080))
     assert sim.field(b, "fd.name") == ":::8080"
@@ -88,6 +90,9 @@ def test_ipv4_mapped_ipv6_is_ipv4() -> None:
                 addr=SockAddr(AF_INET6, "::ffff:127.0.0.1", 80))
     assert sim.field(ctx, "fd.type") == "ipv4"
     assert sim.field(ctx, "fd.name") == "127.0.0.1:5555->127.0.0.1:80"
+    # libsinsp: a socket whose server address is local counts as server
+    assert sim.field(ctx, "fd.is_server") is True
+    assert sim.field(ctx, "fd.lport") == 5555    # but the role is client
 
 
 def test_unix_socket_connect_and_udp() -> None:
@@ -125,6 +130,7 @@ def test_udp_peer_learned_from_sendto_and_recvfrom() -> None:
     assert sim.field(ctx, "fd.l4proto") == "udp"
     assert sim.field(ctx, "fd.sproto") == "domain"
     sim.x("socket", 100, fd=4, domain=AF_INET, type=2, proto=0)
+    sim.insp.local_addrs.add("10.0.0.2")
     r = sim.x("recvfrom", 100, res=5, data=b"hi", fd=4, size=64,
               tuple=SockTuple(AF_INET, "10.0.0.9", 5000, "10.0.0.2", 9999))
     assert sim.field(r, "fd.is_server") is True

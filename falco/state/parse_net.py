@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: Apache-2.0
+"""State updates for sockets: socket, socketpair, connect, accept, bind,
+listen, and UDP peers from sendto/recvfrom tuples."""
+from __future__ import annotations
+
+import ipaddress
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from falco.state.context import EventContext
+from falco.state.parse_proc import Handler
+from falco.state.types import (
+    AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, O_CLOEXEC, SOCK_CLOEXEC, FdInfo,
+    FdType, ThreadInfo)
+
+if TYPE_CHECKING:
+    from falco.state.inspector import Inspector
+
+EINPROGRESS = -115
+_FAMILY_TYPES = {AF_INET: FdType.IPV4, AF_INET6: FdType.IPV6,
+                 AF_UNIX: FdType.UNIX, AF_NETLINK: FdType.NETLINK}
+_L4 = {1: "tcp", 2: "udp"}
+
+
+def _res(ctx: EventContext) -> int | None:
+    res = ctx.evt.res
+    return res if isinstance(res, int) else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def parse_socket_exit(insp: Inspector, ctx: EventContext) -> None:
+    t = ctx.thread
+    fd = _res(ctx)
+    if t is None or fd is None or fd < 0:
+        return
+    domain = ctx.arg("domain")
+    stype = _int(ctx.arg("type"))
+    proto = _int(ctx.arg("proto"))
+    ftype = _FAMILY_TYPES.get(domain, FdType.UNKNOWN) \
+        if isinstance(domain, int) else FdType.UNKNOWN
+    l4 = _l4proto(stype, proto) if ftype.is_ip else None
+    fdi = FdInfo(fd, ftype, l4proto=l4,
+                 cloexec=bool(stype & SOCK_CLOEXEC)
+                 or bool(_int(ctx.arg("flags")) & O_CLOEXEC))
+    ctx.fdinfo = insp.add_fd(t, fdi)
+
+
+def _l4proto(stype: int, proto: int) -> str | None:
+    """The transport of an IP socket from socket()'s type and protocol."""
+    raw = stype & 0xFF == 3
+    if proto == 6:
+        return "raw" if raw else "tcp"
+    if proto == 17:
+        return "raw" if raw else "udp"
+    if proto == 0:
+        return _L4.get(stype & 0xFF)
+    if proto in (1, 58):
+        return "raw" if raw else "icmp"
+    return "raw" if proto == 255 else None
+
+
+def _ip_type(ip: str | None, default: FdType) -> tuple[FdType, str | None]:
+    """IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are IPv4 for Falco."""
+    if ip is not None and ip.startswith("::ffff:"):
+        try:
+            v4 = ipaddress.IPv6Address(ip).ipv4_mapped
+        except ValueError:
+            v4 = None
+        if v4 is not None:
+            return FdType.IPV4, str(v4)
+    return default, ip
+
+
+def apply_tuple(fdi: FdInfo, tup: Any, server: bool) -> bool:
+    """Copy a SockTuple (client = source) into ``fdi``; False if empty."""
+    family = getattr(tup, "family", None)
+    if family in (AF_INET, AF_INET6):
+        ftype = FdType.IPV4 if family == AF_INET else FdType.IPV6
+        ftype, sip = _ip_type(tup.sip, ftype)
+        _, dip = _ip_type(tup.dip, ftype)
+        fdi.type = ftype
+        fdi.sip, fdi.sport, fdi.dip, fdi.dport = sip, tup.sport, dip, tup.dport
+        fdi.is_server = server
+        if fdi.l4proto is None:
+            fdi.l4proto = "tcp"
+        name = f"{sip}:{tup.sport}->{dip}:{tup.dport}"
+    elif family == AF_UNIX:
+        fdi.type = FdType.UNIX
+        fdi.is_server = server
+        name = getattr(tup, "dpath", None) or getattr(tup, "spath", None) or ""
+    else:
+        return False
+    fdi.name_changed = bool(fdi.name) and fdi.name != name
+    fdi.name = fdi.nameraw = name
+    return True
+
+
+def _socket_fd(insp: Inspector, t: ThreadInfo, fd: int) -> FdInfo:
+    fdi = t.fds.get(fd)
+    if fdi is None:
+        fdi = insp.add_fd(t, FdInfo(fd, FdType.UNKNOWN))
+    return fdi
+
+
+def parse_connect_exit(insp: Inspector, ctx: EventContext) -> None:
+    t = ctx.thread
+    res = _res(ctx)
+    fd = ctx.fdnum
+    if t is None or fd is None or fd < 0 or res is None:
+        return
+    if res < 0 and res != EINPROGRESS:
+        return
+    fdi = _socket_fd(insp, t, fd)
+    tup = ctx.arg("tuple")
+    if not apply_tuple(fdi, tup, False):
+        addr = ctx.arg("addr")
+        if getattr(addr, "family", None) in (AF_INET, AF_INET6):
+            ftype, ip = _ip_type(addr.addr, FdType.IPV4
+                                 if addr.family == AF_INET else FdType.IPV6)
+            fdi.type, fdi.dip, fdi.dport, fdi.is_server = \
+                ftype, ip, addr.port, False
+            fdi.name = fdi.nameraw = f"{fdi.sip or '0.0.0.0'}:" \
+                f"{fdi.sport or 0}->{ip}:{addr.port}"
+        elif getattr(addr, "family", None) == AF_UNIX:
+            fdi.type, fdi.is_server = FdType.UNIX, False
+            fdi.name = fdi.nameraw = addr.path or ""
+    ctx.fdinfo = fdi
+
+
+def parse_accept_exit(insp: Inspector, ctx: EventContext) -> None:
+    t = ctx.thread
+    fd = _res(ctx)
+    if t is None or fd is None or fd < 0:
+        return
+    fdi = FdInfo(fd, FdType.UNKNOWN)
+    listener = None
+    lfd = ctx.arg("fd") if ctx.evt.name.startswith("accept") else None
+    if isinstance(lfd, int) and lfd != fd:
+        listener = t.fds.get(lfd)
+    if listener is not None:
+        fdi.l4proto = listener.l4proto
+    apply_tuple(fdi, ctx.arg("tuple"), True)
+    flags = ctx.arg("flags")
+    fdi.cloexec = isinstance(flags, int) and bool(flags & O_CLOEXEC)
+    ctx.fdinfo = insp.add_fd(t, fdi)
+
+
+def parse_bind_exit(insp: Inspector, ctx: EventContext) -> None:
+    t = ctx.thread
+    res = _res(ctx)
+    fd = ctx.fdnum
+    if t is None or res is None or res < 0 or fd is None:
+        return
+    fdi = _socket_fd(insp, t, fd)
+    addr = ctx.arg("addr")
+    family = getattr(addr, "family", None)
+    if family in (AF_INET, AF_INET6):
+        ftype, ip = _ip_type(addr.addr, FdType.IPV4
+                             if family == AF_INET else FdType.IPV6)
+        fdi.type, fdi.dip, fdi.dport, fdi.is_server = ftype, ip, addr.port, True
+        fdi.name = fdi.nameraw = f"{ip}:{addr.port}"
+    elif family == AF_UNIX:
+        fdi.type, fdi.is_server = FdType.UNIX, True
+        fdi.name = fdi.nameraw = addr.path or ""
+    ctx.fdinfo = fdi
+
+
+def parse_listen_exit(insp: Inspector, ctx: EventContext) -> None:
+    res = _res(ctx)
+    fdi = ctx.fdinfo
+    if fdi is not None and res is not None and res >= 0:
+        fdi.is_server = True
+
+
+def parse_socketpair_exit(insp: Inspector, ctx: EventContext) -> None:
+    t = ctx.thread
+    res = _res(ctx)
+    fd1, fd2 = ctx.arg("fd1"), ctx.arg("fd2")
+    if t is None or res is None or res < 0 or fd1 == fd2:
+        return
+    cloexec = bool(_int(ctx.arg("type")) & SOCK_CLOEXEC)
+    first = None
+    for fd in (fd1, fd2):
+        if isinstance(fd, int) and fd >= 0:
+            fdi = insp.add_fd(t, FdInfo(fd, FdType.UNIX, cloexec=cloexec))
+            first = first or fdi
+    ctx.fdinfo = first
+
+
+def parse_sendrecv_exit(insp: Inspector, ctx: EventContext) -> None:
+    """UDP and other unconnected sockets learn their peer from the tuple of
+    sendto/sendmsg (we are the client) or recvfrom/recvmsg (the server)."""
+    res = _res(ctx)
+    if res is None or res < 0:
+        return
+    fdi = ctx.fdinfo
+    if fdi is None or not fdi.type.is_ip or fdi.l4proto == "tcp":
+        return
+    tup = ctx.arg("tuple")
+    if tup is not None:
+        apply_tuple(fdi, tup, ctx.evt.name.startswith("recv"))
+
+
+# Opportunistic updates from I/O events: used when those events are traced
+# anyway, never a reason to trace them.
+IO_EXIT_HANDLERS: MappingProxyType[str, Handler] = MappingProxyType({
+    "sendto": parse_sendrecv_exit, "sendmsg": parse_sendrecv_exit,
+    "recvfrom": parse_sendrecv_exit, "recvmsg": parse_sendrecv_exit,
+})
+
+
+NET_EXIT_HANDLERS: MappingProxyType[str, Handler] = MappingProxyType({
+    "socket": parse_socket_exit, "connect": parse_connect_exit,
+    "accept": parse_accept_exit, "accept4": parse_accept_exit,
+    "bind": parse_bind_exit, "listen": parse_listen_exit,
+    "socketpair": parse_socketpair_exit,
+})
