@@ -87,7 +87,10 @@ class Event:
     def name(self) -> str:
         """evt.type: the table name, or the syscall name of generic events."""
         if self.code in _GENERIC:
-            sc = self.param(0)
+            try:
+                sc = self.param(0)
+            except DecodeError:
+                return self.info.name
             if isinstance(sc, int):
                 names = get_schema().sc_names
                 if sc == 0:
