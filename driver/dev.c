@@ -99,6 +99,7 @@ static void fprobe_get_stats(struct fprobe_session *s, struct fprobe_stats *st)
 	st->n_preemptions = READ_ONCE(info->n_preemptions);
 	st->n_compat = READ_ONCE(info->n_compat);
 	st->n_tracepoint_hit = READ_ONCE(info->n_tracepoint_hit);
+	/* Pairs with the producer's release store of head. */
 	st->head = smp_load_acquire(&info->head);
 	st->tail = READ_ONCE(info->tail);
 }

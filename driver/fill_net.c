@@ -211,9 +211,13 @@ static void fprobe_push_tuple(struct fprobe_rec *r, long fd, bool inbound,
 		peer = unix_peer(sk);
 		src = (u64)(unsigned long)sk;
 		dstp = (u64)(unsigned long)peer;
-		/* the path is the bound name of either end, as upstream */
+		/*
+		 * The path is the bound name of either end.  Pairs with the
+		 * release store of ->addr in unix_bind().
+		 */
 		addr = smp_load_acquire(&unix_sk(sk)->addr);
 		if ((!addr || addr->len <= (int)sizeof(short)) && peer)
+			/* same pairing, on the peer */
 			addr = smp_load_acquire(&unix_sk(peer)->addr);
 		if (addr && addr->len > (int)sizeof(short)) {
 			path = addr->name->sun_path;

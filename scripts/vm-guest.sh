@@ -32,6 +32,9 @@ if [ "$load" = 1 ]; then
 	kver=$(uname -r)
 	mkdir -p "/lib/modules/$kver/updates"
 	cp "$KO" "/lib/modules/$kver/updates/falco_probe.ko"
+	# tests reload it often: from the overlay's tmpfs, not over 9p
+	FPROBE_KO="/lib/modules/$kver/updates/falco_probe.ko"
+	export FPROBE_KO
 	# A full depmod takes minutes under TCG: index only our module
 	# (the VM's /lib is a throw-away overlay).
 	depmod "$kver" "/lib/modules/$kver/updates/falco_probe.ko" 2>/dev/null

@@ -45,17 +45,23 @@ def unload_module() -> subprocess.CompletedProcess[str]:
     return subprocess.run(["rmmod", MODULE], capture_output=True, text=True)
 
 
+def _reset_module() -> None:
+    if not module_loaded():
+        load_module()
+    param = Path(f"/sys/module/{MODULE}/parameters/buffer_bytes")
+    default = str(ringreader.abi().defines["FPROBE_DEFAULT_BUFFER_BYTES"])
+    if param.read_text().strip() != default:
+        param.write_text(default)
+
+
 @pytest.fixture(autouse=True)
 def _module_ready() -> Iterator[None]:
-    """Every test starts with the module loaded with default parameters."""
+    """Every test starts, and leaves, the module loaded with defaults."""
     if IN_VM:
-        if not module_loaded():
-            load_module()
-        param = Path(f"/sys/module/{MODULE}/parameters/buffer_bytes")
-        default = str(ringreader.abi().defines["FPROBE_DEFAULT_BUFFER_BYTES"])
-        if param.read_text().strip() != default:
-            param.write_text(default)
+        _reset_module()
     yield
+    if IN_VM:
+        _reset_module()
 
 
 @pytest.fixture
