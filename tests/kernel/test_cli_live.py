@@ -18,9 +18,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "/etc/falco-cli-live.conf"
-ALERT = re.compile(r"^\d\d:\d\d:\d\d\.\d{9}: (Error|Warning) File below /etc "
-                   r"opened for writing \(user=root command=sh -c echo x > "
-                   + re.escape(TARGET) + r" .*file=" + re.escape(TARGET))
+# rules/falco_rules.yaml's "Write below etc" (priority ERROR).
+ALERT = re.compile(r"^\d\d:\d\d:\d\d\.\d{9}: Error File below /etc opened "
+                   r"for writing \(user=root command=sh -c echo x > "
+                   + re.escape(TARGET) + r" process=sh .*file="
+                   + re.escape(TARGET))
+# The seed's example line, from the article's write_etc rule.
+SEED = re.compile(r"^\d\d:\d\d:\d\d\.\d{9}: Warning File below /etc opened "
+                  r"for writing \(user=root command=sh -c echo x > "
+                  + re.escape(TARGET) + r" file=" + re.escape(TARGET)
+                  + r"\)$")
 
 
 def _writable_etc(stack: list[list[str]], workdir: Path) -> None:
@@ -79,6 +86,8 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "falco", "-c", str(cfg), "-r",
                  str(ROOT / "rules" / "falco_rules.yaml"),
+                 "-r", str(ROOT / "tests" / "data" / "article_rules.yaml"),
+                 "-o", "rule_matching=all",
                  "-o", "engine.kmod.buf_size_preset=5"], cwd=ROOT,
                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 text=True)
@@ -96,6 +105,9 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
                 time.sleep(1)
                 found = next((ln for ln in list(lines)
                               if ALERT.search(ln)), None)
+                seed = next((ln for ln in list(lines)
+                             if SEED.search(ln)), None)
+                found = found if seed else None
             ring_bytes = Path("/sys/module/falco_probe/parameters/"
                               "buffer_bytes").read_text().strip()
             metrics = _metrics(proc)
@@ -121,3 +133,5 @@ def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
     assert m, out[-2000:]
     assert int(m.group(1)) >= 1
     assert re.search(r"^   Write below etc: \d+$", m.group(3), re.M)
+    assert re.search(r"^   write_etc: \d+$", m.group(3), re.M)
+    assert re.search(r"^   Warning: [1-9]\d*$", m.group(2), re.M)
