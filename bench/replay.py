@@ -15,7 +15,6 @@ Usage: python3 bench/replay.py [--events N] [--capture FILE] [--keep]
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import struct
 import subprocess

@@ -49,13 +49,11 @@ def paced(rate: float, seconds: float, raw: bool) -> tuple[float, int, int]:
                                   str(seconds)], stdout=subprocess.PIPE,
                                  text=True)
         n = 0
-        t0 = time.perf_counter()
         while child.poll() is None:
             if raw:
                 n += src.reader.drain()
             else:
                 n += len(src.next_batch())
-        secs = time.perf_counter() - t0
         done = int((child.stdout.read() if child.stdout else "0") or 0)
         while src.next_batch(block=False):
             pass
