@@ -53,6 +53,7 @@ class Inspector:
     _enter: dict[int, Any] = field(default_factory=dict)
     _pending: list[int] = field(default_factory=list)
     _last_purge: int = 0
+    _last_forced_purge: int = -(1 << 62)
     _budget_window: int = 0
     _budget_used: int = 0
     _exit_handlers: dict[str, Any] = field(default_factory=dict)
@@ -125,7 +126,12 @@ class Inspector:
             # tid reuse (or a placeholder being replaced)
             self.remove_thread(old, reparent=False)
         if t.tid not in threads and len(threads) >= self.max_threads:
-            self.purge(t.lastevent_ts or t.clone_ts, force=True)
+            now = t.lastevent_ts or t.clone_ts or self.last_ts
+            # A full table is scanned at most once per second of event time
+            # (a fork bomb must not turn every clone into a full scan).
+            if now - self._last_forced_purge >= 1_000_000_000:
+                self._last_forced_purge = now
+                self.purge(now, force=True)
             if len(threads) >= self.max_threads:
                 self.stats.threads_dropped += 1
                 return t

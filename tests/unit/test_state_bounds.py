@@ -2,6 +2,10 @@
 """Memory bounds: thread and fd table limits, idle purge, freeing."""
 from __future__ import annotations
 
+import pytest
+
+from falco.state import Inspector
+
 from test_state_support import Sim
 
 NS = 1_000_000_000
@@ -87,3 +91,22 @@ def test_containers_without_threads_are_forgotten() -> None:
     sim.x("chdir", 1, res=0, path="/")
     assert sim.insp.containers.get(cid[:12]) is None
     assert len(sim.insp.containers) == 0
+
+
+def test_full_table_is_not_rescanned_for_every_new_thread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = Sim(max_threads=50)
+    sim.init()
+    for tid in range(100, 160):
+        sim.fork(1, tid)
+    scans: list[int] = []
+    original = Inspector.purge
+
+    def counting(self: Inspector, now: int, force: bool = False) -> int:
+        scans.append(now)
+        return original(self, now, force)
+    monkeypatch.setattr(Inspector, "purge", counting)
+    for tid in range(200, 300):       # 200 clone events, 100 µs of time
+        sim.fork(1, tid)
+    assert len(sim.insp.threads) == 50
+    assert len(scans) <= 1
