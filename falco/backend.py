@@ -46,8 +46,10 @@ def _event_names() -> frozenset[str]:
 
 
 def _open_capture(path: str) -> Any:
+    import sys
+    from falco.events.progress import tty_progress
     from falco.events.scap import CaptureReader
-    return CaptureReader(path)
+    return CaptureReader(path, progress=tty_progress(unless_tty=sys.stdout))
 
 
 BUFFER_PARAM = "/sys/module/falco_probe/parameters/buffer_bytes"

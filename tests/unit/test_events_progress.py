@@ -18,6 +18,9 @@ class FakeTty(io.StringIO):
 
 def test_silent_when_not_a_terminal() -> None:
     assert tty_progress(io.StringIO()) is None
+    # alerts on the same terminal: no bar
+    assert tty_progress(FakeTty(), unless_tty=FakeTty()) is None
+    assert tty_progress(FakeTty(), unless_tty=io.StringIO()) is not None
 
 
 def test_bar_on_a_terminal(tmp_path: Path) -> None:
