@@ -435,3 +435,22 @@ def test_validate_files_together_in_order() -> None:
     assert res.returncode == 1
     assert res.stdout == f"{base}: Ok\n{append}: Invalid\n"
     assert f"{append}:2:" in res.stderr
+
+
+def test_rules_directory_loads_yaml_files_in_name_order(tmp_path: Path
+                                                        ) -> None:
+    rules_dir = tmp_path / "rules.d"
+    rules_dir.mkdir()
+    # 20-... appends to the list defined by 10-...; the order matters.
+    (rules_dir / "10-base.yaml").write_text(SINGLE_RULE.read_text().replace(
+        "items: [cat]", "items: [nothing]"))
+    (rules_dir / "20-extend.yaml").write_text(
+        "- list: cat_binaries\n  items: [cat]\n  append: true\n")
+    (rules_dir / "notes.txt").write_text("not rules")
+    cfg = write_config(tmp_path, rules_files=[str(rules_dir)])
+    res = run_falco("-c", str(cfg), "-e", str(CAT_WRITE))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.endswith(SUMMARY_8)
+    assert res.stderr.index("10-base.yaml") < res.stderr.index(
+        "20-extend.yaml")
+    assert "notes.txt" not in res.stderr
