@@ -112,9 +112,6 @@ def main(argv: Sequence[str] | None = None,
         return EXIT_OK
     fields = vars(args)
     fields.pop("version")
-    if args.print_format and args.print_format.startswith("c") and len(
-            args.print_format) == 1:
-        fields["print_format"] = "c"
     setup_logging()
     try:
         return App(Options(**fields), backend).main()
