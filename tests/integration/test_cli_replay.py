@@ -454,3 +454,13 @@ def test_rules_directory_loads_yaml_files_in_name_order(tmp_path: Path
     assert res.stderr.index("10-base.yaml") < res.stderr.index(
         "20-extend.yaml")
     assert "notes.txt" not in res.stderr
+
+
+def test_print_container_shorthand(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE), "-pc")
+    lines = alert_lines(res.stdout)
+    assert len(lines) == 8
+    assert all(ln.endswith(OPEN_SEEN + " container_id=host "
+                           "container_name=host") for ln in lines)
