@@ -54,6 +54,7 @@ class Inspector:
     _pending: list[int] = field(default_factory=list)
     _last_purge: int = 0
     _last_forced_purge: int = -(1 << 62)
+    _orphans: dict[int, set[int]] = field(default_factory=dict)
     _budget_window: int = 0
     _budget_used: int = 0
     _exit_handlers: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +143,16 @@ class Inspector:
             if leader is not None:
                 leader.nthreads += 1
                 t.fds = leader.fds
+            else:
+                # Seen before its process: joins it when the leader comes.
+                self._orphans.setdefault(t.pid, set()).add(t.tid)
+        elif t.pid in self._orphans:
+            for tid in self._orphans.pop(t.pid):
+                member = threads.get(tid)
+                if member is not None and member.pid == t.pid:
+                    t.fds.update(member.fds)
+                    member.fds = t.fds
+                    t.nthreads += 1
         parent = threads.get(t.ptid) if t.ptid else None
         if parent is not None and parent is not t:
             if parent.children is None:
@@ -197,6 +208,11 @@ class Inspector:
             self._reapers_set(t, self._default_reaper(t))
         del threads[t.tid]
         self._enter.pop(t.tid, None)
+        orphans = self._orphans.get(t.pid)
+        if orphans is not None:
+            orphans.discard(t.tid)
+            if not orphans:
+                del self._orphans[t.pid]
         self.stats.threads_removed += 1
         parent = threads.get(t.ptid)
         if parent is not None and parent.children:

@@ -174,16 +174,18 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
     if t.incomplete:
         # First sight of this thread: take its identity from the event and
         # what it inherited from a known parent.
-        t.pid = _int(ctx.arg("pid"), t.pid)
-        t.ptid = _int(ctx.arg("ptid"), t.ptid)
+        pid = _int(ctx.arg("pid"), t.pid)
+        ptid = _int(ctx.arg("ptid"), t.ptid)
+        if (pid, ptid) != (t.pid, t.ptid):
+            # re-file it: thread group, parent's children
+            insp.remove_thread(t, reparent=False)
+            t.pid, t.ptid = pid, ptid
+            insp.add_thread(t)
         parent = insp.threads.get(t.ptid)
         if parent is not None:
             for attr in ("uid", "gid", "euid", "egid", "loginuid", "sid",
                          "pgid", "vpgid", "tty", "env"):
                 setattr(t, attr, getattr(parent, attr))
-            if parent.children is None:
-                parent.children = set()
-            parent.children.add(t.tid)
     _fill_common(insp, t, ctx)
     t.incomplete = False
     main = insp.main_thread(t)
