@@ -12,7 +12,9 @@ without one.  With ``enter_events=True`` (default) the writer therefore
 adds, before an exit event that was not preceded by its enter event on the
 same thread, an enter event built from the exit's parameters of the same
 name (the reverse of what libs' capture converter does), so the file reads
-like a classic capture.
+like a classic capture.  In that mode events newer than the 2022 schema
+(codes >= 336, e.g. dup2/dup3/pipe2/accept4), which sysdig 0.29 would skip,
+are written as their 2022 versions (evt.type "dup", "pipe", "accept").
 """
 from __future__ import annotations
 
@@ -181,16 +183,24 @@ class ScapWriter:
 
     def write_event(self, ev: Event) -> None:
         code = ev.code
+        exit_code = code
+        body = None
+        if self.enter_events and code >= LEGACY_EVENT_MAX:
+            legacy = legacy_code(ev)
+            if legacy is not None:
+                exit_code = legacy
+                body = _encode_like(ev, legacy)
         if self.enter_events and code & 1 and code > 1 and \
                 self._last.get(ev.tid) != code - 1:
-            enter = synth_enter(ev)
+            enter = synth_enter(ev, exit_code - 1)
             if enter is not None:
                 self.write_raw(ev.cpu, enter)
         if ev.info.name == "procexit":
             self._last.pop(ev.tid, None)   # keep the table bounded
         else:
             self._last[ev.tid] = code
-        self.write_raw(ev.cpu, event_v2_bytes(ev))
+        self.write_raw(ev.cpu, body if body is not None
+                       else event_v2_bytes(ev))
 
     def close(self) -> None:
         self._fh.close()
@@ -202,14 +212,52 @@ class ScapWriter:
         self.close()
 
 
-def synth_enter(ev: Event) -> bytes | None:
-    """The enter event of exit event ``ev``, parameters taken by name."""
-    info = get_schema().events[ev.code - 1]
+# Codes below this are the ones sysdig 0.29 (2022 schema) knows; it skips
+# the others silently, so the writer maps newer event versions back.
+LEGACY_EVENT_MAX = 336
+# evt.type of a syscall in the 2022 schema, where it differs from today's.
+_LEGACY_NAMES = {"dup2": "dup", "dup3": "dup", "accept4": "accept",
+                 "pipe2": "pipe"}
+# Parameter of an older event filled from a differently named newer one.
+_ALIASES = {"fd": ("oldfd",)}
+
+
+def legacy_code(ev: Event) -> int | None:
+    """The newest code below LEGACY_EVENT_MAX for the same syscall and
+    direction as ``ev``, or None."""
+    schema = get_schema()
+    name = _LEGACY_NAMES.get(ev.info.name, ev.info.name)
+    cands = [schema.events[c] for c in schema.codes(name)
+             if c < LEGACY_EVENT_MAX and c & 1 == ev.code & 1
+             and not schema.events[c].unused]
+    if not cands:
+        return None
+    return max(cands, key=lambda e: (len(e.params), e.code)).code
+
+
+def _values_for(ev: Event, code: int) -> dict[str, object]:
+    info = get_schema().events[code]
+    out: dict[str, object] = {}
+    for p in info.params:
+        for name in (p.name, *_ALIASES.get(p.name, ())):
+            if name in ev.info.index:
+                out[p.name] = ev.param(name)
+                break
+    return out
+
+
+def _encode_like(ev: Event, code: int) -> bytes | None:
+    try:
+        return encode_event(code, ev.ts, ev.tid, _values_for(ev, code))
+    except (TypeError, ValueError):
+        return None
+
+
+def synth_enter(ev: Event, enter_code: int | None = None) -> bytes | None:
+    """The enter event (``enter_code``, default the pair of ``ev``) of exit
+    event ``ev``, parameters taken by name."""
+    code = ev.code - 1 if enter_code is None else enter_code
+    info = get_schema().events[code]
     if info.unused:
         return None
-    params = {p.name: ev.param(p.name) for p in info.params
-              if p.name in ev.info.index}
-    try:
-        return encode_event(info.code, ev.ts, ev.tid, params)
-    except (TypeError, ValueError):
-        return encode_event(info.code, ev.ts, ev.tid, {})
+    return _encode_like(ev, code) or encode_event(code, ev.ts, ev.tid, {})

@@ -75,6 +75,15 @@ def _events() -> list:
                    tid=100, ts=1006),
         make_event("read", "<", {"res": 5, "data": b"root:", "fd": 8,
                                  "size": 5}, tid=100, ts=1007),
+        # newer event versions that sysdig 0.29 only knows in older forms
+        make_event("dup2", "<", {"res": 10, "oldfd": 3, "newfd": 10},
+                   tid=100, ts=1008),
+        make_event("read", "<", {"res": 1, "data": b"x", "fd": 10,
+                                 "size": 1}, tid=100, ts=1009),
+        make_event("pipe2", "<", {"res": 0, "fd1": 11, "fd2": 12, "ino": 9,
+                                  "flags": 0}, tid=100, ts=1010),
+        make_event("write", "<", {"res": 1, "data": b"x", "fd": 12,
+                                  "size": 1}, tid=100, ts=1011),
     ]
     return evs
 
@@ -150,3 +159,6 @@ def test_sysdig_agrees_with_our_state_engine(capture: Path) -> None:
     exits = {v[0]: v for v in ours.values() if v[1] == "<"}
     assert exits["connect"][3] == "192.168.0.5:40000->1.1.1.1:53"
     assert exits["execve"][2] == "cat"
+    # dup2 was written as the 2022 "dup" event: the dup'ed fd is known
+    assert ours[20][0:2] == ("read", "<") and ours[20][3] == "/etc/hosts"
+    assert ours[24][0:2] == ("write", "<") and ours[24][3] != "<NA>"
