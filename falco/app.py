@@ -271,12 +271,12 @@ class App:
             self._watcher = FileWatcher(
                 self.watched(config), self.request_reload)
             self._watcher.start()
+        sd_notify("READY=1")
         watchdog = None
         interval = watchdog_interval()
         if interval:
             watchdog = Watchdog(interval, alive=lambda: not engine.stopping)
             watchdog.start()
-        sd_notify("READY=1")
         log.info("Starting internal event processing")
         started = time.monotonic()
         try:
