@@ -360,8 +360,9 @@ def test_buffered_outputs_and_unbuffered_flag(tmp_path: Path, fifo: Path,
     try:
         for _ in range(first):
             listener.recv(4096)
-        # The file worker runs right after the syslog one; give it time.
-        wait_for(lambda: out.exists() and out.read_text(), 2)
+        # The file worker runs next to the syslog one; give it time.
+        wait_for(lambda: out.exists() and len(
+            out.read_text().splitlines()) >= first, 3)
         during = out.read_text().splitlines() if out.exists() else []
         for block in EVENTS[SPLIT:]:
             writer.write(block)
