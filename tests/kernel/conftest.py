@@ -86,13 +86,19 @@ def tid() -> int:
     return threading.get_native_id()
 
 
-@pytest.fixture
-def cc(tmp_path: Path) -> Callable[[str, str], Path]:
-    """Compile a C program: cc(name, source) -> executable path."""
+@pytest.fixture(scope="session")
+def cc(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
+    """Compile a C program once per session: cc(name, source) -> executable."""
+    built: dict[tuple[str, str], Path] = {}
+    workdir = tmp_path_factory.mktemp("cc")
+
     def build(name: str, source: str) -> Path:
-        src = tmp_path / f"{name}.c"
-        exe = tmp_path / name
-        src.write_text(source)
-        subprocess.run(["gcc", "-O2", "-o", str(exe), str(src)], check=True)
-        return exe
+        key = (name, source)
+        if key not in built:
+            src = workdir / f"{name}-{len(built)}.c"
+            exe = workdir / f"{name}-{len(built)}"
+            src.write_text(source)
+            subprocess.run(["gcc", "-O2", "-o", str(exe), str(src)], check=True)
+            built[key] = exe
+        return built[key]
     return build

@@ -88,10 +88,12 @@ def schema() -> Schema:
     sc_codes = {n: int(v) for n, v in re.findall(r"\b(PPM_SC_\w+) = (\d+),", hdr)}
     table = (DRIVER / "event_table.c").read_text()
     events: dict[int, EventInfo] = {}
-    for m in re.finditer(r"\[(PPME_\w+)\] = \{\"(\w+)\"[^{\n]*(?:\{\n(.*?)\n\t\}\})?", table,
-                         re.S):
+    # one entry per "[PPME_X] = {"name", ..." up to the next entry
+    starts = list(re.finditer(r"^\t\[(PPME_\w+)\] = \{\"(\w+)\"", table, re.M))
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(table)
         params = tuple(ParamInfo(p, t) for p, t in re.findall(
-            r"P[ID]?\(\"(\w+)\", (PT_\w+)", m.group(3) or ""))
+            r"\bP[ID]?\(\"(\w+)\", (PT_\w+)", table[m.end():end]))
         events[codes[m.group(1)]] = EventInfo(codes[m.group(1)], m.group(2), params)
     sc = (DRIVER / "syscall_table.c").read_text()
     syscalls = {n: int(nr) for nr, n in re.findall(r"\[(\d+)\] = \{[^\n]*\"(\w+)\" \},", sc)}
@@ -277,7 +279,8 @@ class Ring:
         if head - tail > self.size:
             raise ValueError(f"cpu {self.cpu}: head {head} tail {tail} size {self.size}")
         off = tail & (self.size - 1)
-        events = list(parse_events(memoryview(self.data)[off:off + head - tail], self.cpu))
+        # a copy: no view of the mapping may outlive this call
+        events = list(parse_events(self.data[off:off + head - tail], self.cpu))
         struct.pack_into("<Q", self.info, 8, head)
         return events
 

@@ -239,3 +239,33 @@ def test_ia32_syscalls_are_counted_not_decoded(cc) -> None:
     native = [e.params["nativeID"] for e in events if e.tid == pid and e.name == "syscall"]
     assert native.count(rr.schema().syscalls["getpid"]) == 1
     assert rr.schema().syscalls["writev"] not in native
+
+
+DUMP = r"""
+#include <stdio.h>
+#include "uapi/fprobe_events.h"
+int main(void)
+{
+	for (int i = 0; i < PPM_EVENT_MAX; i++)
+		printf("%d %s %u\n", i, fprobe_event_table[i].name[0] ?
+		       fprobe_event_table[i].name : "-", fprobe_event_table[i].nparams);
+	return 0;
+}
+"""
+
+
+def test_reader_schema_matches_the_compiled_table(tmp_path: Path) -> None:
+    """The test reader parses event_table.c with regexes: check it against
+    the table as the compiler sees it."""
+    src = tmp_path / "dump.c"
+    src.write_text(DUMP)
+    exe = tmp_path / "dump"
+    subprocess.run(["gcc", "-I", str(rr.DRIVER), "-o", str(exe), str(src),
+                    str(rr.DRIVER / "event_table.c")], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    sch = rr.schema()
+    rows = [line.split() for line in out.splitlines()]
+    assert len(rows) == len(sch.events)
+    for code, name, nparams in rows:
+        info = sch.events[int(code)]
+        assert (info.name if name != "-" else "-", len(info.params)) == (name, int(nparams))
