@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from falco import __version__
+from falco import __version__, append_output
 from falco.alert import default_hostname
 from falco.backend import Backend
 from falco.capture import CaptureRecorder
@@ -190,15 +190,15 @@ class App:
                 print(f"{arg}: Ok", flush=True)
         return status
 
-    def extra_output(self) -> Any:
+    def extra_output(self, config: Config | None = None) -> Any:
+        """append_output entries and -p, as one (rule, ctx) callable."""
         fmt = self.opts.print_format
-        if not fmt:
-            return None
         if fmt in ("c", "container", "k", "kubernetes"):
             fmt = CONTAINER_FORMAT
-        if self.backend.output_format is None:
-            raise ConfigError("-p is not supported by this build")
-        return self.backend.output_format(fmt, self.registry)
+        entries = append_output.build(
+            (config or self.config).append_output, fmt,
+            self.backend.output_format, self.registry)
+        return append_output.combine(entries)
 
     # -- the run -------------------------------------------------------
     def open_source(self) -> Any:
@@ -354,6 +354,7 @@ class App:
             try:
                 config = self.load_config()
                 ruleset, selection = self.load_rules(config)
+                extra = self.extra_output(config)
                 manager: OutputManager | None = None
                 if outputs_changed(self.config, config):
                     manager = build_outputs(config,
@@ -364,6 +365,7 @@ class App:
                 sd_notify("READY=1")
                 return False
             engine.rule_matching = config.rule_matching
+            engine.extra_output = extra
             engine.swap_rules(ruleset, selection)
             if manager is not None:
                 router.swap(manager).stop()

@@ -22,7 +22,8 @@ from falco.alert import PRIORITY_LABELS, Alert, label_of, severity_of
 log = logging.getLogger(__name__)
 
 AlertSink = Callable[[Alert], Any]
-ExtraFormat = Callable[[Any], "tuple[str, dict[str, Any]]"]
+# (rule, ctx) -> (text to append, fields to add): append_output and -p.
+ExtraFormat = Callable[[Any, Any], "tuple[str, dict[str, Any]]"]
 
 
 class StopRequested(BaseException):
@@ -233,8 +234,9 @@ class Engine:
         text, fields = rule.format_output(ctx)
         fields = dict(fields)
         if self.extra_output is not None:
-            extra_text, extra_fields = self.extra_output(ctx)
-            text = f"{text} {extra_text}"
+            extra_text, extra_fields = self.extra_output(rule, ctx)
+            if extra_text:
+                text = f"{text} {extra_text}"
             fields.update(extra_fields)
         return Alert(time=evt.ts, rule=rule.name,
                      priority=label_of(rule.priority), output=text,

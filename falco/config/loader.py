@@ -284,8 +284,33 @@ def _validate_selectors(config: Config, origin: _Origin) -> None:
                 "{tag: TAG}}", origin.locate("rules"), item=origin.item(key))
 
 
+def _validate_append_output(config: Config, origin: _Origin) -> None:
+    for i, entry in enumerate(config.append_output):
+        key = f"append_output[{i}]"
+
+        def bad(why: str) -> ConfigError:
+            return ConfigError(f"invalid append_output entry: {why}",
+                               origin.locate("append_output"),
+                               item=origin.item(key))
+        unknown = set(entry) - {"match", "extra_output", "extra_fields",
+                                "suggested_output"}
+        if unknown:
+            raise bad(f"unknown key(s) {', '.join(sorted(unknown))}")
+        match = entry.get("match") or {}
+        if not isinstance(match, dict) or set(match) - {"source", "tag",
+                                                        "rule"}:
+            raise bad("match takes source, tag and rule")
+        extra = entry.get("extra_fields") or []
+        if not isinstance(extra, list) or not all(
+                isinstance(f, str) or (isinstance(f, dict) and len(f) == 1)
+                for f in extra):
+            raise bad("extra_fields is a list of field names or "
+                      "{name: value} pairs")
+
+
 def _validate(config: Config, origin: _Origin) -> None:
     _validate_selectors(config, origin)
+    _validate_append_output(config, origin)
     actions = config.syscall_event_drops.actions
     if "ignore" in actions:
         for other in ("log", "alert"):

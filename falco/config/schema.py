@@ -159,6 +159,8 @@ class Config:
     rules_files: list[str] = _list(DEFAULT_RULES_FILES)
     # Ordered selectors: [{disable: {rule: "*"}}, {enable: {tag: network}}]
     rules: list[dict[str, Any]] = field(default_factory=list)
+    # [{match: {source, tag, rule}, extra_output: FORMAT, extra_fields: []}]
+    append_output: list[dict[str, Any]] = field(default_factory=list)
     watch_config_files: bool = True
     time_format_iso_8601: bool = False
     priority: str = _opt("debug", choices=PRIORITY_NAMES)

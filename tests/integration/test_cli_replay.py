@@ -464,3 +464,34 @@ def test_print_container_shorthand(tmp_path: Path) -> None:
     assert len(lines) == 8
     assert all(ln.endswith(OPEN_SEEN + " container_id=host "
                            "container_name=host") for ln in lines)
+
+
+def test_append_output(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, json_output=True, append_output=[
+        {"match": {"rule": "open_from_cat"}, "extra_output": "pid=%proc.pid",
+         "extra_fields": ["proc.name", {"home": "${FALCO_TEST_HOME}"},
+                          {"who": "%user.uid"}]},
+        {"match": {"tag": "nope"}, "extra_output": "NEVER"},
+        {"match": {"source": "syscall"}, "extra_output": "(syscall)"}])
+    res = run_falco("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE), extra_env={"FALCO_TEST_HOME": "/home/x"})
+    assert res.returncode == 0, res.stderr
+    objs = [json.loads(ln) for ln in alert_lines(res.stdout)]
+    assert len(objs) == 8
+    for o in objs:
+        assert re.search(r"\(command=cat /dev/null\) pid=\d+ \(syscall\)$",
+                         o["output"]), o["output"]
+        f = o["output_fields"]
+        assert f["proc.name"] == "cat" and f["home"] == "/home/x"
+        assert re.fullmatch(r"\d+", f["who"]) and "proc.pid" in f
+    bad = write_config(tmp_path, name="bad.yaml", append_output=[
+        {"match": {"priority": "x"}}])
+    res = run_falco("-c", str(bad), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE))
+    assert res.returncode == 1
+    assert "invalid append_output entry: match takes" in res.stderr
+    bad = write_config(tmp_path, name="bad2.yaml", append_output=[
+        {"extra_output": "%no.such_field"}])
+    res = run_falco("-c", str(bad), "-r", str(SINGLE_RULE), "-e",
+                    str(CAT_WRITE))
+    assert res.returncode == 1 and "no.such_field" in res.stderr

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``append_output`` (falco.yaml) and ``-p``: extra text and fields added
+to the alerts of the rules they match.
+
+An entry ``{match: {source, tag, rule}, extra_output, extra_fields}``
+applies to the rules matching every given criterion (none: every rule).
+``extra_output`` is an output format appended after a space;
+``extra_fields`` lists field names (``evt.cpu``) or ``{name: value}``
+pairs whose value is a format or a constant (``${VAR}`` is expanded from
+the environment).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from falco.errors import ConfigError
+
+Formatter = Callable[[Any], "tuple[str, dict[str, Any]]"]
+Compile = Callable[[str, Any], Formatter]
+
+
+@dataclass(frozen=True, slots=True)
+class AppendOutput:
+    source: str | None = None
+    tag: str | None = None
+    rule: str | None = None
+    text: Formatter | None = None
+    fields: tuple[tuple[str, Formatter | str], ...] = ()
+
+    def matches(self, rule: Any) -> bool:
+        if self.source is not None and \
+                (getattr(rule, "source", None) or "syscall") != self.source:
+            return False
+        if self.tag is not None and self.tag not in (rule.tags or ()):
+            return False
+        return self.rule is None or rule.name == self.rule
+
+    def apply(self, ctx: Any) -> tuple[str, dict[str, Any]]:
+        text, fields = self.text(ctx) if self.text is not None else ("", {})
+        fields = dict(fields)
+        for name, value in self.fields:
+            if isinstance(value, str):
+                fields[name] = value
+            else:
+                rendered, _ = value(ctx)
+                fields[name] = rendered
+        return text, fields
+
+
+def build(entries: Sequence[dict[str, Any]], print_format: str | None,
+          compile_format: Compile | None, registry: Any
+          ) -> list[AppendOutput]:
+    """AppendOutput list from the config entries and -p (last)."""
+    def fmt(text: str, key: str) -> Formatter:
+        if compile_format is None:
+            raise ConfigError(f"{key}: output formats are not supported by "
+                              "this build")
+        return compile_format(text, registry)
+
+    out = []
+    for i, entry in enumerate(entries):
+        key = f"append_output[{i}]"
+        match = entry.get("match") or {}
+        fields: list[tuple[str, Formatter | str]] = []
+        for item in entry.get("extra_fields") or ():
+            if isinstance(item, str):
+                fields.append((item, fmt(f"%{item}", key)))
+                continue
+            for name, value in item.items():
+                value = os.path.expandvars(str(value))
+                fields.append((str(name), fmt(value, key) if "%" in value
+                               else value))
+        extra = entry.get("extra_output")
+        out.append(AppendOutput(
+            match.get("source"), match.get("tag"), match.get("rule"),
+            fmt(str(extra), key) if extra else None, tuple(fields)))
+    if print_format:
+        out.append(AppendOutput(text=fmt(print_format, "-p")))
+    return out
+
+
+def combine(entries: Sequence[AppendOutput]
+            ) -> Callable[[Any, Any], "tuple[str, dict[str, Any]]"] | None:
+    """One (rule, ctx) -> (extra text, extra fields) callable, or None."""
+    if not entries:
+        return None
+
+    def extra(rule: Any, ctx: Any) -> tuple[str, dict[str, Any]]:
+        texts: list[str] = []
+        fields: dict[str, Any] = {}
+        for entry in entries:
+            if entry.matches(rule):
+                text, more = entry.apply(ctx)
+                if text:
+                    texts.append(text)
+                fields.update(more)
+        return " ".join(texts), fields
+    return extra
