@@ -22,7 +22,8 @@ else
 		--exclude='*.ko' -cf - . | tar -xf - -C "$src"
 fi
 
-(cd "$src" && dpkg-buildpackage -us -uc -b "$@")
+# The system interpreter, not a developer's pyenv/virtualenv shims.
+(cd "$src" && env PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg-buildpackage -us -uc -b "$@")
 
 rm -f "$out"/falco_*.deb "$out"/falco-dkms_*.deb "$out"/falco_*.changes "$out"/falco_*.buildinfo
 mv "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out"/
