@@ -94,9 +94,11 @@ def _inspector_for(source: Any) -> Any:
         inspector = Inspector()
         inspector.bootstrap_capture(source.procs, source.fds,
                                     getattr(source, "users", ()),
-                                    getattr(source, "groups", ()))
+                                    getattr(source, "groups", ()),
+                                    getattr(source, "interfaces", ()))
         return inspector
-    inspector = Inspector(proc_lookups=True)
+    # The live module emits self-contained exit events: nothing to pair.
+    inspector = Inspector(proc_lookups=True, pair_enter_events=False)
     inspector.bootstrap_proc()
     return inspector
 
