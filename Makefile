@@ -27,8 +27,12 @@ test-kernel: build module
 demo: build module
 	scripts/demo.sh
 
-bench: build
-	$(PYTHON) bench/run_all.py
+bench: build module
+	$(PYTHON) bench/rules.py
+	$(PYTHON) bench/replay.py
+	$(PYTHON) bench/churn.py
+	bench/kernel_overhead.sh
+	scripts/vm-run.sh 'python3 bench/replay_live.py'
 
 clean:
 	$(MAKE) -C driver KERNELDIR=$(KERNELDIR) clean || true
