@@ -34,6 +34,19 @@ class FalcoLogFormatter(logging.Formatter):
         return f"{stamp}: {record.getMessage()}"
 
 
+class _SyslogLogHandler(logging.handlers.SysLogHandler):
+    """Syslog handler that says once on stderr that syslog is unreachable
+    (no /dev/log, syslogd stopped) instead of a traceback per record."""
+
+    reported = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.reported:
+            self.reported = True
+            sys.stderr.write(f"falco: syslog logging disabled: cannot write "
+                             f"to {self.address}\n")
+
+
 def setup_logging(*, stderr: bool = True, syslog: bool = False,
                   level: str = "info", iso: bool = False,
                   syslog_path: str = "/dev/log") -> None:
@@ -51,7 +64,7 @@ def setup_logging(*, stderr: bool = True, syslog: bool = False,
     logger.addHandler(err)
     if syslog:
         try:
-            handler = logging.handlers.SysLogHandler(
+            handler = _SyslogLogHandler(
                 address=syslog_path,
                 facility=logging.handlers.SysLogHandler.LOG_USER)
         except OSError:
