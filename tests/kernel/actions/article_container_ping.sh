@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # article-rule: system_binaries_network_activity_container
-# expect: proc.name=ping container.id=52913e790cad
+# expect: proc.cmdline='ping -c 1 -W 2 127.0.0.1' evt.type=connect container.id=52913e790cad
 # The article's example: ping 127.0.0.1 from inside a container.
 set -eu
 . "$(dirname "$0")/_lib.sh"
