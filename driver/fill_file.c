@@ -3,7 +3,6 @@
  * fill_file.c - fillers of file and file descriptor syscalls
  */
 #include <linux/fs.h>
-#include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/fcntl.h>
 #include <linux/kdev_t.h>
@@ -114,8 +113,11 @@ void fprobe_push_dev_ino(struct fprobe_rec *r, int fd)
 	u64 ino = 0;
 
 	if (f) {
-		/* the real inode, as stat() reports it on overlayfs */
-		inode = d_real_inode(f->f_path.dentry);
+		/*
+		 * The inode the fd refers to.  On overlayfs stat() shows a
+		 * per-layer pseudo device instead: userspace sees the overlay.
+		 */
+		inode = file_inode(f);
 		dev = new_encode_dev(inode->i_sb->s_dev);
 		ino = inode->i_ino;
 		fput(f);

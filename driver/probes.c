@@ -282,6 +282,19 @@ int fprobe_tp_enable(struct fprobe_session *s, unsigned int tp)
 	return 0;
 }
 
+/* Detach @tp from @s; true if running probes must still be waited for. */
+static bool fprobe_tp_detach(struct fprobe_session *s, unsigned int tp)
+{
+	struct fprobe_tp *t = &fprobe_tps[tp];
+
+	if (!test_bit(tp, &s->tp_mask))
+		return false;
+	clear_bit(tp, &s->tp_mask);
+	if (!--t->refs)
+		tracepoint_probe_unregister(t->tp, t->probe, NULL);
+	return true;
+}
+
 /**
  * fprobe_tp_disable() - disable tracepoint @tp for session @s
  * @s: the session
@@ -293,20 +306,10 @@ int fprobe_tp_enable(struct fprobe_session *s, unsigned int tp)
  */
 int fprobe_tp_disable(struct fprobe_session *s, unsigned int tp)
 {
-	struct fprobe_tp *t;
-
 	if (tp >= FPROBE_TP_MAX || !fprobe_tps[tp].name)
 		return -EINVAL;
-	t = &fprobe_tps[tp];
-	if (!test_bit(tp, &s->tp_mask))
-		return 0;
-	clear_bit(tp, &s->tp_mask);
-	if (!--t->refs) {
-		tracepoint_probe_unregister(t->tp, t->probe, NULL);
+	if (fprobe_tp_detach(s, tp))
 		tracepoint_synchronize_unregister();
-	} else {
-		synchronize_rcu();
-	}
 	return 0;
 }
 
@@ -314,6 +317,8 @@ int fprobe_tp_disable(struct fprobe_session *s, unsigned int tp)
  * fprobe_tp_disable_all() - disable every tracepoint of a session
  * @s: the session
  *
+ * Probes may still be running on return: the caller waits with
+ * tracepoint_synchronize_unregister() before freeing the session.
  * Context: fprobe_ctl_mutex held.
  */
 void fprobe_tp_disable_all(struct fprobe_session *s)
@@ -322,5 +327,5 @@ void fprobe_tp_disable_all(struct fprobe_session *s)
 
 	for (i = 0; i < FPROBE_TP_MAX; i++)
 		if (fprobe_tps[i].name)
-			fprobe_tp_disable(s, i);
+			fprobe_tp_detach(s, i);
 }

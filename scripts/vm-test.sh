@@ -19,6 +19,8 @@ make -C driver KERNELDIR="/lib/modules/$KVER/build"
 
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(-q tests/kernel)
+# a hung test dumps every thread's stack after 5 minutes (CI logs)
+args=(-o faulthandler_timeout=300 "${args[@]}")
 log=$(mktemp /tmp/vm-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
 cmd="python3 -m pytest -p no:cacheprovider $(printf '%q ' "${args[@]}")"

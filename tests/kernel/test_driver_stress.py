@@ -28,7 +28,10 @@ STORM = r"""
 int main(int argc, char **argv)
 {
 	long n = atol(argv[1]), i;
+	long pace = argc > 2 ? atol(argv[2]) : 0;
 	for (i = 0; n < 0 || i < n; i++) {
+		if (pace && i % pace == 0)
+			usleep(1000);
 		syscall(SYS_getppid);
 		if (i % 16 == 0)
 			close(open("/dev/null", O_RDONLY));
@@ -44,12 +47,13 @@ def storm(cc: Callable[[str, str], Path]) -> Path:
 
 
 @pytest.fixture
-def background(storm: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+def background(storm: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
-        # niced, so the test itself still gets the CPU under TCG
-        p = subprocess.Popen(["nice", "-n", "19", str(storm), "-1"])
+    def start(pace: int = 0) -> subprocess.Popen[bytes]:
+        # niced, so the test itself still gets the CPU under TCG; @pace
+        # syscalls then a 1 ms sleep keeps a Python reader up with it
+        p = subprocess.Popen(["nice", "-n", "19", str(storm), "-1", str(pace)])
         procs.append(p)
         return p
     yield start
@@ -149,8 +153,8 @@ def test_cpu_offline_online_during_capture(background: Callable[[], object]) -> 
             time.sleep(0.005)
         return False
     try:
-        background()
-        background()
+        background(20)
+        background(20)
         assert drain_until(lambda: sum(delivered.values()) > 0)
         CPU1.write_text("0")
         try:

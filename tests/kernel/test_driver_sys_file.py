@@ -8,7 +8,9 @@ import errno
 import fcntl
 import os
 import struct
+import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -20,6 +22,19 @@ pytestmark = pytest.mark.kernel
 AT_FDCWD = -100
 AT_REMOVEDIR = 0x200
 AT_SYMLINK_FOLLOW = 0x400
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Iterator[Path]:
+    """A fresh tmpfs: stat() st_dev is its superblock's device (on the VM's
+    overlayfs /tmp stat() reports a per-layer pseudo device instead)."""
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "fprobe-test", str(mnt)], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=True)
 
 
 def created(flags: int) -> int:
