@@ -165,20 +165,25 @@ def test_install_run_remove_purge(vm: Path) -> None:
     version = re.search(r"_([^_]+)_", dkms_deb.name).group(1).split("-")[0]  # type: ignore[union-attr]
 
     with ExitStack() as stack:
-        # A module loaded by the harness would hide the one DKMS builds.
+        # A module loaded by the harness would hide the one DKMS builds; its
+        # copy under updates/ goes aside and comes back for the next tests.
         if module_loaded():
             sh("rmmod", MODULE)
         stale = Path(f"/lib/modules/{kver}/updates/{MODULE}.ko")
         if stale.exists():
+            aside = vm / "harness.ko"
+            shutil.copy2(stale, aside)
             stale.unlink()
+            stack.callback(shutil.copy2, aside, stale)
+            stack.callback(lambda: subprocess.run(["rmmod", MODULE], capture_output=True))
 
         # -- install ------------------------------------------------------------
-        sh("apt-get", "install", "-y", "--no-download", "--no-install-recommends",
+        sh("apt-get", "install", "-y", "--no-install-recommends",
            str(dkms_deb), str(falco_deb), timeout=3600)
         status = sh("dkms", "status", "-m", "falco", "-v", version).stdout
         assert re.search(rf"falco/{re.escape(version)}, {re.escape(kver)}, \S+: installed",
                          status), status
-        built = list(Path(f"/lib/modules/{kver}").rglob(f"{MODULE}.ko*"))
+        built = list(Path(f"/lib/modules/{kver}/updates/dkms").glob(f"{MODULE}.ko*"))
         assert built, "DKMS installed no falco_probe.ko"
         assert Path("/usr/bin/falco").exists()
         for conf in ("falco.yaml", "falco_rules.yaml", "falco_rules.local.yaml",
@@ -214,22 +219,22 @@ def test_install_run_remove_purge(vm: Path) -> None:
                         f"status: {status.stdout}{status.stderr}")
         sh("service", "falco", "stop", timeout=120)
 
-    # -- remove: program and module gone, configuration kept ----------------------
-    sh("rmmod", MODULE, check=False)
-    sh("apt-get", "remove", "-y", "falco", "falco-dkms", timeout=1800)
-    assert not Path("/usr/bin/falco").exists()
-    assert not Path(f"/usr/src/falco-{version}").exists()
-    assert "falco" not in sh("dkms", "status", "-m", "falco").stdout
-    assert not list(Path(f"/lib/modules/{kver}").rglob(f"{MODULE}.ko*"))
-    assert Path("/etc/falco/falco.yaml").exists(), "remove must keep conffiles"
+        # -- remove: program and module gone, configuration kept ------------------
+        sh("rmmod", MODULE, check=False)
+        sh("apt-get", "remove", "-y", "falco", "falco-dkms", timeout=1800)
+        assert not Path("/usr/bin/falco").exists()
+        assert not Path(f"/usr/src/falco-{version}").exists()
+        assert "falco" not in sh("dkms", "status", "-m", "falco").stdout
+        assert not list(Path(f"/lib/modules/{kver}/updates/dkms").glob(f"{MODULE}.ko*"))
+        assert Path("/etc/falco/falco.yaml").exists(), "remove must keep conffiles"
 
-    # -- purge: nothing left ---------------------------------------------------------
-    sh("apt-get", "purge", "-y", "falco", "falco-dkms", timeout=600)
-    left = leftovers(files)
-    assert left == [], left
-    for path in ("/etc/falco", "/var/log/falco", f"/usr/src/falco-{version}",
-                 "/var/lib/dkms/falco", "/etc/init.d/falco", "/etc/logrotate.d/falco"):
-        assert not os.path.lexists(path), path
-    dpkg = sh("dpkg-query", "-W", "-f", "${db:Status-Status}\n", "falco", "falco-dkms",
-              check=False).stdout
-    assert "installed" not in dpkg and "config-files" not in dpkg, dpkg
+        # -- purge: nothing left -----------------------------------------------------
+        sh("apt-get", "purge", "-y", "falco", "falco-dkms", timeout=600)
+        left = leftovers(files)
+        assert left == [], left
+        for path in ("/etc/falco", "/var/log/falco", f"/usr/src/falco-{version}",
+                     "/var/lib/dkms/falco", "/etc/init.d/falco", "/etc/logrotate.d/falco"):
+            assert not os.path.lexists(path), path
+        dpkg = sh("dpkg-query", "-W", "-f", "${db:Status-Status}\n", "falco", "falco-dkms",
+                  check=False).stdout
+        assert "installed" not in dpkg and "config-files" not in dpkg, dpkg
