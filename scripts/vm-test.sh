@@ -17,18 +17,22 @@ if [ ! -d "/lib/modules/$KVER/build" ] || [ ! -r "/boot/vmlinuz-$KVER" ]; then
 fi
 make -C driver KERNELDIR="/lib/modules/$KVER/build"
 
-args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(-q tests/kernel)
-# a hung test dumps every thread's stack after 5 minutes (CI logs)
-args=(-o faulthandler_timeout=300 "${args[@]}")
+# Default: the whole suite, then the module load/unload cycles last and in a
+# second pytest run (they have frozen the TCG guest intermittently; see the
+# issue notes), so every other result is already reported if that happens.
+CYCLES=tests/kernel/test_driver_stress.py::test_load_capture_unload_cycles_under_storm
+if [ $# -gt 0 ]; then
+	cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=300 $(printf '%q ' "$@")"
+else
+	cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=300 -q tests/kernel --deselect $CYCLES; rc=\$?; python3 -m pytest -p no:cacheprovider -q $CYCLES || rc=1; exit \$rc"
+fi
 log=$(mktemp /tmp/vm-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
-cmd="python3 -m pytest -p no:cacheprovider $(printf '%q ' "${args[@]}")"
 set +e
 scripts/vm-run.sh "$cmd" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-summary=$(grep -E '^=*.*[0-9]+ (passed|failed|error|skipped).* in [0-9.]+s' "$log" | tail -n 1 || true)
-echo "vm-test: pytest summary: ${summary:-<none>}"
+grep -E '^=*.*[0-9]+ (passed|failed|error|skipped|deselected).* in [0-9.]+s' "$log" |
+	sed 's/^/vm-test: pytest summary: /' || echo "vm-test: pytest summary: <none>"
 echo "vm-test: exit status $rc"
 exit "$rc"
