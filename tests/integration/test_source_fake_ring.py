@@ -182,14 +182,29 @@ def test_missing_devices_message(tmp_path: Path) -> None:
 
 def test_permission_denied_message(tmp_path: Path) -> None:
     import os
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file modes")
+    import subprocess
+    import sys
     dev = tmp_path / "falco0"
     dev.write_bytes(b"")
     dev.chmod(0)
-    with pytest.raises(DriverError) as exc:
-        RingReader(devices=[str(dev)])
-    assert "run falco as root" in str(exc.value)
+    probe = ("import sys\n"
+             "from falco.driver.ring import RingReader\n"
+             "from falco.errors import DriverError\n"
+             "try:\n"
+             "    RingReader(devices=[sys.argv[1]])\n"
+             "except DriverError as e:\n"
+             "    print(e)\n"
+             "    sys.exit(3)\n")
+    argv = [sys.executable, "-c", probe, str(dev)]
+    if os.geteuid() == 0:
+        # Root ignores file modes; in a new user namespace it has no
+        # capability over files owned by the real root.
+        argv = ["unshare", "-U", *argv]
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                         cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert res.returncode == 3, res.stderr
+    assert "run falco as root" in res.stdout
 
 
 @pytest.mark.skipif(not lib.FSRC_HAVE_SYSCALLS, reason="no syscall table")
