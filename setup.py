@@ -17,7 +17,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["falco", "falco.*"]),
-    package_data={"falco": ["py.typed"]},
+    package_data={"falco": ["py.typed", "driver/csrc/*"]},
     setup_requires=["cffi>=1.15"],
     install_requires=["cffi>=1.15", "ply>=3.11,<4", "PyYAML>=6.0"],
     extras_require={"journald": ["systemd-python>=234"]},
