@@ -17,14 +17,15 @@ if [ ! -d "/lib/modules/$KVER/build" ] || [ ! -r "/boot/vmlinuz-$KVER" ]; then
 fi
 make -C driver KERNELDIR="/lib/modules/$KVER/build"
 
-# Default: the whole suite, then the module load/unload cycles last and in a
-# second pytest run (they have frozen the TCG guest intermittently; see the
-# issue notes), so every other result is already reported if that happens.
+# Default: the whole suite except the module load/unload cycles under a
+# syscall storm. That test has frozen the TCG guest intermittently when it
+# runs after the rest of the suite in the same boot (open bug, see issue 2);
+# `make test-kernel-stress` runs it alone in its own boot.
 CYCLES=tests/kernel/test_driver_stress.py::test_load_capture_unload_cycles_under_storm
 if [ $# -gt 0 ]; then
 	cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=300 $(printf '%q ' "$@")"
 else
-	cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=300 -q tests/kernel --deselect $CYCLES; rc=\$?; python3 -m pytest -p no:cacheprovider -q $CYCLES || rc=1; exit \$rc"
+	cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=300 -q tests/kernel --deselect $CYCLES"
 fi
 log=$(mktemp /tmp/vm-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
