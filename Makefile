@@ -3,7 +3,7 @@ PYTHON ?= python3
 KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -- '-amd64$$' | sort -V | tail -n 1)
 KERNELDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all deps build module test test-unit test-kernel test-kernel-stress demo bench clean
+.PHONY: all deps build module test test-unit test-kernel demo bench clean
 
 all: build module
 
@@ -23,9 +23,6 @@ test-unit: build
 
 test-kernel: build module
 	scripts/vm-test.sh
-
-test-kernel-stress: build module
-	scripts/vm-test.sh -q tests/kernel/test_driver_stress.py::test_load_capture_unload_cycles_under_storm
 
 demo: build module
 	scripts/demo.sh

@@ -5,7 +5,8 @@
 # the module failed to load/unload or the kernel log shows a WARNING/BUG).
 #   scripts/vm-run.sh [--no-module] [--param name=value]... '<command>'
 # Environment: KVER (default: newest installed -amd64), VM_CPUS (2),
-# VM_MEM (2G), VM_TIMEOUT seconds (1800).
+# VM_MEM (2G), VM_TIMEOUT seconds (1800), VM_TCG_THREAD (single|multi),
+# VM_VNG_ARGS (extra vng options, e.g. '--verbose --debug' to debug a hang).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KVER=${KVER:-$(ls /lib/modules | grep -- '-amd64$' | sort -V | tail -n 1)}
@@ -32,7 +33,15 @@ if [ ! -e "$ko" ] || [ -n "$(find "$ROOT/driver" -name '*.[ch]' -newer "$ko" | h
 fi
 
 guest="$ROOT/scripts/vm-guest.sh ${guest_args[*]:-} -- bash -c $(printf '%q' "$cmd")"
+# One host thread for all vCPUs (-accel tcg,thread=single): with QEMU 7.2's
+# default multi-threaded TCG, a guest vCPU executing a syscall tracepoint
+# site while another vCPU patches it (static key flip when any tracepoint
+# probe is registered or removed) can spin on the stale code forever: soft
+# lockup in syscall_trace_enter. Toggling the kernel's own raw_syscalls
+# trace events from tracefs under a syscall storm, with no module of ours
+# loaded, freezes the guest the same way (see issue 2's note).
 exec timeout --foreground "${VM_TIMEOUT:-1800}" \
 	vng --run "$KERNEL" --disable-kvm --force-9p \
+	--qemu-opts="-accel tcg,thread=${VM_TCG_THREAD:-single}" \
 	--cpus "${VM_CPUS:-2}" --memory "${VM_MEM:-2G}" \
-	--rwdir "$ROOT" --exec "$guest"
+	--rwdir "$ROOT" ${VM_VNG_ARGS:-} --exec "$guest"
