@@ -50,7 +50,11 @@ DEADLINE = float(os.environ.get("FALCO_E2E_DEADLINE", "2"))
 SETTLE = float(os.environ.get("FALCO_E2E_SETTLE", "1"))
 STARTUP_TIMEOUT = float(os.environ.get("FALCO_E2E_STARTUP", "300"))
 IDLE_SECONDS = float(os.environ.get("FALCO_E2E_IDLE", "30"))
+SYNC_TIMEOUT = float(os.environ.get("FALCO_E2E_SYNC", "60"))
 CANARY_RULE = "Read sensitive file by untrusted program"
+# Command-line marker of the sync canaries (FalcoRun.sync); their alerts are
+# never counted as an action's.
+SYNC_TOKEN = "falco-e2e-sync-"
 UPSTREAM_CANARY_RULE = "Read sensitive file untrusted"
 
 # Directories the actions write below; made writable with a tmpfs overlay
@@ -150,6 +154,7 @@ class FalcoRun:
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                      stderr=self._stderr, text=True, bufsize=1)
         self.alerts: list[Alert] = []
+        self._syncs = 0
         self.other_lines: list[str] = []
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, name="falco-stdout", daemon=True)
@@ -178,10 +183,32 @@ class FalcoRun:
         with self._cond:
             return len(self.alerts)
 
-    def since(self, start: int) -> list[Alert]:
-        """Detections raised after ``start`` (internal alerts left out)."""
+    def since(self, start: int, end: int | None = None) -> list[Alert]:
+        """Detections raised from mark ``start`` up to ``end`` (internal
+        alerts and those of the sync canaries left out)."""
         with self._cond:
-            return [a for a in self.alerts[start:] if a.source != "internal"]
+            return [a for a in self.alerts[start:end]
+                    if a.source != "internal" and SYNC_TOKEN not in a.raw]
+
+    def sync(self) -> int:
+        """Wait until falco has handled every event that happened before
+        this call; returns the mark just before the sync canary's alert.
+
+        The canary reads /etc/shadow with a unique command line. falco
+        handles events in timestamp order, so once the canary's alert is
+        out, every alert of earlier events is out too."""
+        self._syncs += 1
+        token = f"{SYNC_TOKEN}{self._syncs}"
+        start = self.mark()
+        subprocess.run(["cat", "/etc/shadow", f"/nonexistent/{token}"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        alert = self.wait_for(lambda a: a.rule == self.canary and token in a.raw,
+                              start, time.time() + SYNC_TIMEOUT)
+        if alert is None:
+            pytest.fail(f"sync canary {token} raised no alert in {SYNC_TIMEOUT:.0f} s:\n"
+                        f"{self.stderr_tail()}")
+        with self._cond:
+            return self.alerts.index(alert)
 
     def internal(self) -> list[Alert]:
         with self._cond:
@@ -335,13 +362,12 @@ def check_action(run: FalcoRun, action: Action, expected_rule: str,
     run_action(action)
     done = time.time()
     alert = run.wait_for(lambda a: a.rule == expected_rule, start, done + DEADLINE)
+    end = run.sync()
     if alert is None:
-        time.sleep(SETTLE)
         pytest.fail(f"{action.name}: rule {expected_rule!r} not raised within {DEADLINE} s; "
-                    f"alerts seen:\n{_describe(run.since(start))}")
-    time.sleep(SETTLE)
-    fired = {a.rule for a in run.since(start)}
-    assert fired == {expected_rule, *also}, _describe(run.since(start))
+                    f"alerts seen:\n{_describe(run.since(start, end))}")
+    fired = {a.rule for a in run.since(start, end)}
+    assert fired == {expected_rule, *also}, _describe(run.since(start, end))
     for key, value in action.expect:
         assert str(alert.fields.get(key)) == value, (
             f"{action.name}: {key}={alert.fields.get(key)!r}, expected {value!r}\n{alert.raw}")
@@ -364,8 +390,7 @@ class TestDefaultRulesLive:
                                             action: Action) -> None:
         start = falco_default.mark()
         run_action(action)
-        time.sleep(SETTLE + DEADLINE)
-        alerts = falco_default.since(start)
+        alerts = falco_default.since(start, falco_default.sync())
         assert alerts == [], _describe(alerts)
 
     @pytest.mark.parametrize("action", RULE_ACTIONS, ids=lambda a: a.name)
@@ -394,8 +419,7 @@ class TestUpstreamRulesLive:
         for action in RULE_ACTIONS:
             start = falco_upstream.mark()
             run_action(action)
-            time.sleep(DEADLINE)
-            rules = sorted({a.rule for a in falco_upstream.since(start)})
+            rules = sorted({a.rule for a in falco_upstream.since(start, falco_upstream.sync())})
             report.append(f"  {action.name}: {', '.join(rules) or '-'}")
         caught = sum(1 for line in report if not line.endswith(": -"))
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
