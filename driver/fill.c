@@ -10,6 +10,8 @@
  */
 #include <linux/uaccess.h>
 #include <linux/string.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 
 #include "fprobe.h"
 
@@ -262,4 +264,26 @@ int fprobe_fill(struct fprobe_rec *r)
 	}
 	/* Anything not pushed is sent empty by fprobe_rec_end(). */
 	return 0;
+}
+
+/**
+ * fprobe_ovl_layer() - overlayfs layer of an inode
+ * @inode: inode of an open file
+ * @upper: value for a file of the upper layer
+ * @lower: value for a file found only in a lower layer
+ *
+ * Overlayfs embeds the VFS inode in its own (struct ovl_inode, the same
+ * since 4.13), immediately followed by the upper dentry pointer: set once
+ * the file exists in the upper layer, created there or copied up.
+ *
+ * Return: @upper, @lower, or 0 when @inode is not an overlayfs inode.
+ */
+u32 fprobe_ovl_layer(struct inode *inode, u32 upper, u32 lower)
+{
+	struct dentry *up;
+
+	if (inode->i_sb->s_magic != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	up = READ_ONCE(*(struct dentry **)((char *)inode + sizeof(*inode)));
+	return up ? upper : lower;
 }

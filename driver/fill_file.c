@@ -126,8 +126,11 @@ void fprobe_push_dev_ino(struct fprobe_rec *r, int fd)
 	fprobe_push_u64(r, ino);
 }
 
-/* PPM_O_F_CREATED when the open of @fd created the file */
-static u32 fprobe_created_flag(long fd)
+/*
+ * Flags only the kernel knows about the file an open returned: whether the
+ * open created it (PPM_O_F_CREATED) and its overlayfs layer.
+ */
+static u32 fprobe_opened_flags(long fd)
 {
 	struct file *f = fprobe_fget(fd);
 	u32 res = 0;
@@ -135,6 +138,22 @@ static u32 fprobe_created_flag(long fd)
 	if (f) {
 		if (f->f_mode & FMODE_CREATED)
 			res = PPM_O_F_CREATED;
+		res |= fprobe_ovl_layer(file_inode(f), PPM_FD_UPPER_LAYER,
+					PPM_FD_LOWER_LAYER);
+		fput(f);
+	}
+	return res;
+}
+
+/* overlayfs layer of the file created by creat() as fd @fd */
+static u32 fprobe_creat_layer(long fd)
+{
+	struct file *f = fprobe_fget(fd);
+	u32 res = 0;
+
+	if (f) {
+		res = fprobe_ovl_layer(file_inode(f), PPM_FD_UPPER_LAYER_CREAT,
+				       PPM_FD_LOWER_LAYER_CREAT);
 		fput(f);
 	}
 	return res;
@@ -257,7 +276,7 @@ int fprobe_fill_file(struct fprobe_rec *r)
 		fprobe_push_u64(r, r->ret);
 		fprobe_push_ustr(r, A(0));
 		fprobe_push_u64(r, fprobe_open_flags(A(1)) |
-				   fprobe_created_flag(r->ret));
+				   fprobe_opened_flags(r->ret));
 		fprobe_push_u64(r, fprobe_open_mode(A(1), A(2)));
 		fprobe_push_dev_ino(r, r->ret);
 		break;
@@ -272,7 +291,7 @@ int fprobe_fill_file(struct fprobe_rec *r)
 		fprobe_push_u64(r, IA(0));
 		fprobe_push_ustr(r, A(1));
 		fprobe_push_u64(r, fprobe_open_flags(A(2)) |
-				   fprobe_created_flag(r->ret));
+				   fprobe_opened_flags(r->ret));
 		fprobe_push_u64(r, fprobe_open_mode(A(2), A(3)));
 		fprobe_push_dev_ino(r, r->ret);
 		break;
@@ -285,7 +304,7 @@ int fprobe_fill_file(struct fprobe_rec *r)
 		fprobe_push_ustr(r, A(1));
 		fprobe_push_u64(r, fprobe_open_flags(how.flags) |
 				   (r->type == PPME_SYSCALL_OPENAT2_X ?
-				    fprobe_created_flag(r->ret) : 0));
+				    fprobe_opened_flags(r->ret) : 0));
 		fprobe_push_u64(r, fprobe_open_mode(how.flags, how.mode));
 		fprobe_push_u64(r, fprobe_resolve_flags(how.resolve));
 		if (r->type == PPME_SYSCALL_OPENAT2_X)
@@ -300,8 +319,7 @@ int fprobe_fill_file(struct fprobe_rec *r)
 		fprobe_push_ustr(r, A(0));
 		fprobe_push_u64(r, A(1) & 07777);
 		fprobe_push_dev_ino(r, r->ret);
-		/* overlayfs layer of the new file: not tracked */
-		fprobe_push_u64(r, 0);
+		fprobe_push_u64(r, fprobe_creat_layer(r->ret));
 		break;
 	case PPME_SYSCALL_CLOSE_X:
 	case PPME_SYSCALL_FCHDIR_X:

@@ -21,6 +21,7 @@
 #include <linux/audit.h>
 #include <linux/ptrace.h>
 #include <linux/uaccess.h>
+#include <linux/capability.h>
 
 #include "compat.h"
 #include "fprobe.h"
@@ -309,12 +310,65 @@ static void fprobe_fill_clone(struct fprobe_rec *r)
 	fprobe_push_u64(r, fprobe_pidns_start(t));
 }
 
+/* Is @gid among the supplementary groups (kept sorted) of @gi? */
+static bool fprobe_in_groups(const struct group_info *gi, kgid_t gid)
+{
+	unsigned int lo = 0, hi = gi->ngroups, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (gid_gt(gid, gi->gid[mid]))
+			lo = mid + 1;
+		else if (gid_lt(gid, gi->gid[mid]))
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Could @cred write @inode, or make it writable as its owner?  A lockless
+ * reading of inode_permission(MAY_WRITE) || inode_owner_or_capable() for
+ * the initial user namespace, without LSM hooks.
+ */
+static bool fprobe_exe_writable(const struct cred *cred, struct inode *inode)
+{
+	if (uid_eq(cred->fsuid, inode->i_uid) ||
+	    cap_raised(cred->cap_effective, CAP_FOWNER))
+		return true;
+	if (IS_RDONLY(inode))
+		return false;
+	if (cap_raised(cred->cap_effective, CAP_DAC_OVERRIDE))
+		return true;
+	if (gid_eq(cred->fsgid, inode->i_gid) ||
+	    fprobe_in_groups(cred->group_info, inode->i_gid))
+		return inode->i_mode & 0020;
+	return inode->i_mode & 0002;
+}
+
+/* PPM_EXE_* flags of executable @exe run by @t; under rcu_read_lock() */
+static u32 fprobe_exe_flags(struct task_struct *t, struct file *exe)
+{
+	struct inode *inode = file_inode(exe);
+	const char *name = exe->f_path.dentry->d_name.name;
+	u32 flags = fprobe_ovl_layer(inode, PPM_EXE_UPPER_LAYER,
+				     PPM_EXE_LOWER_LAYER);
+
+	if (fprobe_exe_writable(__task_cred(t), inode))
+		flags |= PPM_EXE_WRITABLE;
+	if (!strncmp(name, "memfd:", 6))
+		flags |= PPM_EXE_FROM_MEMFD;
+	return flags;
+}
+
 static void fprobe_push_exe_file(struct fprobe_rec *r, struct mm_struct *mm,
 				 u64 *caps, u32 uid, u32 gid, pid_t pgid)
 {
 	struct file *exe = NULL;
 	struct inode *inode;
 	u64 ino = 0, ctime = 0, mtime = 0;
+	u32 flags = 0;
 
 	rcu_read_lock();
 	if (r->bprm)
@@ -326,9 +380,9 @@ static void fprobe_push_exe_file(struct fprobe_rec *r, struct mm_struct *mm,
 		ino = inode->i_ino;
 		ctime = timespec64_to_ns(&fprobe_inode_ctime(inode));
 		mtime = timespec64_to_ns(&fprobe_inode_mtime(inode));
+		flags = fprobe_exe_flags(r->task, exe);
 	}
-	/* flags (exe writable, overlay layer, memfd): not computed */
-	fprobe_push_u64(r, 0);
+	fprobe_push_u64(r, flags);
 	fprobe_push_u64(r, caps[0]);
 	fprobe_push_u64(r, caps[1]);
 	fprobe_push_u64(r, caps[2]);
@@ -388,6 +442,45 @@ static void fprobe_fill_exec(struct fprobe_rec *r)
 	}
 }
 
+/*
+ * Who will adopt the children of exiting @p: 0 when it has none, else
+ * (as the kernel's find_new_reaper() decides) a live thread of its group,
+ * the nearest child-subreaper ancestor, or its pid namespace's init.
+ */
+static pid_t fprobe_reaper_tid(struct task_struct *p)
+{
+	struct pid_namespace *ns;
+	struct task_struct *t, *init;
+	pid_t tid = 0;
+
+	if (list_empty(&p->children))
+		return 0;
+	rcu_read_lock();
+	for_each_thread(p, t) {
+		if (t != p && !(t->flags & PF_EXITING)) {
+			tid = task_pid_nr(t);
+			goto out_unlock;
+		}
+	}
+	ns = task_active_pid_ns(p);
+	init = ns ? READ_ONCE(ns->child_reaper) : NULL;
+	if (!init || init == p)
+		goto out_unlock;
+	for (t = rcu_dereference(p->real_parent); t && t != init;
+	     t = rcu_dereference(t->real_parent)) {
+		if (t->signal->is_child_subreaper && !(t->flags & PF_EXITING)) {
+			tid = task_pid_nr(t);
+			goto out_unlock;
+		}
+		if (t == rcu_access_pointer(t->real_parent))
+			break;
+	}
+	tid = task_pid_nr(init);
+out_unlock:
+	rcu_read_unlock();
+	return tid;
+}
+
 static void fprobe_fill_procexit(struct fprobe_rec *r)
 {
 	int status = r->task->exit_code;
@@ -397,8 +490,7 @@ static void fprobe_fill_procexit(struct fprobe_rec *r)
 	fprobe_push_u64(r, (s64)(sig ? 0 : (status >> 8) & 0xff));
 	fprobe_push_u64(r, sig);
 	fprobe_push_u64(r, (status & 0x80) ? 1 : 0);
-	/* reaper of the orphans: left to userspace */
-	fprobe_push_u64(r, 0);
+	fprobe_push_u64(r, (s64)fprobe_reaper_tid(r->task));
 }
 
 static u32 fprobe_ptrace_request(unsigned long req)

@@ -122,7 +122,9 @@ int fprobe_tp_enable(struct fprobe_session *s, unsigned int tp);
 int fprobe_tp_disable(struct fprobe_session *s, unsigned int tp);
 void fprobe_tp_disable_all(struct fprobe_session *s);
 
-/* fill.c: parameter encoders */
+struct inode;
+
+/* fill.c: parameter encoders and shared helpers */
 void fprobe_push_empty(struct fprobe_rec *r);
 void fprobe_push_u64(struct fprobe_rec *r, u64 val);
 void fprobe_push_bytes(struct fprobe_rec *r, const void *p, u32 len);
@@ -133,6 +135,7 @@ u32 fprobe_room_left(struct fprobe_rec *r);
 char *fprobe_param_begin(struct fprobe_rec *r);
 void fprobe_param_commit(struct fprobe_rec *r, u32 len);
 int fprobe_fill(struct fprobe_rec *r);
+u32 fprobe_ovl_layer(struct inode *inode, u32 upper, u32 lower);
 
 /* fill_*.c: event specific fillers */
 u32 fprobe_open_flags(unsigned long flags);

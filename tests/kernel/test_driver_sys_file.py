@@ -96,6 +96,38 @@ def test_open_and_creat(trace: Tracer, tmp_path: Path) -> None:
         "creat_flags": 0}
 
 
+def test_open_on_overlayfs_reports_the_layer(trace: Tracer, tmp_path: Path) -> None:
+    for d in ("lower", "upper", "work", "merged"):
+        (tmp_path / d).mkdir()
+    (tmp_path / "lower" / "low").write_text("x")
+    (tmp_path / "lower" / "copied").write_text("x")
+    m = tmp_path / "merged"
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    f"lowerdir={tmp_path}/lower,upperdir={tmp_path}/upper,"
+                    f"workdir={tmp_path}/work", str(m)], check=True)
+    try:
+        trace.reset()
+        for name, flags in (("low", os.O_RDONLY), ("copied", os.O_WRONLY),
+                            ("new", os.O_WRONLY | os.O_CREAT)):
+            os.close(os.open(m / name, flags | os.O_CLOEXEC, 0o600))
+        fd = sc("creat", str(m / "made"), 0o600)
+        assert fd >= 0
+        os.close(fd)
+    finally:
+        subprocess.run(["umount", str(m)], check=True)
+    upper, lower = P("PPM_FD_UPPER_LAYER"), P("PPM_FD_LOWER_LAYER")
+    cloexec = P("PPM_O_CLOEXEC")
+    got = {n: trace.one("openat", name=str(m / n)).params["flags"]
+           for n in ("low", "copied", "new")}
+    assert got == {
+        "low": P("PPM_O_RDONLY") | cloexec | lower,
+        # opening a lower file for writing copies it up first
+        "copied": P("PPM_O_WRONLY") | cloexec | upper,
+        "new": created(P("PPM_O_WRONLY") | P("PPM_O_CREAT") | cloexec) | upper}
+    assert trace.one("creat", name=str(m / "made")).params["creat_flags"] == \
+        P("PPM_FD_UPPER_LAYER_CREAT")
+
+
 def test_openat2_with_resolve(trace: Tracer, tmp_path: Path) -> None:
     path = str(tmp_path / "o2")
     RESOLVE_NO_SYMLINKS, RESOLVE_BENEATH = 0x04, 0x08

@@ -3,16 +3,18 @@
 namespaces, ptrace/kill/bpf and the generic event."""
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -78,18 +80,116 @@ def test_execve_from_sched_process_exec(trace: Tracer, tmp_path: Path) -> None:
     assert p.pop("vm_size") > 0 and p.pop("vm_rss") > 0 and p.pop("vm_swap") >= 0
     check_cgroups(p.pop("cgroups"))
     loginuid = int(Path("/proc/self/loginuid").read_text())
+    # root owns /usr/bin/true: it could write it. In the VM /usr may be an
+    # overlay: then one of the layer bits is set as well.
+    layer = p["flags"] & (P("PPM_EXE_LOWER_LAYER") | P("PPM_EXE_UPPER_LAYER"))
+    assert layer in ((P("PPM_EXE_LOWER_LAYER"), P("PPM_EXE_UPPER_LAYER"))
+                     if fs_type(TRUE) == "overlayfs" else (0,))
     assert p == {
         "res": 0, "exe": TRUE, "args": b"arg1\0two words\0", "tid": proc.pid,
         "pid": proc.pid, "ptid": me(), "cwd": str(tmp_path),
         "fdlimit": resource.getrlimit(resource.RLIMIT_NOFILE)[0], "comm": "true",
         "env": b"FPTEST=42\0", "tty": tty_nr(), "vpgid": os.getpgid(0),
-        "loginuid": loginuid, "flags": 0, "cap_inheritable": inh, "cap_permitted": prm,
+        "loginuid": loginuid, "flags": P("PPM_EXE_WRITABLE") | layer, "cap_inheritable": inh, "cap_permitted": prm,
         "cap_effective": eff, "exe_ino": st.st_ino, "exe_ino_ctime": st.st_ctime_ns,
         "exe_ino_mtime": st.st_mtime_ns, "uid": os.geteuid(),
         "trusted_exepath": os.path.realpath(TRUE), "pgid": os.getpgid(0),
         "gid": os.getegid(), "filename": TRUE}
     # the successful execve's own sys_exit is not a second event
     assert len(rr.select(trace.events(), "execve", tid=proc.pid)) == 1
+
+
+def fs_type(path: str) -> str:
+    return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A fresh tmpfs (the VM's /tmp may be an overlay itself)."""
+    d = tmp_path / "fs"
+    d.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "fptest", str(d)], check=True)
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], check=True)
+
+
+def exec_flags(trace: Tracer, argv0: str, prepare: Callable[[], None] = lambda: None,
+               fd: int | None = None) -> int:
+    """Run @argv0 (or the open file @fd) in a child after @prepare();
+    the flags param of its execve event."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            prepare()
+            os.execve(argv0 if fd is None else fd, [argv0], {})
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    return trace.one("execve", tid=pid).params["flags"]
+
+
+def test_exe_flags_writable_memfd(trace: Tracer, tmpfs: Path) -> None:
+    writable, memfd = P("PPM_EXE_WRITABLE"), P("PPM_EXE_FROM_MEMFD")
+    exe = tmpfs / "true"
+    shutil.copy(TRUE, exe)
+    os.chmod(exe, 0o755)
+    assert exec_flags(trace, str(exe)) == writable         # root owns it
+    nobody = 65534
+
+    def drop() -> None:
+        os.setgroups([])
+        os.setgid(nobody)
+        os.setuid(nobody)
+
+    def as_nobody() -> int:
+        # by fd: nobody cannot walk pytest's 0700 directories
+        fd = os.open(exe, os.O_RDONLY)
+        try:
+            return exec_flags(trace, "true", drop, fd=fd)
+        finally:
+            os.close(fd)
+    assert as_nobody() == 0                                 # root:root 0755
+    os.chmod(exe, 0o757)
+    assert as_nobody() == writable                          # world-writable
+    os.chown(exe, nobody, 0)
+    os.chmod(exe, 0o555)
+    assert as_nobody() == writable                          # nobody owns it
+    wfd = os.memfd_create("fptest", 0)
+    os.write(wfd, Path(TRUE).read_bytes())
+    # exec refuses a file open for writing (ETXTBSY): keep a read-only fd
+    fd = os.open(f"/proc/self/fd/{wfd}", os.O_RDONLY)
+    os.close(wfd)
+    try:
+        os.fchmod(fd, 0o755)                                # memfds start 0777
+        assert exec_flags(trace, "memtrue", fd=fd) == writable | memfd
+        assert exec_flags(trace, "memtrue", drop, fd=fd) == memfd
+    finally:
+        os.close(fd)
+
+
+def test_exe_flags_overlay_layers(trace: Tracer, tmpfs: Path) -> None:
+    """A binary only in the lower layer, then one written through the
+    overlay (so it lives in the upper layer)."""
+    for d in ("lower", "upper", "work", "merged"):
+        (tmpfs / d).mkdir()
+    shutil.copy(TRUE, tmpfs / "lower" / "lowtrue")
+    merged = tmpfs / "merged"
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    f"lowerdir={tmpfs}/lower,upperdir={tmpfs}/upper,"
+                    f"workdir={tmpfs}/work", str(merged)], check=True)
+    try:
+        shutil.copy(TRUE, merged / "uptrue")
+        writable = P("PPM_EXE_WRITABLE")
+        assert exec_flags(trace, str(merged / "lowtrue")) == writable | P("PPM_EXE_LOWER_LAYER")
+        assert exec_flags(trace, str(merged / "uptrue")) == writable | P("PPM_EXE_UPPER_LAYER")
+        shutil.copy(TRUE, tmpfs / "plain")
+        assert exec_flags(trace, str(tmpfs / "plain")) == writable   # not on an overlay
+    finally:
+        subprocess.run(["umount", str(merged)], check=True)
 
 
 def test_failed_execve_from_sys_exit(trace: Tracer) -> None:
@@ -170,6 +270,68 @@ def test_killed_process_exit_status(trace: Tracer) -> None:
                          "reaper_tid": 0}
     assert trace.one("kill", pid=proc.pid).params == {
         "res": 0, "pid": proc.pid, "sig": signal.SIGKILL}
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def ppid_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def leave_orphan(subreaper: bool) -> tuple[int, int, int]:
+    """Fork C (under a child-subreaper S of ours when @subreaper), which
+    forks a waiting grandchild G and exits. Returns C's pid, our child
+    (S, or C itself) and G's parent once C is gone: the kernel's choice."""
+    info_r, info_w = os.pipe()
+    hold_r, hold_w = os.pipe()
+    top = os.fork()
+    if top == 0:
+        try:
+            os.close(info_r)
+            os.close(hold_w)
+            if subreaper:
+                libc = ctypes.CDLL(None, use_errno=True)
+                assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+                if os.fork():                       # S: reap C, wait for release
+                    os.wait()
+                    os.read(hold_r, 1)
+                    os._exit(0)
+            g = os.fork()
+            if g == 0:                              # G
+                os.read(hold_r, 1)
+                os._exit(0)
+            os.write(info_w, f"{os.getpid()} {g}".encode())   # C
+        finally:
+            os._exit(0)
+    os.close(info_w)
+    os.close(hold_r)
+    try:
+        c_pid, g_pid = map(int, os.read(info_r, 64).split())
+        if not subreaper:
+            os.waitpid(top, 0)
+        while Path(f"/proc/{c_pid}").exists():
+            time.sleep(0.01)
+        return c_pid, top, ppid_of(g_pid)
+    finally:
+        os.write(hold_w, b"xx")
+        os.close(hold_w)
+        os.close(info_r)
+        if subreaper:
+            os.waitpid(top, 0)
+
+
+def test_procexit_reaper_tid(trace: Tracer) -> None:
+    """No children: 0 (see the tests above). Children left behind: the
+    process that adopts them, here init (or whichever subreaper above us
+    the kernel picked), then a child-subreaper of ours."""
+    c_pid, _, adopter = leave_orphan(subreaper=False)
+    assert adopter not in (c_pid, os.getpid())
+    assert trace.one("procexit", tid=c_pid, exit=False).params["reaper_tid"] == adopter
+    c_pid, s_pid, adopter = leave_orphan(subreaper=True)
+    assert adopter == s_pid != c_pid
+    assert trace.one("procexit", tid=c_pid, exit=False).params["reaper_tid"] == s_pid
 
 
 def test_thread_creation(trace: Tracer) -> None:
