@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ctypes
 import os
+import subprocess
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -87,3 +89,15 @@ def trace(live: rr.Capture) -> Tracer:
     t = Tracer(live)
     t.reset()
     return t
+
+
+@pytest.fixture
+def tmpfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh tmpfs: stat() st_dev is its superblock's device, and it can
+    hold overlayfs layers (the VM's /tmp is an overlay itself)."""
+    mnt = tmp_path_factory.mktemp("tmpfs")
+    subprocess.run(["mount", "-t", "tmpfs", "fprobe-test", str(mnt)], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=True)

@@ -10,12 +10,11 @@ import os
 import struct
 import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 import ringreader as rr
-from sctest import P, Tracer, live, sc, trace  # noqa: F401  (fixtures)
+from sctest import P, Tracer, live, sc, tmpfs, trace  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.kernel
 
@@ -25,16 +24,9 @@ AT_SYMLINK_FOLLOW = 0x400
 
 
 @pytest.fixture
-def tmp_path(tmp_path: Path) -> Iterator[Path]:
-    """A fresh tmpfs: stat() st_dev is its superblock's device (on the VM's
-    overlayfs /tmp stat() reports a per-layer pseudo device instead)."""
-    mnt = tmp_path / "tmpfs"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "fprobe-test", str(mnt)], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=True)
+def tmp_path(tmpfs: Path) -> Path:
+    """Every test here works on a fresh tmpfs (sctest.tmpfs)."""
+    return tmpfs
 
 
 def created(flags: int) -> int:

@@ -14,12 +14,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
 import ringreader as rr
-from sctest import P, Tracer, live, sc, trace  # noqa: F401  (fixtures)
+from sctest import P, Tracer, live, sc, tmpfs, trace  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.kernel
 
@@ -102,18 +102,6 @@ def test_execve_from_sched_process_exec(trace: Tracer, tmp_path: Path) -> None:
 def fs_type(path: str) -> str:
     return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True,
                           check=True).stdout.strip()
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A fresh tmpfs (the VM's /tmp may be an overlay itself)."""
-    d = tmp_path / "fs"
-    d.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "fptest", str(d)], check=True)
-    try:
-        yield d
-    finally:
-        subprocess.run(["umount", "-l", str(d)], check=True)
 
 
 def exec_flags(trace: Tracer, argv0: str, prepare: Callable[[], None] = lambda: None,
