@@ -3,7 +3,7 @@ PYTHON ?= python3
 KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -- '-amd64$$' | sort -V | tail -n 1)
 KERNELDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all deps build module test test-unit test-kernel demo bench clean
+.PHONY: all deps build module test test-unit test-kernel test-packaging demo bench clean
 
 all: build module
 
@@ -16,13 +16,18 @@ build: deps
 module:
 	$(MAKE) -C driver KERNELDIR=$(KERNELDIR)
 
-test: build test-unit test-kernel
+test: build test-unit test-kernel test-packaging
 
 test-unit: build
 	$(PYTHON) -m pytest -q tests/unit tests/integration
 
 test-kernel: build module
 	scripts/vm-test.sh
+
+# Builds the .debs (lintian), installs them in a throw-away overlay of / and
+# runs tests/packaging/ there, in the VM and in a chroot.
+test-packaging: deps
+	scripts/test-packaging.sh
 
 demo: build module
 	scripts/demo.sh
