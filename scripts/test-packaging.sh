@@ -40,6 +40,14 @@ if [ ! -d "/lib/modules/$KVER/build" ] || [ ! -r "/boot/vmlinuz-$KVER" ]; then
 	exit 2
 fi
 
+# The tree starts as a copy of this host: it must not have them already.
+for p in falco falco-dkms; do
+	if dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -q -v not-installed; then
+		echo "test-packaging: $p is installed on this host; purge it first" >&2
+		exit 2
+	fi
+done
+
 if [ "$build" = 1 ]; then
 	OUT=$OUT scripts/build-deb.sh
 	stamp "packages built"
