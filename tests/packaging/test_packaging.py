@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
@@ -174,9 +175,16 @@ def phase() -> str:
     return os.environ.get("FALCO_PKG_PHASE", "")
 
 
+@dataclass(frozen=True)
+class Tree:
+    """The tree scripts/test-packaging.sh prepared."""
+    version: str  # upstream version of the packages (falco-<version> in DKMS)
+    kver: str  # the VM's kernel, which DKMS built for
+    workdir: Path  # scratch space (syslog file, rsyslog configuration)
+
+
 @pytest.fixture(scope="module")
-def env() -> Iterator[dict[str, object]]:
-    """The prepared tree: package version and kernel."""
+def env() -> Iterator[Tree]:
     if phase() not in ("vm", "chroot"):
         pytest.skip("runs in the tree prepared by scripts/test-packaging.sh "
                     "(make test-packaging)")
@@ -186,10 +194,12 @@ def env() -> Iterator[dict[str, object]]:
         # virtme hides /var/cache under an empty tmpfs: man-db's trigger
         # would rebuild its whole index over 9p instead of updating it.
         sh("umount", "/var/cache")
+    version = os.environ.get("FALCO_PKG_VERSION", "")
+    if not version:
+        pytest.fail("FALCO_PKG_VERSION unset")
     with tempfile.TemporaryDirectory(prefix="falco-pkg-") as d:
-        yield {"version": os.environ.get("FALCO_PKG_VERSION", ""),
-               "kver": os.environ.get("KVER", os.uname().release),
-               "workdir": Path(d)}
+        yield Tree(version=version, kver=os.environ.get("KVER", os.uname().release),
+                   workdir=Path(d))
     if phase() == "vm":
         if falco_pid():
             subprocess.run(["service", "falco", "stop"], capture_output=True, timeout=120)
@@ -202,8 +212,8 @@ def only_in(wanted: str) -> pytest.MarkDecorator:
 
 
 @only_in("vm")
-def test_installed_and_dkms_built_module(env: dict[str, object]) -> None:
-    version, kver = str(env["version"]), str(env["kver"])
+def test_installed_and_dkms_built_module(env: Tree) -> None:
+    version, kver = env.version, env.kver
     assert os.uname().release == kver
     for package in PACKAGES:
         assert package_status(package) == "installed", package
@@ -222,8 +232,8 @@ def test_installed_and_dkms_built_module(env: dict[str, object]) -> None:
 
 
 @only_in("vm")
-def test_modprobe_service_alert_to_syslog_and_journal(env: dict[str, object]) -> None:
-    kver = str(env["kver"])
+def test_modprobe_service_alert_to_syslog_and_journal(env: Tree) -> None:
+    kver = env.kver
     assert not module_loaded(), "falco_probe loaded before modprobe"
     sh("modprobe", MODULE)
     assert module_loaded()
@@ -231,7 +241,7 @@ def test_modprobe_service_alert_to_syslog_and_journal(env: dict[str, object]) ->
     assert path.startswith(f"/lib/modules/{kver}/updates/dkms/"), \
         f"modprobe did not pick the DKMS module: {path}"
 
-    logging = Logging(Path(str(env["workdir"])))
+    logging = Logging(env.workdir)
     try:
         pid = start_service()
         log(f"falco running as pid {pid}")
@@ -257,7 +267,7 @@ def test_modprobe_service_alert_to_syslog_and_journal(env: dict[str, object]) ->
 
 
 @only_in("vm")
-def test_apt_remove_falco_stops_daemon_keeps_configuration(env: dict[str, object]) -> None:
+def test_apt_remove_falco_stops_daemon_keeps_configuration(env: Tree) -> None:
     if not module_loaded():
         sh("modprobe", MODULE)
     pid = start_service()
@@ -281,8 +291,8 @@ def test_apt_remove_falco_stops_daemon_keeps_configuration(env: dict[str, object
 # DKMS runs a full depmod on removal: minutes under TCG over 9p, seconds
 # natively. The rest runs in a chroot of the same tree on the host.
 @only_in("chroot")
-def test_apt_remove_falco_dkms_takes_the_module_away(env: dict[str, object]) -> None:
-    version, kver = str(env["version"]), str(env["kver"])
+def test_apt_remove_falco_dkms_takes_the_module_away(env: Tree) -> None:
+    version, kver = env.version, env.kver
     assert package_status("falco") == "config-files"
     sh("apt-get", "remove", "-y", "falco-dkms", timeout=900)
     assert package_status("falco-dkms") in ("config-files", "not-installed")
@@ -294,8 +304,8 @@ def test_apt_remove_falco_dkms_takes_the_module_away(env: dict[str, object]) -> 
 
 
 @only_in("chroot")
-def test_apt_purge_leaves_nothing(env: dict[str, object]) -> None:
-    version = str(env["version"])
+def test_apt_purge_leaves_nothing(env: Tree) -> None:
+    version = env.version
     sh("apt-get", "purge", "-y", *PACKAGES, timeout=900)
     for package in PACKAGES:
         assert package_status(package) == "not-installed", package
