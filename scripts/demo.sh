@@ -4,7 +4,8 @@
 # Where this kernel can load falco_probe, it runs here; otherwise (a
 # container, a CI runner) it boots the VM with the module and runs there.
 # From a second terminal, run scripts/trigger-alerts.sh to see alerts.
-# Stop with Ctrl-C.
+# Stop with Ctrl-C: falco prints its summary (in the VM too: the host side
+# asks the guest to stop falco with SIGINT through out/demo/stop).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -27,7 +28,11 @@ if [ "${1:-}" = --in-vm ]; then
 	ip link set lo up 2>/dev/null || true
 	mkdir -p out/demo/inbox
 	touch out/demo/vm-running
-	trap 'rm -f out/demo/vm-running' EXIT
+	echo "demo: falco is starting (under emulation this takes a minute)."
+	echo "demo: from another terminal run: scripts/trigger-alerts.sh"
+	python3 -m falco "${RULES[@]}" -o syslog_output.enabled=false &
+	falco=$!
+	trap 'rm -f out/demo/vm-running; kill "$watcher" 2>/dev/null || true' EXIT
 	(
 		while sleep 0.5; do
 			for req in out/demo/inbox/*; do
@@ -35,11 +40,14 @@ if [ "${1:-}" = --in-vm ]; then
 				rm -f "$req"
 				scripts/trigger-alerts.sh --local >/dev/null 2>&1 || true
 			done
+			if [ -e out/demo/stop ]; then
+				kill -INT "$falco" 2>/dev/null
+				break
+			fi
 		done
 	) &
-	echo "demo: falco is starting (under emulation this takes a minute)."
-	echo "demo: from another terminal run: scripts/trigger-alerts.sh"
-	python3 -m falco "${RULES[@]}" -o syslog_output.enabled=false
+	watcher=$!
+	wait "$falco"
 	exit $?
 fi
 
@@ -50,4 +58,16 @@ if [ "$(id -u)" = 0 ] && { [ -e /dev/falco0 ] || insmod driver/falco_probe.ko 2>
 fi
 
 echo "demo: this kernel cannot load falco_probe; booting the VM (Debian's kernel under qemu)."
-exec "$ROOT/scripts/vm-run.sh" "$ROOT/scripts/demo.sh --in-vm"
+# The VM runs in its own session so that Ctrl-C does not kill qemu (and
+# falco with it, before its summary): Ctrl-C here asks the guest instead.
+mkdir -p out/demo
+rm -f out/demo/stop
+setsid "$ROOT/scripts/vm-run.sh" "$ROOT/scripts/demo.sh --in-vm" </dev/null &
+vm=$!
+trap 'echo; echo "demo: stopping falco in the VM"; touch out/demo/stop' INT TERM
+rc=0
+while kill -0 "$vm" 2>/dev/null; do
+	wait "$vm" && rc=0 || rc=$?
+done
+rm -f out/demo/stop
+exit "$rc"

@@ -20,7 +20,7 @@ make -C driver KERNELDIR="/lib/modules/$KVER/build"
 if [ $# -gt 0 ]; then
 	cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=300 $(printf '%q ' "$@")"
 else
-	cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=300 -q --durations=10 tests/kernel --ignore=tests/kernel/test_packaging.py"
+	cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=300 -q --durations=10 tests/kernel"
 fi
 log=$(mktemp /tmp/vm-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
