@@ -107,7 +107,9 @@ class Engine:
     _pending: Any = None
     _in_source: bool = False
     _index: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
+    # Set by stop()/interrupt() from any thread or a signal handler; a
+    # plain flag (an attribute store is atomic) is cheap to test per event.
+    _stopped: bool = False
     _swap_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -167,36 +169,36 @@ class Engine:
     def stop(self, exit_code: int | None = None) -> None:
         if exit_code is not None:
             self.exit_code = exit_code
-        self._stop.set()
+        self._stopped = True
 
     def interrupt(self) -> None:
         """Stop from a signal handler (main thread): a source blocked in
         a read (a pipe, an idle ring) is left at once."""
-        self._stop.set()
+        self._stopped = True
         if self._in_source:
             raise StopRequested()
 
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        return self._stopped
 
     def run(self, source: Iterable[Any]) -> int:
         """Process events until the source ends or ``stop`` is called."""
         events = iter(source)
+        process = self.process
         try:
-            while not self._stop.is_set():
-                self._in_source = True
-                try:
-                    evt = next(events)
-                except StopIteration:
-                    break
-                finally:
+            # ``_in_source`` is set while the loop waits in the source.
+            self._in_source = not self._stopped
+            if self._in_source:
+                for evt in events:
                     self._in_source = False
-                if self._pending is not None:
-                    self._apply_pending()
-                if evt is None or self._stop.is_set():
-                    continue        # idle tick from a live source
-                self.process(evt)
+                    if self._pending is not None:
+                        self._apply_pending()
+                    if evt is not None and not self._stopped:
+                        process(evt)
+                    if self._stopped:
+                        break
+                    self._in_source = True
         except StopRequested:
             pass
         finally:
@@ -210,8 +212,14 @@ class Engine:
         self.stats.events += 1
         if self.on_event is not None:
             self.on_event(evt)
+        name = evt.name
+        rules = self._index.get(name)
+        if rules is None:
+            rules = self._rules_for(name)
+        if not rules:
+            return []
         alerts = []
-        for rule in self._rules_for(evt.name):
+        for rule in rules:
             try:
                 if not rule.matches(ctx):
                     continue

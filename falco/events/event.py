@@ -9,7 +9,7 @@ from itertools import accumulate
 
 from falco.driver.schema import EventInfo, get_schema
 from falco.errors import DecodeError
-from falco.events.params import decode_param, render_value
+from falco.events.params import decode_typed, render_value
 
 HDR_V2 = 26
 HDR_V1 = 22
@@ -117,11 +117,24 @@ class Event:
         """Return value of an exit event (its "res" or first fd param)."""
         if not self.code & 1:
             return None
-        for key in ("res", "fd"):
-            if key in self.info.index:
-                val = self.param(key)
-                return val if isinstance(val, int) else None
-        return None
+        index = self.info.index
+        i = index.get("res")
+        if i is None:
+            i = index.get("fd")
+            if i is None:
+                return None
+        val = self.param(i)
+        return val if isinstance(val, int) else None
+
+    def detached(self) -> "Event":
+        """A copy owning just its own bytes (not the batch buffer), with
+        the parameters decoded so far."""
+        ev = Event(self.num, self.ts, self.tid, self.cpu, self.code,
+                   self.info, self.raw, 0, self.length, self.hdrlen,
+                   self.hdr_nparams)
+        if self._values:
+            ev._values = dict(self._values)
+        return ev
 
     # -- parameters -----------------------------------------------------
     def _param_spans(self) -> tuple[list[int], tuple[int, ...]]:
@@ -168,7 +181,8 @@ class Event:
 
     def param(self, key: int | str) -> object:
         """Decoded value of a parameter by index or name (None if empty)."""
-        i = key if isinstance(key, int) else self.info.index.get(key)
+        info = self.info
+        i = key if isinstance(key, int) else info.index.get(key)
         if i is None:
             return None
         values = self._values
@@ -176,18 +190,25 @@ class Event:
             values = self._values = {}
         elif i in values:
             return values[i]
-        raw = self.param_raw(i)
-        val: object
-        if raw is None or i >= len(self.info.params):
-            val = raw
-        else:
-            try:
-                val = decode_param(self.info.params[i], raw)
-            except DecodeError as exc:
-                raise DecodeError(f"event {self.code} ({self.info.name}) "
-                                  f"param {self.info.params[i].name}: "
-                                  f"{exc.message}",
-                                  self._param_spans()[0][i]) from None
+        starts, lens = self._spans or self._param_spans()
+        val: object = None
+        if 0 <= i < len(lens):
+            start = starts[i]
+            size = lens[i]
+            raw = self.buf[start:start + size]
+            if raw.__class__ is not bytes:
+                raw = bytes(raw)
+            if i >= len(info.params):
+                val = raw
+            elif size:
+                pinfo = info.params[i]
+                try:
+                    val = decode_typed(pinfo.type, raw, pinfo.name,
+                                       pinfo.dyn)
+                except DecodeError as exc:
+                    raise DecodeError(f"event {self.code} ({info.name}) "
+                                      f"param {pinfo.name}: "
+                                      f"{exc.message}", start) from None
         values[i] = val
         return val
 

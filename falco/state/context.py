@@ -42,7 +42,10 @@ class EventContext:
 
     def arg(self, name: str) -> Any:
         """A parameter of the event, or of its enter event when missing."""
-        value = get_param(self.evt, name)
+        try:
+            value = self.evt.param(name)
+        except (KeyError, IndexError, ValueError, TypeError):
+            value = None
         if value is None and self.enter is not None:
             value = get_param(self.enter, name)
         return value

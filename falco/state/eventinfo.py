@@ -27,7 +27,7 @@ def detached(evt: Any) -> Any:
     if buf is None or len(buf) <= 4096:
         return evt
     try:
-        return type(evt).from_bytes(evt.raw, evt.num, evt.cpu, evt.hdrlen)
+        return evt.detached()
     except (AttributeError, TypeError, ValueError):
         return evt
 
