@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
 
-from falco.driver.schema import EventInfo, get_schema
+from falco.driver.schema import EF_LARGE_PAYLOAD, EventInfo, get_schema
 from falco.errors import DecodeError
-from falco.events.params import decode_typed, render_value
+from falco.events.params import (SIGNED_TYPES, UNSIGNED_TYPES, decode_typed,
+                                 render_value)
 
 HDR_V2 = 26
 HDR_V1 = 22
@@ -142,32 +143,34 @@ class Event:
         spans = self._spans
         if spans is not None:
             return spans
-        buf, off, length = self.buf, self.off, self.length
+        info = self.info
+        buf, off, length, hdrlen = self.buf, self.off, self.length, \
+            self.hdrlen
         n = self.hdr_nparams
         if n < 0:
-            n = v1_nparams(buf, off, length, len(self.info.params))
+            n = v1_nparams(buf, off, length, len(info.params))
             if n < 0:
-                raise DecodeError(f"event {self.code} ({self.info.name}): "
+                raise DecodeError(f"event {self.code} ({info.name}): "
                                   "parameter lengths do not add up to the "
                                   f"event length {length}", off)
-        large = self.info.large
-        pos = self.hdrlen + (4 if large else 2) * n
+        large = bool(info.flags & EF_LARGE_PAYLOAD)
+        pos = hdrlen + (4 if large else 2) * n
         if pos > length:
-            raise DecodeError(f"event {self.code} ({self.info.name}): "
+            raise DecodeError(f"event {self.code} ({info.name}): "
                               f"{n} parameters do not fit in {length} bytes",
                               off + 22)
-        lens = _lens_struct(n, large).unpack_from(buf, off + self.hdrlen)
-        if pos + sum(lens) > length:
+        lens = _lens_struct(n, large).unpack_from(buf, off + hdrlen)
+        starts = list(accumulate(lens, initial=off + pos))
+        if starts[-1] > off + length:
             start = pos
             for i, plen in enumerate(lens):
                 if start + plen > length:
                     raise DecodeError(
-                        f"event {self.code} ({self.info.name}): param {i} "
+                        f"event {self.code} ({info.name}): param {i} "
                         f"length {plen} runs past the event end",
-                        off + self.hdrlen + (4 if large else 2) * i)
+                        off + hdrlen + (4 if large else 2) * i)
                 start += plen
-        spans = (list(accumulate(lens, initial=off + pos)), lens)
-        self._spans = spans
+        spans = self._spans = (starts, lens)
         return spans
 
     def param_raw(self, key: int | str) -> bytes | None:
@@ -201,16 +204,25 @@ class Event:
             if i >= len(info.params):
                 val = raw
             elif size:
-                pinfo = info.params[i]
-                try:
-                    val = decode_typed(pinfo.type, raw, pinfo.name,
-                                       pinfo.dyn)
-                except DecodeError as exc:
-                    raise DecodeError(f"event {self.code} ({info.name}) "
-                                      f"param {pinfo.name}: "
-                                      f"{exc.message}", start) from None
+                ptype = info.params[i].type
+                if ptype in SIGNED_TYPES:
+                    val = int.from_bytes(raw, "little", signed=True)
+                elif ptype in UNSIGNED_TYPES:
+                    val = int.from_bytes(raw, "little")
+                else:
+                    val = self._decode(i, raw, start)
         values[i] = val
         return val
+
+    def _decode(self, i: int, raw: bytes, start: int) -> object:
+        """A non-integer parameter; errors name the event and offset."""
+        pinfo = self.info.params[i]
+        try:
+            return decode_typed(pinfo.type, raw, pinfo.name, pinfo.dyn)
+        except DecodeError as exc:
+            raise DecodeError(f"event {self.code} ({self.info.name}) "
+                              f"param {pinfo.name}: {exc.message}",
+                              start) from None
 
     def param_str(self, key: int | str) -> str | None:
         """Parameter rendered like sysdig (flag names, errno names...)."""

@@ -32,6 +32,9 @@ _STRINGS = frozenset((S.PT_CHARBUF, S.PT_FSPATH, S.PT_FSRELPATH))
 _STRLIST_NAMES = frozenset(("args", "env", "cgroups"))
 
 INT_TYPES = _SIGNED | _UNSIGNED
+# For callers that decode integers inline (Event.param's fast path).
+SIGNED_TYPES = _SIGNED
+UNSIGNED_TYPES = _UNSIGNED
 AT_FDCWD = -100
 
 

@@ -18,6 +18,7 @@ from falco.fields.registry import ArgMode, FieldRegistry, FieldType, \
     UnknownFieldError
 from falco.filter import ast
 from falco.filter import operators as ops
+from falco.filter.memo import memo as _memo
 from falco.filter.evttypes import EVT_TYPE_FIELD, check_names, evttypes_of, \
     is_evttype_check
 from falco.filter.transformers import transform
@@ -332,48 +333,6 @@ def _assume_evttype(node: ast.Expr, evt_name: str) -> ast.Expr:
         hit = evt_name in check_names(node)
         return ast.Const(hit != (node.op == "!="), node.span)
     return node
-
-
-class _MemoKey:
-    """A private ``ctx.cache`` key; never equal to the state's own keys."""
-
-    __slots__ = ("name", "arg")
-
-    def __init__(self, name: str, arg: str | None) -> None:
-        self.name = name
-        self.arg = arg
-
-
-def _memo(extract: Callable[[Any, str | None], Any],
-          arg: str | None, name: str = "") -> Getter:
-    """``extract(ctx, arg)`` computed once per event.
-
-    The state layer's contexts carry a per-event ``cache`` dict: the value
-    is kept there, so nothing outlives the event. Other context objects
-    (plain dicts in tests) fall back to remembering the latest context by
-    identity, holding a reference so its id cannot be reused meanwhile.
-    """
-    key = _MemoKey(name, arg)      # hashes by identity: cheap lookups
-    last: list[Any] = [None, None]
-
-    def get(ctx: Any) -> Any:
-        try:
-            cache = ctx.cache
-        except AttributeError:
-            if ctx is last[0]:
-                return last[1]
-            value = extract(ctx, arg)
-            last[0] = ctx
-            last[1] = value
-            return value
-        if cache is None:
-            cache = ctx.cache = {}
-        try:
-            return cache[key]
-        except KeyError:
-            value = cache[key] = extract(ctx, arg)
-            return value
-    return get
 
 
 def _and(preds: list[Predicate]) -> Predicate:

@@ -3,7 +3,7 @@
 and its counters."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from falco.state.parse_fd import FD_EXIT_HANDLERS
@@ -30,6 +30,44 @@ def detached(evt: Any) -> Any:
         return evt.detached()
     except (AttributeError, TypeError, ValueError):
         return evt
+
+
+@dataclass(slots=True)
+class EnterKeeper:
+    """Each thread's last enter event, for pairing with its exit event.
+
+    Events of an immutable (``bytes``) batch buffer are kept as they are
+    while their batch is current; when an enter event from another buffer
+    comes, the ones still kept are copied out (``detached``). So a copy is
+    made per thread and batch rather than per enter event, and at most one
+    batch buffer stays pinned. Other buffers (which a source may reuse) are
+    copied at once.
+    """
+
+    kept: dict[int, Any] = field(default_factory=dict)
+    _buf: Any = None
+    _fresh: set[int] = field(default_factory=set)
+
+    def keep(self, tid: int, evt: Any) -> None:
+        buf = getattr(evt, "buf", None)
+        if buf.__class__ is not bytes:
+            self.kept[tid] = detached(evt)
+            return
+        if buf is not self._buf:
+            self.release()
+            self._buf = buf
+        self._fresh.add(tid)
+        self.kept[tid] = evt
+
+    def release(self) -> None:
+        """Copy out the kept events that still share the current buffer."""
+        kept, buf = self.kept, self._buf
+        for tid in self._fresh:
+            evt = kept.get(tid)
+            if evt is not None and evt.buf is buf:
+                kept[tid] = detached(evt)
+        self._fresh.clear()
+        self._buf = None
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from falco.state.containers import HOST, ContainerTable, match_cgroups
 from falco.state.context import EventContext
-from falco.state.eventinfo import InspectorStats, detached, event_uses_fd
+from falco.state.eventinfo import EnterKeeper, InspectorStats, event_uses_fd
 from falco.state.parse_fd import FD_EXIT_HANDLERS
 from falco.state.parse_net import IO_EXIT_HANDLERS
 from falco.state.parse_proc import (
@@ -51,6 +51,7 @@ class Inspector:
     stats: InspectorStats = field(default_factory=InspectorStats)
     procfs: ProcReader = field(init=False)
     _enter: dict[int, Any] = field(default_factory=dict)
+    _enters: EnterKeeper = field(init=False)
     _pending: list[int] = field(default_factory=list)
     _last_purge: int = 0
     _last_forced_purge: int = -(1 << 62)
@@ -73,6 +74,7 @@ class Inspector:
         self.containers = ContainerTable(
             self.host_root, fetch_metadata=self.fetch_container_metadata)
         self.procfs = ProcReader(self.host_root)
+        self._enters = EnterKeeper(self._enter)
         self._exit_handlers = {**PROC_EXIT_HANDLERS, **FD_EXIT_HANDLERS,
                                **IO_EXIT_HANDLERS}
 
@@ -366,7 +368,7 @@ class Inspector:
                 except ValueError:
                     self.stats.bad_events += 1
             elif self.pair_enter_events:
-                self._enter[tid] = detached(evt)
+                self._enters.keep(tid, evt)
             return ctx
         enter = self._enter.get(tid)
         if enter is not None and enter.name != name:

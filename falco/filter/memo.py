@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Field values extracted once per event, shared by every check using them."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+_MISSING: Any = object()
+
+
+class MemoKey:
+    """A private ``ctx.cache`` key; never equal to the state's own keys."""
+
+    __slots__ = ("name", "arg")
+
+    def __init__(self, name: str, arg: str | None) -> None:
+        self.name = name
+        self.arg = arg
+
+
+def memo(extract: Callable[[Any, str | None], Any],
+         arg: str | None, name: str = "") -> Callable[[Any], Any]:
+    """``extract(ctx, arg)`` computed once per event.
+
+    The state layer's contexts carry a per-event ``cache`` dict: the value
+    is kept there, so nothing outlives the event. Other context objects
+    (plain dicts in tests) fall back to remembering the latest context by
+    identity, holding a reference so its id cannot be reused meanwhile.
+    """
+    key = MemoKey(name, arg)       # hashes by identity: cheap lookups
+    last: list[Any] = [None, None]
+
+    def get(ctx: Any) -> Any:
+        try:
+            cache = ctx.cache
+        except AttributeError:
+            if ctx is last[0]:
+                return last[1]
+            value = extract(ctx, arg)
+            last[0] = ctx
+            last[1] = value
+            return value
+        if cache is None:
+            cache = ctx.cache = {}
+            value = cache[key] = extract(ctx, arg)
+            return value
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = cache[key] = extract(ctx, arg)
+        return value
+    return get
