@@ -65,7 +65,7 @@ work=$(mktemp -d /var/tmp/falco-pkg.XXXXXX)
 tree=$work/root
 cleanup() {
 	local m
-	for m in "$tree/tmp" "$tree/dev" "$tree/sys" "$tree/proc" "$tree"; do
+	for m in "$tree$ROOT" "$tree/tmp" "$tree/dev" "$tree/sys" "$tree/proc" "$tree"; do
 		if mountpoint -q "$m"; then
 			umount -R "$m" || umount -R -l "$m"
 		fi
@@ -89,10 +89,14 @@ bind_host() {
 		mount --make-rslave "$tree/$d"
 	done
 	mount -t tmpfs falco-pkg-tmp "$tree/tmp"
+	# The checkout (the tests, the interpreter's view of them) stays
+	# visible even when it lives below /tmp, as CI's clean clones may.
+	mkdir -p "$tree$ROOT"
+	mount --bind "$ROOT" "$tree$ROOT"
 }
 unbind_host() {
 	local m
-	for m in "$tree/tmp" "$tree/dev" "$tree/sys" "$tree/proc"; do
+	for m in "$tree$ROOT" "$tree/tmp" "$tree/dev" "$tree/sys" "$tree/proc"; do
 		umount -R "$m"
 	done
 }
