@@ -190,19 +190,28 @@ class Engine:
         return self._stopped
 
     def run(self, source: Iterable[Any]) -> int:
-        """Process events until the source ends or ``stop`` is called."""
-        events = iter(source)
+        """Process events until the source ends or ``stop`` is called.
+
+        A source with ``batches()`` (a capture) is read a list at a time;
+        any other iterable an event (or None, an idle tick) at a time.
+        """
+        batches = getattr(source, "batches", None)
+        chunks: Iterable[Sequence[Any]] = batches() if callable(batches) \
+            else ((evt,) for evt in source)
         process = self.process
         try:
             # ``_in_source`` is set while the loop waits in the source.
             self._in_source = not self._stopped
             if self._in_source:
-                for evt in events:
+                for chunk in chunks:
                     self._in_source = False
-                    if self._pending is not None:
-                        self._apply_pending()
-                    if evt is not None and not self._stopped:
-                        process(evt)
+                    for evt in chunk:
+                        if self._pending is not None:
+                            self._apply_pending()
+                        if evt is not None and not self._stopped:
+                            process(evt)
+                        if self._stopped:
+                            break
                     if self._stopped:
                         break
                     self._in_source = True
