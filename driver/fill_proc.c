@@ -11,6 +11,8 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/task_stack.h>
+#include <linux/compat.h>
 #include <linux/binfmts.h>
 #include <linux/fs_struct.h>
 #include <linux/dcache.h>
@@ -22,6 +24,7 @@
 #include <linux/ptrace.h>
 #include <linux/uaccess.h>
 #include <linux/capability.h>
+#include <asm/syscall.h>
 
 #include "compat.h"
 #include "fprobe.h"
@@ -205,6 +208,38 @@ static unsigned long fprobe_shared_flags(struct task_struct *child,
 	return f;
 }
 
+/*
+ * Clone flags of forked @child, from sched_process_fork: current is the
+ * parent, still inside its clone syscall, so its arguments (and clone3's
+ * clone_args in its memory) can be read.  Otherwise (a kernel-internal
+ * fork, an ia32 caller, unreadable args) what @child shares with current.
+ */
+static unsigned long fprobe_parent_clone_flags(struct task_struct *child)
+{
+	struct pt_regs *regs = task_pt_regs(current);
+	unsigned long args[6];
+	u64 f3;
+
+	if (current->flags & PF_KTHREAD || in_compat_syscall())
+		return fprobe_shared_flags(child, current);
+	switch (syscall_get_nr(current, regs)) {
+	case __NR_clone:
+		syscall_get_arguments(current, regs, args);
+		return args[0];
+	case __NR_clone3:
+		syscall_get_arguments(current, regs, args);
+		if (args[0] && !copy_from_user_nofault(&f3,
+				(const void __user *)args[0], sizeof(f3)))
+			return f3;
+		break;
+	case __NR_fork:
+		return 0;
+	case __NR_vfork:
+		return CLONE_VM | CLONE_VFORK;
+	}
+	return fprobe_shared_flags(child, current);
+}
+
 /* Kernel clone flags of the syscall being recorded (or of a forked child) */
 static unsigned long fprobe_raw_clone_flags(struct task_struct *t,
 					    struct fprobe_rec *r)
@@ -237,7 +272,7 @@ static unsigned long fprobe_raw_clone_flags(struct task_struct *t,
 		return 0;
 	}
 	if (!r->regs)	/* sched_process_fork: current is the parent */
-		return fprobe_shared_flags(t, current);
+		return fprobe_parent_clone_flags(t);
 	return A(0);
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -183,6 +184,10 @@ def test_fork_child_event_from_sched_process_fork() -> None:
         if pid == 0:
             os._exit(0)
         os.waitpid(pid, 0)
+        box: list[int] = []
+        t = threading.Thread(target=lambda: box.append(threading.get_native_id()))
+        t.start()
+        t.join()
         events = cap.stop()
     finally:
         cap.close()
@@ -193,3 +198,15 @@ def test_fork_child_event_from_sched_process_fork() -> None:
     assert p["ptid"] == os.getpid() and p["comm"] == Path("/proc/self/comm").read_text().strip()
     parent = rr.select(events, "clone", tid=os.getpid(), res=pid)
     assert len(parent) == 1
+    # the child's flags are the parent's clone arguments, not a guess
+    assert p["flags"] == parent[0].params["flags"] != 0
+    # a thread: glibc's pthread_create uses clone3, its clone_args are read
+    # from the parent (current at sched_process_fork)
+    me = threading.get_native_id()
+    thread_ev = [e for e in events if e.tid == box[0]]
+    assert [e.name for e in thread_ev] == ["clone"]
+    made = [e for e in events if e.tid == me and e.name in ("clone", "clone3")
+            and e.params["res"] == box[0]]
+    assert len(made) == 1
+    assert thread_ev[0].params["flags"] == made[0].params["flags"]
+    assert thread_ev[0].params["flags"] & rr.ppm()["PPM_CL_CLONE_THREAD"]
