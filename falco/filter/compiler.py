@@ -19,8 +19,8 @@ from falco.fields.registry import ArgMode, FieldRegistry, FieldType, \
 from falco.filter import ast
 from falco.filter import operators as ops
 from falco.filter.memo import memo as _memo
-from falco.filter.evttypes import EVT_TYPE_FIELD, check_names, evttypes_of, \
-    is_evttype_check
+from falco.filter.evttypes import EVT_DIR_FIELD, EVT_TYPE_FIELD, \
+    assume_evttype, check_names, evttypes_of, is_evttype_check
 from falco.filter.transformers import transform
 
 Predicate = Callable[[Any], bool]
@@ -120,27 +120,53 @@ class ConditionCompiler:
 
         Every ``evt.type`` check is decided in advance and the tree folded
         again, so macros such as ``open_write or rename`` shrink to the part
-        that can match. The result checks its assumption (one memoized
-        extraction) and falls back to the full predicate if it does not
-        hold, so it is correct for any event.
+        that can match; so are ``evt.dir = <`` / ``!=`` checks, once for
+        enter and once for exit events. The result checks its assumptions
+        (memoized extractions) and falls back to the full predicate if they
+        do not hold, so it is correct for any event.
         """
-        tree = fold(_assume_evttype(compiled.ast, evt_name))
-        if isinstance(tree, ast.Const) and not tree.value:
-            fast: Predicate = lambda ctx: False  # noqa: E731
-        else:
-            fast, _ = self._expr(tree)
         exact = compiled.predicate
-        try:
-            fdef, _ = self.registry.resolve(EVT_TYPE_FIELD)
-        except UnknownFieldError:
-            return exact
-        key = (fdef.name, None)
-        etype = self._getters.get(key)
+        etype = self._memo_of(EVT_TYPE_FIELD)
         if etype is None:
-            etype = self._getters[key] = _memo(fdef.extract, None,
-                                               fdef.name)
-        return lambda ctx: fast(ctx) if etype(ctx) == evt_name \
-            else exact(ctx)
+            return exact
+        plain = assume_evttype(compiled.ast, evt_name)
+        on_enter = assume_evttype(compiled.ast, evt_name, ">")
+        edir = self._memo_of(EVT_DIR_FIELD)
+        if edir is None or on_enter == plain:     # no evt.dir checks
+            fast = self._folded(plain)
+            return lambda ctx: fast(ctx) if etype(ctx) == evt_name \
+                else exact(ctx)
+        enter = self._folded(on_enter)
+        exit_ = self._folded(assume_evttype(compiled.ast, evt_name, "<"))
+
+        def pred(ctx: Any) -> bool:
+            if etype(ctx) == evt_name:
+                direction = edir(ctx)
+                if direction == "<":
+                    return exit_(ctx)
+                if direction == ">":
+                    return enter(ctx)
+            return exact(ctx)
+        return pred
+
+    def _folded(self, tree: ast.Expr) -> Predicate:
+        tree = fold(tree)
+        if isinstance(tree, ast.Const) and not tree.value:
+            return lambda ctx: False
+        return self._expr(tree)[0]
+
+    def _memo_of(self, name: str) -> Getter | None:
+        """The shared memoizing getter of an argument-less field."""
+        try:
+            fdef, _ = self.registry.resolve(name)
+        except UnknownFieldError:
+            return None
+        key = (fdef.name, None)
+        getter = self._getters.get(key)
+        if getter is None:
+            getter = self._getters[key] = _memo(fdef.extract, None,
+                                                fdef.name)
+        return getter
 
     def _err(self, message: str, span: ast.Span, **kw: Any) -> RuleLoadError:
         return compile_error(message, span, self.location, **kw)
@@ -319,20 +345,6 @@ def _field_cost(name: str) -> int:
         if name.startswith(prefix):
             return cost
     return 2
-
-
-def _assume_evttype(node: ast.Expr, evt_name: str) -> ast.Expr:
-    """``node`` with its evt.type checks replaced by their value."""
-    if isinstance(node, (ast.And, ast.Or)):
-        return type(node)(tuple(_assume_evttype(c, evt_name)
-                                for c in node.children), node.span)
-    if isinstance(node, ast.Not):
-        return ast.Not(_assume_evttype(node.child, evt_name), node.span)
-    if is_evttype_check(node):
-        assert isinstance(node, ast.BinaryCheck)
-        hit = evt_name in check_names(node)
-        return ast.Const(hit != (node.op == "!="), node.span)
-    return node
 
 
 def _and(preds: list[Predicate]) -> Predicate:

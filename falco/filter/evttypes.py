@@ -17,6 +17,7 @@ from falco.filter import ast
 
 EVT_TYPE_FIELD = "evt.type"
 EVT_TYPE_OPS = frozenset({"=", "==", "!=", "in"})
+EVT_DIR_FIELD = "evt.dir"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +109,33 @@ def infer(node: ast.Expr) -> tuple[EvtSet, EvtSet]:
 def evttypes_of(node: ast.Expr,
                 universe: frozenset[str] | None) -> frozenset[str] | None:
     return infer(node)[0].resolve(universe)
+
+
+def assume_evttype(node: ast.Expr, evt_name: str,
+                    direction: str | None = None) -> ast.Expr:
+    """``node`` with its evt.type checks (and, given a direction, its
+    ``evt.dir =``/``!=`` checks) replaced by their value."""
+    if isinstance(node, (ast.And, ast.Or)):
+        return type(node)(tuple(assume_evttype(c, evt_name, direction)
+                                for c in node.children), node.span)
+    if isinstance(node, ast.Not):
+        return ast.Not(assume_evttype(node.child, evt_name, direction),
+                       node.span)
+    if is_evttype_check(node):
+        assert isinstance(node, ast.BinaryCheck)
+        hit = evt_name in check_names(node)
+        return ast.Const(hit != (node.op == "!="), node.span)
+    if direction is not None and _is_evtdir_check(node):
+        assert isinstance(node, ast.BinaryCheck)
+        assert isinstance(node.rhs, ast.StrValue)
+        hit = node.rhs.text == direction
+        return ast.Const(hit != (node.op == "!="), node.span)
+    return node
+
+
+def _is_evtdir_check(node: ast.Expr) -> bool:
+    return (isinstance(node, ast.BinaryCheck)
+            and isinstance(node.lhs, ast.FieldExpr)
+            and node.lhs.name == EVT_DIR_FIELD and node.lhs.arg is None
+            and node.op in ("=", "==", "!=")
+            and isinstance(node.rhs, ast.StrValue))

@@ -222,6 +222,29 @@ def test_specialized_predicates_agree_with_exact_ones() -> None:
                         (cond, assumed, actual, name)
 
 
+def test_direction_specialized_predicates_agree_with_exact_ones() -> None:
+    """evt.dir checks folded per direction; the result still holds for
+    events of another type, another or no direction."""
+    from falco.filter.compiler import ConditionCompiler
+    comp = ConditionCompiler(REG, TEST_EVTTYPES)
+    conds = ["evt.type = open and evt.dir = < and proc.name = a",
+             "(evt.type = open and evt.dir != >) or "
+             "(evt.type = execve and evt.dir == > and proc.name != b)",
+             "not evt.dir = < and proc.name in (a, c)",
+             "evt.dir = > or evt.dir = x"]
+    for cond in conds:
+        compiled = comp.compile(parse_condition(cond))
+        for assumed in ("open", "execve", "close"):
+            fast = comp.specialize(compiled, assumed)
+            for actual in ("open", "execve", "close"):
+                for direction in ("<", ">", None, "x"):
+                    for name in ("a", "b", "c"):
+                        ctx = {"evt.type": actual, "evt.dir": direction,
+                               "proc.name": name}
+                        assert fast(ctx) is compiled.predicate(ctx), \
+                            (cond, assumed, actual, direction, name)
+
+
 def test_fields_are_extracted_once_per_event() -> None:
     from falco.fields.registry import ArgMode, FieldDef, FieldType
     from falco.filter.compiler import ConditionCompiler
