@@ -15,15 +15,15 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-WriterFactory = Callable[[str, list[Any]], Any]
+WriterFactory = Callable[[str, list[Any], list[Any]], Any]
 _PROC_FIELDS = ("tid", "pid", "ptid", "comm", "exe", "exepath", "args", "env",
                 "cwd", "tty", "uid", "gid", "loginuid", "cgroups", "clone_ts",
                 "vtid", "vpid", "sid", "pgid", "vpgid", "fdlimit", "flags")
 
 
-def _scap_writer(path: str, procs: list[Any]) -> Any:
+def _scap_writer(path: str, procs: list[Any], fds: list[Any]) -> Any:
     from falco.events.scap_writer import ScapWriter
-    return ScapWriter(path, procs=procs)
+    return ScapWriter(path, procs=procs, fds=fds)
 
 
 def proc_entries(inspector: Any) -> list[Any]:
@@ -40,6 +40,53 @@ def proc_entries(inspector: Any) -> list[Any]:
             if values.get(key, 0) < 0:
                 values[key] = 0xFFFFFFFF
         out.append(ProcEntry(**values))
+    return out
+
+
+def fd_entries(inspector: Any) -> list[Any]:
+    """The open fds of every process as capture fd-list entries, so that
+    a recording replays with the names of fds opened before it started."""
+    from falco.events.capture_types import FdEntry, ScapFdType, ScapL4Proto
+    from falco.state.types import FdType
+    plain = {FdType.DIRECTORY: ScapFdType.DIRECTORY,
+             FdType.PIPE: ScapFdType.FIFO, FdType.EVENT: ScapFdType.EVENT,
+             FdType.SIGNALFD: ScapFdType.SIGNALFD,
+             FdType.EVENTPOLL: ScapFdType.EVENTPOLL,
+             FdType.INOTIFY: ScapFdType.INOTIFY,
+             FdType.TIMERFD: ScapFdType.TIMERFD,
+             FdType.NETLINK: ScapFdType.NETLINK, FdType.BPF: ScapFdType.BPF,
+             FdType.USERFAULTFD: ScapFdType.USERFAULTFD,
+             FdType.IO_URING: ScapFdType.IOURING,
+             FdType.MEMFD: ScapFdType.MEMFD, FdType.PIDFD: ScapFdType.PIDFD,
+             FdType.UNIX: ScapFdType.UNIX_SOCK}
+    l4 = {"tcp": ScapL4Proto.TCP, "udp": ScapL4Proto.UDP,
+          "icmp": ScapL4Proto.ICMP, "raw": ScapL4Proto.RAW}
+    out = []
+    for t in list(getattr(inspector, "threads", {}).values()):
+        if t.tid != t.pid:       # threads share their main thread's table
+            continue
+        for f in list(t.fds.values()):
+            base = {"tid": t.tid, "fd": f.fd, "ino": f.ino, "name": f.name}
+            if f.type is FdType.FILE:
+                out.append(FdEntry(type=ScapFdType.FILE_V2, flags=f.flags,
+                                   dev=f.dev, **base))
+            elif f.type.is_ip:
+                v4 = f.type is FdType.IPV4
+                proto = l4.get(f.l4proto or "", ScapL4Proto.NA)
+                if f.is_server and f.sip is None:
+                    kind = (ScapFdType.IPV4_SERVSOCK if v4
+                            else ScapFdType.IPV6_SERVSOCK)
+                    out.append(FdEntry(type=kind, dip=f.dip, dport=f.dport,
+                                       l4proto=proto, is_server=True,
+                                       **base))
+                else:
+                    kind = (ScapFdType.IPV4_SOCK if v4
+                            else ScapFdType.IPV6_SOCK)
+                    out.append(FdEntry(type=kind, sip=f.sip, sport=f.sport,
+                                       dip=f.dip, dport=f.dport,
+                                       l4proto=proto, **base))
+            elif f.type in plain:
+                out.append(FdEntry(type=plain[f.type], **base))
     return out
 
 
@@ -64,9 +111,10 @@ class CaptureRecorder:
         if self._writer is None:
             self._path = f"{self.path_prefix}_{evt.ts}.scap"
             try:
-                procs = (proc_entries(self.inspector)
-                         if self.inspector is not None else [])
-                self._writer = self.open_writer(self._path, procs)
+                have = self.inspector is not None
+                procs = proc_entries(self.inspector) if have else []
+                fds = fd_entries(self.inspector) if have else []
+                self._writer = self.open_writer(self._path, procs, fds)
             except Exception as exc:
                 log.error("capture: cannot record to %s: %s", self._path,
                           exc)

@@ -105,8 +105,9 @@ def fdinfo_from_entry(entry: Any) -> FdInfo:
         fdi.l4proto = _L4.get(int(l4)) if isinstance(l4, int) else l4
         if getattr(entry, "is_server", False) or (
                 isinstance(raw_type, int) and raw_type in _SERVER_TYPES):
-            ip = _get(entry, "ip", sip)
-            port = _get(entry, "port", _get(entry, "sport"))
+            # a listening socket's address: dip/dport in capture entries
+            ip = _get(entry, "ip", _get(entry, "dip", sip))
+            port = _get(entry, "port", _get(entry, "dport", _get(entry, "sport")))
             fdi.dip, fdi.dport, fdi.is_server = ip, port, True
             fdi.name = fdi.nameraw = name or f"{ip}:{port}"
         elif sip is not None:
