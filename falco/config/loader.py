@@ -134,6 +134,10 @@ def _schema_has(cls: type, segments: list[str | int]) -> bool:
     hints = typing.get_type_hints(cls)
     current: Any = cls
     for seg in segments:
+        if current is Any or typing.get_origin(current) is dict:
+            # a free-form mapping (append_output entries, rule selectors):
+            # the key is checked when the whole entry is validated
+            return True
         if isinstance(seg, int):
             if typing.get_origin(current) is not list:
                 return False

@@ -118,6 +118,30 @@ def test_bad_overrides_name_the_option(override: str, needle: str) -> None:
     assert f"-o {override}" in text
 
 
+def test_overrides_reach_into_lists_of_mappings() -> None:
+    config = load_config(None, [
+        "append_output[0].match.source=syscall",
+        "append_output[0].extra_output=on %hostname",
+        "append_output[0].extra_fields[0]=proc.pid",
+        "rules[0].disable.tag=network",
+    ]).config
+    assert config.append_output == [{
+        "match": {"source": "syscall"}, "extra_output": "on %hostname",
+        "extra_fields": ["proc.pid"]}]
+    assert config.rules == [{"disable": {"tag": "network"}}]
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("append_output[0].match.colour=red", "match takes source, tag and rule"),
+    ("append_output[0].nope=1", "unknown key(s) nope"),
+    ("rules[0].disable.colour=red", "invalid rules selector"),
+])
+def test_bad_list_of_mapping_overrides(override: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(None, [override])
+    assert needle in str(info.value)
+
+
 def test_bad_value_in_file_names_file_line_column(tmp_path: Path) -> None:
     path = write(tmp_path, "json_output: false\nfile_output:\n"
                            "  enabled: true\n  keep_alive: often\n")
