@@ -6,14 +6,19 @@
 #     overlay of the root file system (chroot): DKMS builds falco_probe
 #     against the 6.1 headers and installs it in that tree;
 #  3. the 6.1 kernel boots under qemu (TCG) with that tree as its root file
-#     system (9p) and runs tests/packaging/test_packaging.py, phase "vm":
+#     system and systemd as init; a oneshot unit runs
+#     tests/packaging/test_packaging.py, phase "systemd": falco.service
+#     started at boot, devices readable, alert in the journal, reload,
+#     restart after a kill, stop;
+#  4. the same kernel and tree boot with virtme's init and run the tests of
+#     phase "vm":
 #     DKMS status, modprobe, `service falco start`, an alert in syslog and
 #     the journal, `service falco stop`, `apt-get remove falco` with the
 #     daemon running;
-#  4. back on the host, in a chroot of the tree, phase "chroot": `apt-get
+#  5. back on the host, in a chroot of the tree, phase "chroot": `apt-get
 #     remove falco-dkms` (its full depmod takes ~6 min under TCG, 2 s here),
 #     `apt-get purge`;
-#  5. the overlay's upper layer (everything the install, the run and the
+#  6. the overlay's upper layer (everything the install, the run and the
 #     removal changed) must hold no falco file.
 # Compiling, depmod and man-db under TCG over 9p are 10-100x slower than
 # natively; only the kernel-facing part runs in the VM. ~5 min in all.
@@ -124,6 +129,60 @@ fi
 pytest_cmd="python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=600 $(printf '%q ' "$@")"
 test_env="FALCO_PKG_VERSION=$version KVER=$KVER"
 
+# The host's interpreter (with pytest), which the tree shares.
+pybin=$(dirname "$(python3 -c 'import sys; print(sys.executable)')")
+
+# -- the systemd unit, with systemd as PID 1 in the VM ------------------------------
+# A oneshot unit runs the phase and powers the VM off; its files are named
+# so that the final leftover check does not see them, and are removed.
+# systemd-tmpfiles empties /tmp at boot (tmp.conf: "D /tmp"), which in the
+# tree would delete a checkout living there (CI's clones may): an override
+# keeps /tmp for this boot, and the test module (stdlib + pytest only) runs
+# from a copy anyway.
+check=pkg-systemd-check
+checkdir=/var/lib/$check
+mkdir -p "$tree$checkdir"
+cp tests/packaging/test_packaging.py "$tree$checkdir/"
+keep_tmp=$tree/etc/tmpfiles.d/tmp.conf
+if [ ! -e "$keep_tmp" ]; then
+	echo "d /tmp 1777 root root -" >"$keep_tmp"
+else
+	keep_tmp=""
+fi
+cat >"$tree/etc/systemd/system/$check.service" <<UNIT
+[Unit]
+Description=Debian packaging test, phase systemd
+After=multi-user.target falco.service
+
+[Service]
+Type=oneshot
+WorkingDirectory=$checkdir
+Environment=FALCO_PKG_PHASE=systemd $test_env PYTHONDONTWRITEBYTECODE=1 TMPDIR=/run
+Environment=PATH=$pybin:/usr/sbin:/usr/bin:/sbin:/bin
+ExecStart=/bin/sh -c 'python3 -m pytest -p no:cacheprovider -v -rfE test_packaging.py >/var/log/$check.log 2>&1; echo \$\$? >/var/log/$check.rc'
+ExecStopPost=/bin/systemctl poweroff --no-block
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -s "/etc/systemd/system/$check.service" \
+	"$tree/etc/systemd/system/multi-user.target.wants/$check.service"
+set +e
+timeout --foreground "${VM_TIMEOUT:-1200}" \
+	vng --run "/boot/vmlinuz-$KVER" --root "$tree" --rw --disable-kvm --force-9p --systemd \
+	--qemu-opts="-accel tcg,thread=${VM_TCG_THREAD:-single}" \
+	--cpus "${VM_CPUS:-2}" --memory "${VM_MEM:-2G}" ${VM_VNG_ARGS:-} </dev/null 2>&1 |
+	cat >"$work/systemd-boot.log"
+set -e
+cat "$tree/var/log/$check.log" 2>/dev/null ||
+	grep -a -e "$check" -e falco "$tree/var/log/syslog" 2>/dev/null | tail -n 40
+src=$(cat "$tree/var/log/$check.rc" 2>/dev/null || echo 1)
+rm -f "$tree/var/log/$check.log" "$tree/var/log/$check.rc" "$tree/etc/systemd/system/$check.service" \
+	"$tree/etc/systemd/system/multi-user.target.wants/$check.service"
+rm -rf "$tree$checkdir"
+[ -z "$keep_tmp" ] || rm -f "$keep_tmp"
+stamp "systemd phase: exit status $src"
+
 # -- the kernel-facing part, in the VM -------------------------------------------
 guest="$ROOT/scripts/vm-guest.sh --no-module -- env FALCO_PKG_PHASE=vm $test_env $pytest_cmd"
 # The tree is the VM's root file system, writable (--rw: it is our overlay).
@@ -138,10 +197,9 @@ timeout --foreground "${VM_TIMEOUT:-1200}" \
 rc=${PIPESTATUS[0]}
 set -e
 stamp "VM phase: exit status $rc"
+[ "$rc" = 0 ] && rc=$src
 
 # -- removal of the module package and purge, natively in the chroot -------------
-# The host's interpreter (with pytest), which the tree shares.
-pybin=$(dirname "$(python3 -c 'import sys; print(sys.executable)')")
 bind_host
 cp "$work/files" "$tree/tmp/package-files"
 set +e

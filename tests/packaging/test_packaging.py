@@ -4,8 +4,14 @@
 scripts/test-packaging.sh (`make test-packaging`) builds the .debs, installs
 them with apt into a throw-away overlay of the host's root file system
 (natively, in a chroot: DKMS compiles falco_probe there against the 6.1
-headers), then runs this file twice on that tree:
+headers), then runs this file three times on that tree:
 
+- phase "systemd": the 6.1 kernel boots under qemu with the tree as its root
+  file system and systemd as PID 1. The enabled falco.service starts at
+  boot (Type=notify, ExecStartPre modprobe), its hardening still lets it
+  read /dev/falco*, an alert reaches the journal; `systemctl reload` keeps
+  the process and reloads the rules; a killed daemon is restarted;
+  `systemctl stop` stops it.
 - phase "vm": the 6.1 kernel boots under qemu with the tree as its root file
   system. The packages are installed and DKMS built and installed
   falco_probe; `modprobe falco_probe` loads the DKMS module; `service falco
@@ -185,7 +191,7 @@ class Tree:
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[Tree]:
-    if phase() not in ("vm", "chroot"):
+    if phase() not in ("systemd", "vm", "chroot"):
         pytest.skip("runs in the tree prepared by scripts/test-packaging.sh "
                     "(make test-packaging)")
     if os.geteuid() != 0:
@@ -209,6 +215,61 @@ def env() -> Iterator[Tree]:
 
 def only_in(wanted: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(phase() != wanted, reason=f"runs in the {wanted} phase")
+
+
+def systemctl(*args: str, check: bool = True) -> str:
+    return sh("systemctl", *args, check=check).stdout.strip()
+
+
+def unit_state() -> str:
+    return systemctl("is-active", "falco.service", check=False)
+
+
+def main_pid() -> int:
+    return int(systemctl("show", "-p", "MainPID", "--value", "falco.service"))
+
+
+def unit_journal() -> str:
+    return sh("journalctl", "--no-pager", "-o", "cat", "-u", "falco.service").stdout
+
+
+@only_in("systemd")
+def test_unit_starts_at_boot_reads_the_devices_and_alerts(env: Tree) -> None:
+    assert Path("/proc/1/comm").read_text().strip() == "systemd"
+    state = wait_for(lambda: unit_state() in ("active", "failed") and unit_state(), 600,
+                     step=2)
+    assert state == "active", systemctl("status", "falco.service", "--no-pager", check=False)
+    assert module_loaded(), "ExecStartPre did not load falco_probe"
+    pid = main_pid()
+    devices = sorted(str(p) for p in Path("/dev").glob("falco[0-9]*"))
+    opened = sorted(os.readlink(p) for p in Path(f"/proc/{pid}/fd").iterdir()
+                    if os.readlink(p).startswith("/dev/falco"))
+    assert devices and opened == devices, (opened, devices)
+
+    def alerted() -> bool:
+        subprocess.run(["cat", "/etc/shadow"], stdout=subprocess.DEVNULL)
+        return ALERT_TEXT in unit_journal()
+    assert wait_for(alerted, 300, step=3), unit_journal()[-3000:]
+
+
+@only_in("systemd")
+def test_unit_reload_restart_on_failure_and_stop(env: Tree) -> None:
+    pid = main_pid()
+    reloads = unit_journal().count("rules reloaded")
+    systemctl("reload", "falco.service")
+    assert wait_for(lambda: unit_journal().count("rules reloaded") > reloads, 120), \
+        unit_journal()[-3000:]
+    assert unit_state() == "active" and main_pid() == pid
+    os.kill(pid, 9)
+    # Restart=on-failure after RestartSec=10s; READY=1 again under emulation
+    restarted = wait_for(lambda: unit_state() == "active" and main_pid() not in (0, pid), 300,
+                         step=2)
+    assert restarted, systemctl("status", "falco.service", "--no-pager", check=False)
+    assert int(systemctl("show", "-p", "NRestarts", "--value", "falco.service")) == 1
+    new_pid = main_pid()
+    systemctl("stop", "falco.service")
+    assert unit_state() == "inactive"
+    assert not Path(f"/proc/{new_pid}").exists()
 
 
 @only_in("vm")
