@@ -22,6 +22,6 @@ setup(
     install_requires=["cffi>=1.15", "ply>=3.11,<4", "PyYAML>=6.0"],
     extras_require={"journald": ["systemd-python>=234"]},
     cffi_modules=["falco/driver/_ffi_build.py:ffibuilder"],
-    entry_points={"console_scripts": ["falco=falco.cli:main"]},
+    entry_points={"console_scripts": ["falco=falco.app.run.cli:main"]},
     zip_safe=False,
 )

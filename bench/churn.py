@@ -24,8 +24,8 @@ from typing import Any
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from falco.events.build import make_event  # noqa: E402
-from falco.events.capture_types import ProcEntry  # noqa: E402
-from falco.events.types import SockAddr, SockTuple  # noqa: E402
+from falco.events.capture_state import ProcEntry  # noqa: E402
+from falco.events.sockets import SockAddr, SockTuple  # noqa: E402
 from falco.fields import default_registry  # noqa: E402
 from falco.state import Inspector  # noqa: E402
 

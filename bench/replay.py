@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from falco.events import SockTuple, make_event  # noqa: E402
-from falco.events.capture_types import (FdEntry, ProcEntry,  # noqa: E402
+from falco.events.capture_state import (FdEntry, ProcEntry,  # noqa: E402
                                         ScapFdType, UserEntry)
 from falco.events.scap import CaptureReader  # noqa: E402
 from falco.events.scap_writer import ScapWriter, synth_enter  # noqa: E402

@@ -2,6 +2,6 @@
 """``python -m falco``."""
 import sys
 
-from falco.cli import main
+from falco.app.cli import main
 
 sys.exit(main())

@@ -3,7 +3,7 @@
 from falco.events.build import event_code, make_event
 from falco.events.encode import encode_event
 from falco.events.event import Event
-from falco.events.types import SockAddr, SockTuple
+from falco.events.sockets import SockAddr, SockTuple
 
 __all__ = ["Event", "SockAddr", "SockTuple", "encode_event", "event_code",
            "make_event"]

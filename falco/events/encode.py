@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from falco.driver import schema as S
 from falco.driver.schema import EventInfo, ParamInfo, get_schema
-from falco.events.types import AF_INET, AF_INET6, AF_UNIX, SockAddr, SockTuple
+from falco.events.sockets import AF_INET, AF_INET6, AF_UNIX, SockAddr, SockTuple
 
 _SIZES = {S.PT_INT8: 1, S.PT_INT16: 2, S.PT_INT32: 4, S.PT_INT64: 8,
           S.PT_UINT8: 1, S.PT_UINT16: 2, S.PT_UINT32: 4, S.PT_UINT64: 8,

@@ -15,7 +15,7 @@ import struct
 from falco.driver import schema as S
 from falco.driver.schema import ParamInfo, get_schema
 from falco.errors import DecodeError
-from falco.events.types import (AF_INET, AF_INET6, AF_UNIX, FAMILY_NAMES,
+from falco.events.sockets import (AF_INET, AF_INET6, AF_UNIX, FAMILY_NAMES,
                                 L4_NAMES, SockAddr, SockTuple)
 
 _SIGNED = frozenset((S.PT_INT8, S.PT_INT16, S.PT_INT32, S.PT_INT64,

@@ -18,7 +18,7 @@ from falco.driver._falco_ffi import ffi, lib
 from falco.driver.schema import get_schema, wanted_bitmap
 from falco.errors import CaptureError, DecodeError
 from falco.events import scap_blocks as B
-from falco.events.capture_types import (FdEntry, GroupEntry, InterfaceEntry,
+from falco.events.capture_state import (FdEntry, GroupEntry, InterfaceEntry,
                                         MachineInfo, ProcEntry, UserEntry)
 from falco.events.event import Event
 

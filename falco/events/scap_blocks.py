@@ -10,7 +10,7 @@ import ipaddress
 import struct
 
 from falco.errors import DecodeError
-from falco.events.capture_types import (FdEntry, GroupEntry, InterfaceEntry,
+from falco.events.capture_state import (FdEntry, GroupEntry, InterfaceEntry,
                                         MachineInfo, ProcEntry, ScapFdType,
                                         ScapL4Proto, UserEntry)
 

@@ -24,11 +24,11 @@ import struct
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from falco.driver.schema import get_schema
 from falco.errors import CaptureError
 from falco.events import scap_blocks as B
-from falco.events.capture_types import (FdEntry, GroupEntry, MachineInfo,
+from falco.events.capture_state import (FdEntry, GroupEntry, MachineInfo,
                                         ProcEntry, ScapFdType, UserEntry)
-from falco.driver.schema import get_schema
 from falco.events.encode import encode_event
 from falco.events.event import HDR_V1, Event
 

@@ -11,7 +11,7 @@ from typing import Any
 from falco.fields._common import B, I, S, field, none
 from falco.fields.evt_args import abspath, arg, args, rawarg
 from falco.fields.registry import ArgMode, FieldDef, FieldType
-from falco.state.types import (
+from falco.state.entries import (
     O_CREAT, O_F_CREATED, O_RDONLY, O_TMPFILE, O_WRONLY, S_IXANY)
 
 _NS = 1_000_000_000

@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 from falco.fields._common import B, I, P, S, field, none
 from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.state.entries import FD_LOWER_LAYER, FD_UPPER_LAYER, FdType
 from falco.state.parse_fd import resolve_dirfd
 from falco.state.paths import basename, concatenate_paths, dirname
-from falco.state.types import FD_LOWER_LAYER, FD_UPPER_LAYER, FdType
 
 _FILEISH = (FdType.FILE, FdType.DIRECTORY)
 Get = Callable[[Any], Any]

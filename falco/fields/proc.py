@@ -8,7 +8,7 @@ from falco.fields._common import (
     B, I, P, S, ancestor, ancestors, cmdline, env_value, exeline, field,
     main_of, parent_of)
 from falco.fields.registry import ArgMode, FieldDef, FieldType
-from falco.state.types import (
+from falco.state.entries import (
     EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE)
 
 Get = Callable[[Any], Any]

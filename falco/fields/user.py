@@ -6,7 +6,7 @@ from typing import Any
 
 from falco.fields._common import I, S, field
 from falco.fields.registry import FieldDef
-from falco.state.types import NO_LOGINUID
+from falco.state.entries import NO_LOGINUID
 
 
 def _user(ctx: Any) -> Any:

@@ -16,11 +16,11 @@ from typing import Any, Callable
 from falco.errors import RuleLoadError, SourceLocation
 from falco.fields.registry import ArgMode, FieldRegistry, FieldType, \
     UnknownFieldError
-from falco.filter import ast
+from falco.filter import syntax
 from falco.filter import operators as ops
-from falco.filter.memo import memo as _memo
 from falco.filter.evttypes import EVT_DIR_FIELD, EVT_TYPE_FIELD, \
     assume_evttype, check_names, evttypes_of, is_evttype_check
+from falco.filter.memo import memo as _memo
 from falco.filter.transformers import transform
 
 Predicate = Callable[[Any], bool]
@@ -34,12 +34,12 @@ CODE_VALIDATE = "LOAD_ERR_VALIDATE"
 class Compiled:
     predicate: Predicate
     evttypes: frozenset[str] | None
-    ast: ast.Expr
+    ast: syntax.Expr
     # fields the registry marks deprecated that the condition uses
     deprecated: frozenset[str] = frozenset()
 
 
-def compile_error(message: str, span: ast.Span,
+def compile_error(message: str, span: syntax.Span,
                   location: SourceLocation | None = None, *,
                   code: str = CODE_COMPILE,
                   unknown: bool = False) -> RuleLoadError:
@@ -58,38 +58,38 @@ def compile_error(message: str, span: ast.Span,
     return err
 
 
-def fold(node: ast.Expr) -> ast.Expr:
+def fold(node: syntax.Expr) -> syntax.Expr:
     """Flatten, propagate constants, drop double negations."""
-    if isinstance(node, (ast.And, ast.Or)):
-        is_and = isinstance(node, ast.And)
-        kept: list[ast.Expr] = []
+    if isinstance(node, (syntax.And, syntax.Or)):
+        is_and = isinstance(node, syntax.And)
+        kept: list[syntax.Expr] = []
         for child in node.children:
             child = fold(child)
-            if isinstance(child, ast.Const):
+            if isinstance(child, syntax.Const):
                 if child.value != is_and:      # false in and / true in or
-                    return ast.Const(child.value, node.span)
+                    return syntax.Const(child.value, node.span)
                 continue
             if type(child) is type(node):
                 kept.extend(child.children)
             else:
                 kept.append(child)
         if not kept:
-            return ast.Const(is_and, node.span)
+            return syntax.Const(is_and, node.span)
         if len(kept) == 1:
             return kept[0]
         return type(node)(tuple(kept), node.span)
-    if isinstance(node, ast.Not):
+    if isinstance(node, syntax.Not):
         child = fold(node.child)
-        if isinstance(child, ast.Const):
-            return ast.Const(not child.value, node.span)
-        if isinstance(child, ast.Not):
+        if isinstance(child, syntax.Const):
+            return syntax.Const(not child.value, node.span)
+        if isinstance(child, syntax.Not):
             return child.child
-        return ast.Not(child, node.span)
-    if isinstance(node, ast.BinaryCheck) and \
-            isinstance(node.rhs, ast.ListValue) \
+        return syntax.Not(child, node.span)
+    if isinstance(node, syntax.BinaryCheck) and \
+            isinstance(node.rhs, syntax.ListValue) \
             and not node.rhs.items and node.op in ("in", "intersects",
                                                    "pmatch"):
-        return ast.Const(False, node.span)
+        return syntax.Const(False, node.span)
     return node
 
 
@@ -108,7 +108,7 @@ class ConditionCompiler:
         self._getters: dict[tuple[str, str | None], Getter] = {}
         self._deprecated: set[str] = set()
 
-    def compile(self, tree: ast.Expr) -> Compiled:
+    def compile(self, tree: syntax.Expr) -> Compiled:
         self._deprecated = set()
         folded = fold(tree)
         pred, _ = self._expr(folded)
@@ -149,9 +149,9 @@ class ConditionCompiler:
             return exact(ctx)
         return pred
 
-    def _folded(self, tree: ast.Expr) -> Predicate:
+    def _folded(self, tree: syntax.Expr) -> Predicate:
         tree = fold(tree)
-        if isinstance(tree, ast.Const) and not tree.value:
+        if isinstance(tree, syntax.Const) and not tree.value:
             return lambda ctx: False
         return self._expr(tree)[0]
 
@@ -168,43 +168,43 @@ class ConditionCompiler:
                                                 fdef.name)
         return getter
 
-    def _err(self, message: str, span: ast.Span, **kw: Any) -> RuleLoadError:
+    def _err(self, message: str, span: syntax.Span, **kw: Any) -> RuleLoadError:
         return compile_error(message, span, self.location, **kw)
 
     # -- boolean structure ---------------------------------------------
-    def _expr(self, node: ast.Expr) -> tuple[Predicate, int]:
-        if isinstance(node, (ast.And, ast.Or)):
+    def _expr(self, node: syntax.Expr) -> tuple[Predicate, int]:
+        if isinstance(node, (syntax.And, syntax.Or)):
             parts = [self._expr(c) for c in node.children]
             parts.sort(key=lambda p: p[1])
             preds = [p for p, _ in parts]
             cost = max(c for _, c in parts) + 1
-            return (_and(preds) if isinstance(node, ast.And)
+            return (_and(preds) if isinstance(node, syntax.And)
                     else _or(preds)), cost
-        if isinstance(node, ast.Not):
+        if isinstance(node, syntax.Not):
             inner, cost = self._expr(node.child)
             return (lambda ctx: not inner(ctx)), cost
-        if isinstance(node, ast.Const):
+        if isinstance(node, syntax.Const):
             value = node.value
             return (lambda ctx: value), 0
-        if isinstance(node, ast.MacroRef):
+        if isinstance(node, syntax.MacroRef):
             raise self._err(f"Undefined macro '{node.name}' used in filter.",
                             node.span, code=CODE_VALIDATE)
-        if isinstance(node, ast.UnaryCheck):
+        if isinstance(node, syntax.UnaryCheck):
             getter, _, _, cost = self._lhs(node.lhs)
             return (lambda ctx: getter(ctx) is not None), cost
-        if isinstance(node, ast.BinaryCheck):
+        if isinstance(node, syntax.BinaryCheck):
             return self._binary(node)
         raise TypeError(f"not an expression node: {node!r}")
 
     # -- left-hand sides -----------------------------------------------
-    def _lhs(self, node: ast.LhsExpr) -> tuple[Getter, FieldType, bool, int]:
+    def _lhs(self, node: syntax.LhsExpr) -> tuple[Getter, FieldType, bool, int]:
         """(getter, type, multi, cost)."""
-        if isinstance(node, ast.FieldExpr):
+        if isinstance(node, syntax.FieldExpr):
             return self._field(node)
         getter, ftype, multi, cost = self._lhs(node.operand)
         return transform(self._err, node, getter, ftype, multi, cost)
 
-    def _field(self, node: ast.FieldExpr
+    def _field(self, node: syntax.FieldExpr
                ) -> tuple[Getter, FieldType, bool, int]:
         try:
             fdef, dotted = self.registry.resolve(node.name)
@@ -234,7 +234,7 @@ class ConditionCompiler:
         return getter, fdef.type, fdef.multi, _field_cost(fdef.name)
 
     # -- checks ----------------------------------------------------------
-    def _binary(self, node: ast.BinaryCheck) -> tuple[Predicate, int]:
+    def _binary(self, node: syntax.BinaryCheck) -> tuple[Predicate, int]:
         getter, ftype, multi, cost = self._lhs(node.lhs)
         op = node.op
         if op not in ops.ALLOWED_OPS.get(ftype, frozenset()):
@@ -242,7 +242,7 @@ class ConditionCompiler:
                             f"{_lhs_name(node.lhs)} of type {ftype.value}",
                             node.op_span)
         rhs = node.rhs
-        if isinstance(rhs, (ast.ValExpr, ast.TransformExpr)):
+        if isinstance(rhs, (syntax.ValExpr, syntax.TransformExpr)):
             return self._field_vs_field(node, getter, ftype, op, cost)
         if is_evttype_check(node) and self.all_evttypes is not None:
             for name in sorted(check_names(node)):
@@ -255,7 +255,7 @@ class ConditionCompiler:
             raise self._err(f"{exc} (field {_lhs_name(node.lhs)})",
                             rhs.span) from None
         cost += 3 if op in ("regex", "glob", "iglob", "icontains") else 0
-        if isinstance(node.lhs, ast.FieldExpr) and \
+        if isinstance(node.lhs, syntax.FieldExpr) and \
                 node.lhs.name == EVT_TYPE_FIELD:
             cost = 1
         if not multi:
@@ -282,26 +282,26 @@ class ConditionCompiler:
             return test(v)
         return any_of, cost + 1
 
-    def _test(self, ftype: FieldType, op: str, rhs: ast.RhsExpr,
-              node: ast.BinaryCheck) -> ops.Test:
+    def _test(self, ftype: FieldType, op: str, rhs: syntax.RhsExpr,
+              node: syntax.BinaryCheck) -> ops.Test:
         if op in ("in", "intersects", "pmatch"):
-            items = rhs.items if isinstance(rhs, ast.ListValue) else (rhs,)
+            items = rhs.items if isinstance(rhs, syntax.ListValue) else (rhs,)
             consts = [ops.convert(ftype, op,
                                   v.text)  # type: ignore[union-attr]
                       for v in items]
             return ops.list_test(ftype, op, consts)
-        if isinstance(rhs, ast.ListValue):
+        if isinstance(rhs, syntax.ListValue):
             raise self._err(f"operator '{op}' does not take a list",
                             rhs.span)
-        assert isinstance(rhs, ast.StrValue)
+        assert isinstance(rhs, syntax.StrValue)
         return ops.scalar_test(ftype, op, ops.convert(ftype, op, rhs.text))
 
-    def _field_vs_field(self, node: ast.BinaryCheck, getter: Getter,
+    def _field_vs_field(self, node: syntax.BinaryCheck, getter: Getter,
                         ftype: FieldType, op: str,
                         cost: int) -> tuple[Predicate, int]:
         rhs = node.rhs
-        operand = rhs.operand if isinstance(rhs, ast.ValExpr) else rhs
-        assert not isinstance(operand, (ast.StrValue, ast.ListValue))
+        operand = rhs.operand if isinstance(rhs, syntax.ValExpr) else rhs
+        assert not isinstance(operand, (syntax.StrValue, syntax.ListValue))
         other, rtype, _, cost2 = self._lhs(operand)
         if _family(ftype) != _family(rtype):
             raise self._err(
@@ -381,19 +381,19 @@ def _or(preds: list[Predicate]) -> Predicate:
     return some
 
 
-def _lhs_name(node: ast.LhsExpr) -> str:
-    return ast.lhs_text(node)
+def _lhs_name(node: syntax.LhsExpr) -> str:
+    return syntax.lhs_text(node)
 
 
-def _value_span(rhs: ast.RhsExpr, text: str, default: ast.Span) -> ast.Span:
-    if isinstance(rhs, ast.ListValue):
+def _value_span(rhs: syntax.RhsExpr, text: str, default: syntax.Span) -> syntax.Span:
+    if isinstance(rhs, syntax.ListValue):
         for item in rhs.items:
             if item.text == text:
                 return item.span
     return getattr(rhs, "span", default)
 
 
-def compile_condition(tree: ast.Expr, registry: FieldRegistry, *,
+def compile_condition(tree: syntax.Expr, registry: FieldRegistry, *,
                       all_evttypes: frozenset[str] | None = None,
                       location: SourceLocation | None = None) -> Compiled:
     """Compile a macro-free AST; raises RuleLoadError on type errors."""

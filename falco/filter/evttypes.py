@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from falco.filter import ast
+from falco.filter import syntax
 
 EVT_TYPE_FIELD = "evt.type"
 EVT_TYPE_OPS = frozenset({"=", "==", "!=", "in"})
@@ -63,42 +63,42 @@ ALL = EvtSet(frozenset(), True)
 NONE = EvtSet(frozenset())
 
 
-def is_evttype_check(node: ast.Expr) -> bool:
-    return (isinstance(node, ast.BinaryCheck)
-            and isinstance(node.lhs, ast.FieldExpr)
+def is_evttype_check(node: syntax.Expr) -> bool:
+    return (isinstance(node, syntax.BinaryCheck)
+            and isinstance(node.lhs, syntax.FieldExpr)
             and node.lhs.name == EVT_TYPE_FIELD and node.lhs.arg is None
             and node.op in EVT_TYPE_OPS
-            and isinstance(node.rhs, (ast.StrValue, ast.ListValue)))
+            and isinstance(node.rhs, (syntax.StrValue, syntax.ListValue)))
 
 
-def check_names(node: ast.BinaryCheck) -> frozenset[str]:
-    if isinstance(node.rhs, ast.ListValue):
+def check_names(node: syntax.BinaryCheck) -> frozenset[str]:
+    if isinstance(node.rhs, syntax.ListValue):
         return frozenset(v.text for v in node.rhs.items)
-    assert isinstance(node.rhs, ast.StrValue)
+    assert isinstance(node.rhs, syntax.StrValue)
     return frozenset({node.rhs.text})
 
 
-def infer(node: ast.Expr) -> tuple[EvtSet, EvtSet]:
+def infer(node: syntax.Expr) -> tuple[EvtSet, EvtSet]:
     """(may be true for, negation may be true for)."""
-    if isinstance(node, ast.And):
+    if isinstance(node, syntax.And):
         pos, neg = ALL, NONE
         for child in node.children:
             cpos, cneg = infer(child)
             pos, neg = pos.intersection(cpos), neg.union(cneg)
         return pos, neg
-    if isinstance(node, ast.Or):
+    if isinstance(node, syntax.Or):
         pos, neg = NONE, ALL
         for child in node.children:
             cpos, cneg = infer(child)
             pos, neg = pos.union(cpos), neg.intersection(cneg)
         return pos, neg
-    if isinstance(node, ast.Not):
+    if isinstance(node, syntax.Not):
         pos, neg = infer(node.child)
         return neg, pos
-    if isinstance(node, ast.Const):
+    if isinstance(node, syntax.Const):
         return (ALL, NONE) if node.value else (NONE, ALL)
     if is_evttype_check(node):
-        assert isinstance(node, ast.BinaryCheck)
+        assert isinstance(node, syntax.BinaryCheck)
         names = EvtSet(check_names(node))
         if node.op == "!=":
             return names.complement(), names
@@ -106,36 +106,36 @@ def infer(node: ast.Expr) -> tuple[EvtSet, EvtSet]:
     return ALL, ALL
 
 
-def evttypes_of(node: ast.Expr,
+def evttypes_of(node: syntax.Expr,
                 universe: frozenset[str] | None) -> frozenset[str] | None:
     return infer(node)[0].resolve(universe)
 
 
-def assume_evttype(node: ast.Expr, evt_name: str,
-                    direction: str | None = None) -> ast.Expr:
+def assume_evttype(node: syntax.Expr, evt_name: str,
+                    direction: str | None = None) -> syntax.Expr:
     """``node`` with its evt.type checks (and, given a direction, its
     ``evt.dir =``/``!=`` checks) replaced by their value."""
-    if isinstance(node, (ast.And, ast.Or)):
+    if isinstance(node, (syntax.And, syntax.Or)):
         return type(node)(tuple(assume_evttype(c, evt_name, direction)
                                 for c in node.children), node.span)
-    if isinstance(node, ast.Not):
-        return ast.Not(assume_evttype(node.child, evt_name, direction),
+    if isinstance(node, syntax.Not):
+        return syntax.Not(assume_evttype(node.child, evt_name, direction),
                        node.span)
     if is_evttype_check(node):
-        assert isinstance(node, ast.BinaryCheck)
+        assert isinstance(node, syntax.BinaryCheck)
         hit = evt_name in check_names(node)
-        return ast.Const(hit != (node.op == "!="), node.span)
+        return syntax.Const(hit != (node.op == "!="), node.span)
     if direction is not None and _is_evtdir_check(node):
-        assert isinstance(node, ast.BinaryCheck)
-        assert isinstance(node.rhs, ast.StrValue)
+        assert isinstance(node, syntax.BinaryCheck)
+        assert isinstance(node.rhs, syntax.StrValue)
         hit = node.rhs.text == direction
-        return ast.Const(hit != (node.op == "!="), node.span)
+        return syntax.Const(hit != (node.op == "!="), node.span)
     return node
 
 
-def _is_evtdir_check(node: ast.Expr) -> bool:
-    return (isinstance(node, ast.BinaryCheck)
-            and isinstance(node.lhs, ast.FieldExpr)
+def _is_evtdir_check(node: syntax.Expr) -> bool:
+    return (isinstance(node, syntax.BinaryCheck)
+            and isinstance(node.lhs, syntax.FieldExpr)
             and node.lhs.name == EVT_DIR_FIELD and node.lhs.arg is None
             and node.op in ("=", "==", "!=")
-            and isinstance(node.rhs, ast.StrValue))
+            and isinstance(node.rhs, syntax.StrValue))

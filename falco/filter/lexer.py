@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from ply import lex
 
-from falco.filter.ast import LIST_OPS, SCALAR_OPS, TRANSFORMERS, UNARY_OPS
+from falco.filter.syntax import LIST_OPS, SCALAR_OPS, TRANSFORMERS, UNARY_OPS
 
 _ESCAPES: Mapping[str, str] = MappingProxyType({
     "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'",

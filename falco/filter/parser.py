@@ -30,7 +30,7 @@ from typing import Any, Mapping
 from ply import yacc
 
 from falco.errors import RuleSyntaxError, SourceLocation
-from falco.filter import ast
+from falco.filter import syntax
 from falco.filter.lexer import FilterLexer, LexIssue
 
 DEFAULT_MAX_DEPTH = 200
@@ -55,7 +55,7 @@ class _ParseIssue(Exception):
 
 
 class FilterParser:
-    """Parse condition text into :mod:`falco.filter.ast` nodes."""
+    """Parse condition text into :mod:`falco.filter.syntax` nodes."""
 
     tokens = FilterLexer.tokens
 
@@ -75,7 +75,7 @@ class FilterParser:
 
     # -- public --------------------------------------------------------
     def parse(self, text: str, *, location: SourceLocation | None = None,
-              origin: str | None = None) -> ast.Expr:
+              origin: str | None = None) -> syntax.Expr:
         self._text = text
         self._origin = origin
         self._line_starts = [0] + [i + 1 for i, c in enumerate(text)
@@ -84,8 +84,8 @@ class FilterParser:
             if not text.strip():
                 raise _ParseIssue("empty condition", len(text))
             self.lexer.input(text)
-            tree: ast.Expr = self.parser.parse(text, lexer=self.lexer)
-            if ast.depth(tree) > self.max_depth:
+            tree: syntax.Expr = self.parser.parse(text, lexer=self.lexer)
+            if syntax.depth(tree) > self.max_depth:
                 raise _ParseIssue(
                     f"condition nesting exceeds the maximum depth "
                     f"({self.max_depth})", 0)
@@ -94,12 +94,12 @@ class FilterParser:
             raise syntax_error(exc.message, text, exc.offset, location,
                                origin) from None
 
-    def span(self, offset: int) -> ast.Span:
+    def span(self, offset: int) -> syntax.Span:
         line = bisect.bisect_right(self._line_starts, offset)
-        return ast.Span(offset, line, offset - self._line_starts[line - 1] + 1,
+        return syntax.Span(offset, line, offset - self._line_starts[line - 1] + 1,
                         self._origin)
 
-    def _sp(self, p: Any, n: int) -> ast.Span:
+    def _sp(self, p: Any, n: int) -> syntax.Span:
         return self.span(p.lexpos(n))
 
     # -- grammar -------------------------------------------------------
@@ -113,7 +113,7 @@ class FilterParser:
         if len(p) == 2:
             p[0] = p[1]
         else:
-            p[0] = ast.Or(_flat(ast.Or, p[1]) + _flat(ast.Or, p[3]),
+            p[0] = syntax.Or(_flat(syntax.Or, p[1]) + _flat(syntax.Or, p[3]),
                           p[1].span)
 
     def p_and_expr(self, p: Any) -> None:
@@ -122,14 +122,14 @@ class FilterParser:
         if len(p) == 2:
             p[0] = p[1]
         else:
-            p[0] = ast.And(_flat(ast.And, p[1]) + _flat(ast.And, p[3]),
+            p[0] = syntax.And(_flat(syntax.And, p[1]) + _flat(syntax.And, p[3]),
                            p[1].span)
 
     def p_not_expr(self, p: Any) -> None:
         """not_expr : NOT not_expr
                     | check"""
         if len(p) == 3:
-            p[0] = ast.Not(p[2], self._sp(p, 1))
+            p[0] = syntax.Not(p[2], self._sp(p, 1))
         else:
             p[0] = p[1]
 
@@ -139,18 +139,18 @@ class FilterParser:
 
     def p_check_macro(self, p: Any) -> None:
         """check : IDENT"""
-        p[0] = ast.MacroRef(p[1], self._sp(p, 1))
+        p[0] = syntax.MacroRef(p[1], self._sp(p, 1))
 
     def p_check_unary(self, p: Any) -> None:
         """check : lhs UNARYOP"""
-        p[0] = ast.UnaryCheck(p[1], p[2], p[1].span)
+        p[0] = syntax.UnaryCheck(p[1], p[2], p[1].span)
 
     def p_check_binary(self, p: Any) -> None:
         """check : lhs CMPOP value
                  | lhs WORDOP value
                  | lhs LISTOP list
                  | lhs LISTOP bare"""
-        p[0] = ast.BinaryCheck(p[1], p[2], p[3], p[1].span, self._sp(p, 2))
+        p[0] = syntax.BinaryCheck(p[1], p[2], p[3], p[1].span, self._sp(p, 2))
 
     def p_lhs_field(self, p: Any) -> None:
         """lhs : FIELD"""
@@ -160,15 +160,15 @@ class FilterParser:
             name, _, arg = name[:-1].partition("[")
             if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "\"'":
                 arg = arg[1:-1]
-        p[0] = ast.FieldExpr(name, arg, self._sp(p, 1))
+        p[0] = syntax.FieldExpr(name, arg, self._sp(p, 1))
 
     def p_lhs_transform(self, p: Any) -> None:
         """lhs : XFORM LPAREN lhs RPAREN"""
-        p[0] = ast.TransformExpr(p[1], p[3], self._sp(p, 1))
+        p[0] = syntax.TransformExpr(p[1], p[3], self._sp(p, 1))
 
     def p_value_str(self, p: Any) -> None:
         """value : STRING"""
-        p[0] = ast.StrValue(p[1], True, self._sp(p, 1))
+        p[0] = syntax.StrValue(p[1], True, self._sp(p, 1))
 
     def p_value_bare(self, p: Any) -> None:
         """value : bare"""
@@ -176,21 +176,21 @@ class FilterParser:
 
     def p_bare(self, p: Any) -> None:
         """bare : BARESTR"""
-        p[0] = ast.StrValue(p[1], False, self._sp(p, 1))
+        p[0] = syntax.StrValue(p[1], False, self._sp(p, 1))
 
     def p_value_val(self, p: Any) -> None:
         """value : VAL LPAREN lhs RPAREN"""
-        p[0] = ast.ValExpr(p[3], self._sp(p, 1))
+        p[0] = syntax.ValExpr(p[3], self._sp(p, 1))
 
     def p_value_transform(self, p: Any) -> None:
         """value : XFORM LPAREN lhs RPAREN"""
-        p[0] = ast.TransformExpr(p[1], p[3], self._sp(p, 1))
+        p[0] = syntax.TransformExpr(p[1], p[3], self._sp(p, 1))
 
     def p_list(self, p: Any) -> None:
         """list : LPAREN items RPAREN
                 | LPAREN RPAREN"""
         items = p[2] if len(p) == 4 else ()
-        p[0] = ast.ListValue(tuple(items), self._sp(p, 1))
+        p[0] = syntax.ListValue(tuple(items), self._sp(p, 1))
 
     def p_items(self, p: Any) -> None:
         """items : items COMMA item
@@ -201,7 +201,7 @@ class FilterParser:
         """item : STRING
                 | BARESTR"""
         quoted = p.slice[1].type == "STRING"
-        p[0] = ast.StrValue(p[1], quoted, self._sp(p, 1))
+        p[0] = syntax.StrValue(p[1], quoted, self._sp(p, 1))
 
     def p_error(self, tok: Any) -> None:
         expected = self._expected()
@@ -222,7 +222,7 @@ class FilterParser:
         if expected:
             what += ", expecting " + ", ".join(expected)
         if tok is not None and isinstance(tok.value, str):
-            words = sorted(ast.ALL_OPS | {"and", "or", "not"})
+            words = sorted(syntax.ALL_OPS | {"and", "or", "not"})
             close = difflib.get_close_matches(tok.value, words, n=1,
                                               cutoff=0.6)
             if close:

@@ -10,14 +10,14 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from falco.fields.registry import FieldType
-from falco.filter import ast
+from falco.filter import syntax
 from falco.filter import operators as ops
 
 Getter = Callable[[Any], Any]
-ErrorFactory = Callable[[str, ast.Span], Exception]
+ErrorFactory = Callable[[str, syntax.Span], Exception]
 
 
-def transform(fail: ErrorFactory, node: ast.TransformExpr,
+def transform(fail: ErrorFactory, node: syntax.TransformExpr,
               getter: Getter, ftype: FieldType, multi: bool,
               cost: int) -> tuple[Getter, FieldType, bool, int]:
     name = node.name

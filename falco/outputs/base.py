@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from falco.alert import Alert
+from falco.engine.alert import Alert
 
 log = logging.getLogger(__name__)
 

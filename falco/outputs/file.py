@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from falco.alert import Alert
+from falco.engine.alert import Alert
 
 
 @dataclass(slots=True)

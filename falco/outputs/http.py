@@ -18,7 +18,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
 
-from falco.alert import Alert, AlertFormatter
+from falco.engine.alert import Alert
+from falco.outputs.format import AlertFormatter
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from falco.alert import Alert
+from falco.engine.alert import Alert
 
 Sender = Callable[..., Any]
 _BAD = re.compile(r"[^A-Z0-9_]")

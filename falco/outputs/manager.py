@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from falco.alert import Alert, AlertFormatter
+from falco.engine.alert import Alert
 from falco.outputs.base import Output, QueuedOutput
+from falco.outputs.format import AlertFormatter
 
 log = logging.getLogger(__name__)
 

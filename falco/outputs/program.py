@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
 
-from falco.alert import Alert
+from falco.engine.alert import Alert
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from falco.alert import Alert
+from falco.engine.alert import Alert
 
 
 @dataclass(slots=True)

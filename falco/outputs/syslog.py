@@ -13,7 +13,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from falco.alert import Alert
+from falco.engine.alert import Alert
 
 FACILITIES = MappingProxyType({
     "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5,

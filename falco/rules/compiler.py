@@ -16,7 +16,7 @@ from typing import Any
 
 from falco.errors import RuleLoadError, SourceLocation
 from falco.fields.registry import FieldRegistry
-from falco.filter import ast
+from falco.filter import syntax
 from falco.filter.compiler import ConditionCompiler
 from falco.filter.lexer import unescape
 from falco.filter.parser import FilterParser
@@ -47,11 +47,11 @@ class RulesCompiler:
         self.parser = parser or FilterParser()
         self.lists: dict[str, list[str]] = {}
         self.list_order: dict[str, int] = {}
-        self.macro_ast: dict[str, ast.Expr] = {}
+        self.macro_ast: dict[str, syntax.Expr] = {}
         self.failed: set[str] = set()
         self.used_lists: set[str] = set()
         self.used_macros: set[str] = set()
-        self.resolved: dict[str, ast.Expr] = {}
+        self.resolved: dict[str, syntax.Expr] = {}
 
     # -- messages ----------------------------------------------------------
     def error(self, code: str, message: str, item_type: str, name: str,
@@ -102,17 +102,17 @@ class RulesCompiler:
             out.extend(sub if sub is not None else [item])
         return out
 
-    def expand_lists(self, node: ast.Expr) -> ast.Expr:
-        if isinstance(node, (ast.And, ast.Or)):
+    def expand_lists(self, node: syntax.Expr) -> syntax.Expr:
+        if isinstance(node, (syntax.And, syntax.Or)):
             return type(node)(tuple(self.expand_lists(c)
                                     for c in node.children), node.span)
-        if isinstance(node, ast.Not):
-            return ast.Not(self.expand_lists(node.child), node.span)
-        if not isinstance(node, ast.BinaryCheck):
+        if isinstance(node, syntax.Not):
+            return syntax.Not(self.expand_lists(node.child), node.span)
+        if not isinstance(node, syntax.BinaryCheck):
             return node
         rhs = node.rhs
-        if isinstance(rhs, ast.ListValue):
-            items: list[ast.StrValue] = []
+        if isinstance(rhs, syntax.ListValue):
+            items: list[syntax.StrValue] = []
             changed = False
             for item in rhs.items:
                 names = None if item.quoted else \
@@ -125,14 +125,14 @@ class RulesCompiler:
             if not changed:
                 return node
             return dataclasses.replace(
-                node, rhs=ast.ListValue(tuple(items), rhs.span))
-        if isinstance(rhs, ast.StrValue) and not rhs.quoted:
+                node, rhs=syntax.ListValue(tuple(items), rhs.span))
+        if isinstance(rhs, syntax.StrValue) and not rhs.quoted:
             names = self._expand_name(rhs.text, -1)
             if names is None:
                 return node
             values = tuple(_item_value(n, rhs.span) for n in names)
-            if node.op in ast.LIST_OPS:
-                new_rhs: ast.RhsExpr = ast.ListValue(values, rhs.span)
+            if node.op in syntax.LIST_OPS:
+                new_rhs: syntax.RhsExpr = syntax.ListValue(values, rhs.span)
             elif len(values) == 1:
                 new_rhs = values[0]
             else:
@@ -141,7 +141,7 @@ class RulesCompiler:
         return node
 
     # -- macros ------------------------------------------------------------
-    def parse(self, text: Text, origin: str | None) -> ast.Expr:
+    def parse(self, text: Text, origin: str | None) -> syntax.Expr:
         tree = self.parser.parse(text.value, origin=origin)
         return self.expand_lists(tree)
 
@@ -173,15 +173,15 @@ class RulesCompiler:
                 self.error(VALIDATE, err.message, "macro", info.name,
                            self._where(err, info.cond, None))
 
-    def resolve(self, node: ast.Expr, visible: Any, stack: tuple[str, ...],
-                memo: bool) -> ast.Expr:
-        if isinstance(node, (ast.And, ast.Or)):
+    def resolve(self, node: syntax.Expr, visible: Any, stack: tuple[str, ...],
+                memo: bool) -> syntax.Expr:
+        if isinstance(node, (syntax.And, syntax.Or)):
             return type(node)(tuple(self.resolve(c, visible, stack, memo)
                                     for c in node.children), node.span)
-        if isinstance(node, ast.Not):
-            return ast.Not(self.resolve(node.child, visible, stack, memo),
+        if isinstance(node, syntax.Not):
+            return syntax.Not(self.resolve(node.child, visible, stack, memo),
                            node.span)
-        if not isinstance(node, ast.MacroRef):
+        if not isinstance(node, syntax.MacroRef):
             return node
         name = node.name
         if name not in self.macro_ast and name in self.failed:
@@ -223,17 +223,17 @@ class RulesCompiler:
         text = info.cond
         try:
             tree = self.parse(text, None)
-            negs: list[ast.Expr] = []
+            negs: list[syntax.Expr] = []
             for ex in info.exceptions:
                 exc_mod.validate(ex, self.registry)
                 ex_text = exc_mod.exception_text(ex)
                 if ex_text:
-                    negs.append(ast.Not(self.parse(
+                    negs.append(syntax.Not(self.parse(
                         Text(ex_text), _EXC + ex.name), tree.span))
             if negs:
-                tree = ast.And((tree, *negs), tree.span)
+                tree = syntax.And((tree, *negs), tree.span)
             tree = self.resolve(tree, lambda n: True, (), memo=True)
-            if ast.depth(tree) > self.parser.max_depth:
+            if syntax.depth(tree) > self.parser.max_depth:
                 raise _located("condition nesting exceeds the maximum depth "
                                f"({self.parser.max_depth}) after macro "
                                "expansion", tree.span)
@@ -315,17 +315,17 @@ class RulesCompiler:
         return rules
 
 
-def _item_value(text: str, span: ast.Span) -> ast.StrValue:
+def _item_value(text: str, span: syntax.Span) -> syntax.StrValue:
     """A list item as the parser would read it after Falco's quoting."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return ast.StrValue(unescape(text[1:-1]), True, span)
+        return syntax.StrValue(unescape(text[1:-1]), True, span)
     if " " in text:
-        return ast.StrValue(unescape(text), True, span)
-    return ast.StrValue(text, any(c in ast.BARE_FORBIDDEN for c in text),
+        return syntax.StrValue(unescape(text), True, span)
+    return syntax.StrValue(text, any(c in syntax.BARE_FORBIDDEN for c in text),
                         span)
 
 
-def _located(message: str, span: ast.Span) -> RuleLoadError:
+def _located(message: str, span: syntax.Span) -> RuleLoadError:
     err = RuleLoadError(message)
     err.offset = span.offset  # type: ignore[attr-defined]
     err.origin = span.origin  # type: ignore[attr-defined]
@@ -333,7 +333,7 @@ def _located(message: str, span: ast.Span) -> RuleLoadError:
     return err
 
 
-def _list_misuse(rhs: ast.StrValue, op: str, count: int) -> RuleLoadError:
+def _list_misuse(rhs: syntax.StrValue, op: str, count: int) -> RuleLoadError:
     err = _located(f"list '{rhs.text}' has {count} items and cannot be used "
                    f"with operator '{op}'", rhs.span)
     err.code = COMPILE  # type: ignore[attr-defined]

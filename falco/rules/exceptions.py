@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from falco.fields.registry import FieldRegistry
-from falco.filter.ast import ALL_OPS, LIST_OPS
+from falco.filter.syntax import ALL_OPS, LIST_OPS
 from falco.rules.collector import ItemError
 from falco.rules.infos import ExceptionInfo
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from falco.fields.registry import ArgMode, FieldRegistry, UnknownFieldError
-from falco.filter.ast import TRANSFORMERS
+from falco.filter.syntax import TRANSFORMERS
 
 _TOKEN = re.compile(
     r"%(?P<width>-?\d+)?"

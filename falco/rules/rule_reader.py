@@ -3,23 +3,28 @@
 deprecated ``enabled``-only toggle."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from falco.rules.collector import ItemError
 from falco.rules.infos import RuleInfo, Text
+from falco.rules.item_reader import ItemReader
 from falco.rules.model import SYSCALL_SOURCE
+from falco.rules.yamlsrc import YMap
 
-if TYPE_CHECKING:
-    from falco.rules.reader import Reader
-    from falco.rules.yamlsrc import YMap
+RULE_KEYS = {"rule", "condition", "output", "desc", "priority", "source",
+              "enabled", "tags", "exceptions", "append", "override",
+              "warn_evttypes", "skip-if-unknown-filter", "capture",
+              "capture_duration"}
+RULE_APPEND = {"condition", "output", "desc", "tags", "exceptions"}
+RULE_REPLACE = {"condition", "output", "desc", "priority", "capture",
+                 "capture_duration", "tags", "exceptions", "enabled",
+                 "warn_evttypes", "skip-if-unknown-filter"}
 
-from falco.rules.reader import _RULE_APPEND, _RULE_KEYS, _RULE_REPLACE
+
 
 SUPPORTED_SOURCES = frozenset({SYSCALL_SOURCE})
 
 
-def read_rule(rd: "Reader", item: "YMap") -> None:
-    name = rd._name(item, "rule")
+def read_rule(rd: ItemReader, item: YMap) -> None:
+    name = rd.name_of(item, "rule")
     kind = "rule"
     source = rd.string(item, "source", kind, name, optional=True) \
         if item.get("source") not in (None, "") else None
@@ -30,8 +35,8 @@ def read_rule(rd: "Reader", item: "YMap") -> None:
                         f"evaluates '{SYSCALL_SOURCE}' rules", kind, name,
                         loc, rd.src.snippet(loc.line, loc.column))
     append_flag = rd.boolean(item, "append", kind, name)
-    app, rep = rd.overrides(item, kind, name, _RULE_APPEND, _RULE_REPLACE)
-    rd.unknown_keys(item, _RULE_KEYS, kind, name)
+    app, rep = rd.overrides(item, kind, name, RULE_APPEND, RULE_REPLACE)
+    rd.unknown_keys(item, RULE_KEYS, kind, name)
     info = RuleInfo(name, 0, 0, rd.src.location_of(item.node), rd.src,
                     item.node)
     if append_flag:
@@ -44,7 +49,7 @@ def read_rule(rd: "Reader", item: "YMap") -> None:
     elif append_flag:
         prev = rd.col.rule_for_update(info, source, append=True)
         if "condition" not in item and "exceptions" not in item:
-            raise rd._err_item("Appended rule must have exceptions or "
+            raise rd.rule_error("Appended rule must have exceptions or "
                                "condition property", info)
         if "condition" in item:
             prev.cond = prev.cond.appended(rd.text(item, "condition", kind,
@@ -54,7 +59,7 @@ def read_rule(rd: "Reader", item: "YMap") -> None:
                                      "priority")):
         enabled = rd.boolean(item, "enabled", kind, name)
         if enabled is None:
-            raise rd._err_item("Item has no mapping for key 'condition'",
+            raise rd.rule_error("Item has no mapping for key 'condition'",
                                info, code="LOAD_ERR_YAML_VALIDATE")
         rd.col.warn("LOAD_DEPRECATED_ITEM", "The standalone 'enabled' key "
                     "usage is deprecated. The correct approach requires "
@@ -66,7 +71,7 @@ def read_rule(rd: "Reader", item: "YMap") -> None:
         _define(rd, item, info, source)
 
 
-def _define(rd: "Reader", item: "YMap", info: RuleInfo,
+def _define(rd: ItemReader, item: YMap, info: RuleInfo,
             source: str | None) -> None:
     name, kind = info.name, "rule"
     info.cond = rd.text(item, "condition", kind, name)
@@ -82,7 +87,7 @@ def _define(rd: "Reader", item: "YMap", info: RuleInfo,
     rd.col.define_rule(info)
 
 
-def _flags(rd: "Reader", item: "YMap", info: RuleInfo) -> None:
+def _flags(rd: ItemReader, item: YMap, info: RuleInfo) -> None:
     name = info.name
     for key, attr in (("enabled", "enabled"), ("warn_evttypes",
                                                "warn_evttypes"),
@@ -99,10 +104,10 @@ def _flags(rd: "Reader", item: "YMap", info: RuleInfo) -> None:
         info.capture_duration = value
 
 
-def _override(rd: "Reader", item: "YMap", info: RuleInfo, source: str | None,
+def _override(rd: ItemReader, item: YMap, info: RuleInfo, source: str | None,
               app: set[str], rep: set[str]) -> None:
     name, kind = info.name, "rule"
-    for key in sorted((_RULE_APPEND | _RULE_REPLACE) - app - rep):
+    for key in sorted((RULE_APPEND | RULE_REPLACE) - app - rep):
         if key in item:
             raise rd.fail(f"Unexpected key '{key}': no corresponding entry "
                           "under 'override' is defined.", kind, name,

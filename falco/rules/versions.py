@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import yaml
 
+from falco.rules.item_reader import ItemReader
 from falco.rules.model import BUILTIN_PLUGINS, ENGINE_VERSION
 from falco.rules.yamlsrc import YList, YMap
-
-if TYPE_CHECKING:
-    from falco.rules.reader import Reader
 
 _SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:[-+].*)?")
 
@@ -31,7 +28,7 @@ def version_text(version: tuple[int, int, int]) -> str:
     return ".".join(str(v) for v in version)
 
 
-def check_engine_version(reader: "Reader", item: YMap) -> None:
+def check_engine_version(reader: ItemReader, item: YMap) -> None:
     kind = "required_engine_version"
     node = item.nodes[kind]
     value = item[kind]
@@ -50,7 +47,7 @@ def check_engine_version(reader: "Reader", item: YMap) -> None:
                           node, code="LOAD_ERR_VALIDATE")
 
 
-def check_plugin_versions(reader: "Reader", item: YMap) -> None:
+def check_plugin_versions(reader: ItemReader, item: YMap) -> None:
     kind = "required_plugin_versions"
     reqs = item[kind]
     node = item.nodes[kind]

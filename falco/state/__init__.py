@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 from falco.state.context import EventContext
+from falco.state.entries import FdInfo, FdType, ThreadInfo
 from falco.state.eventinfo import InspectorStats
 from falco.state.inspector import Inspector
-from falco.state.types import FdInfo, FdType, ThreadInfo
 
 __all__ = ["EventContext", "FdInfo", "FdType", "Inspector", "InspectorStats",
            "ThreadInfo"]

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Thread and fd records from a capture's process/fd list entries.
 
-The entries come from ``falco.events.capture_types`` (ProcEntry, FdEntry);
+The entries come from ``falco.events.capture_state`` (ProcEntry, FdEntry);
 attributes are read by name so that optional fields of older block
 versions may be missing.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from falco.state.containers import parse_cgroups
-from falco.state.parse_proc import split_args
-from falco.state.paths import dir_with_slash
-from falco.state.types import (
+from falco.state.entries import (
     EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE,
     NO_LOGINUID, FdInfo, FdType, ThreadInfo)
+from falco.state.parse_proc import split_args
+from falco.state.paths import dir_with_slash
 
 # scap_fd_type numbers (libscap scap.h) -> our fd types.
 _SCAP_FD_TYPES = {
@@ -27,7 +27,7 @@ _SCAP_FD_TYPES = {
     20: FdType.MEMFD, 21: FdType.PIDFD,
 }
 _SERVER_TYPES = (5, 6)
-# scap_l4_proto numbers (capture_types.ScapL4Proto).
+# scap_l4_proto numbers (capture_state.ScapL4Proto).
 _L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}
 
 

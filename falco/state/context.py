@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from falco.state.types import FdInfo, ThreadInfo
+from falco.state.entries import FdInfo, ThreadInfo
 
 if TYPE_CHECKING:
     from falco.state.inspector import Inspector

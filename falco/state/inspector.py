@@ -17,15 +17,15 @@ from typing import Any, Iterable, Iterator
 
 from falco.state.containers import HOST, ContainerTable, match_cgroups
 from falco.state.context import EventContext
+from falco.state.entries import (
+    DEFAULT_MAX_FDS, DEFAULT_MAX_THREADS, DEFAULT_PURGE_INTERVAL_NS,
+    DEFAULT_THREAD_TIMEOUT_NS, FdInfo, ThreadInfo)
 from falco.state.eventinfo import EnterKeeper, InspectorStats, event_uses_fd
 from falco.state.parse_fd import FD_EXIT_HANDLERS
 from falco.state.parse_net import IO_EXIT_HANDLERS
 from falco.state.parse_proc import (
     CLONE_EVENTS, PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS)
 from falco.state.procfs import ProcReader
-from falco.state.types import (
-    DEFAULT_MAX_FDS, DEFAULT_MAX_THREADS, DEFAULT_PURGE_INTERVAL_NS,
-    DEFAULT_THREAD_TIMEOUT_NS, FdInfo, ThreadInfo)
 from falco.state.users import UserDb
 
 log = logging.getLogger(__name__)

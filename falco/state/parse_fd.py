@@ -9,12 +9,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from falco.state.context import EventContext
+from falco.state.entries import (
+    AT_FDCWD, FCNTL_F_DUPFD, FCNTL_F_DUPFD_CLOEXEC, MFD_CLOEXEC, O_CLOEXEC,
+    O_DIRECTORY, FdInfo, FdType, ThreadInfo)
 from falco.state.parse_net import NET_EXIT_HANDLERS
 from falco.state.parse_proc import Handler
 from falco.state.paths import concatenate_paths, dir_with_slash
-from falco.state.types import (
-    AT_FDCWD, FCNTL_F_DUPFD, FCNTL_F_DUPFD_CLOEXEC, MFD_CLOEXEC, O_CLOEXEC,
-    O_DIRECTORY, FdInfo, FdType, ThreadInfo)
 
 if TYPE_CHECKING:
     from falco.state.inspector import Inspector

@@ -8,10 +8,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from falco.state.context import EventContext
-from falco.state.parse_proc import Handler
-from falco.state.types import (
+from falco.state.entries import (
     AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, O_CLOEXEC, SOCK_CLOEXEC, FdInfo,
     FdType, ThreadInfo)
+from falco.state.parse_proc import Handler
 
 if TYPE_CHECKING:
     from falco.state.inspector import Inspector

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from falco.state.containers import parse_cgroups
 from falco.state.context import EventContext
-from falco.state.paths import concatenate_paths, dir_with_slash
-from falco.state.types import (
+from falco.state.entries import (
     CL_CLONE_FILES, CL_CLONE_THREAD, PR_SET_NAME, ThreadInfo)
+from falco.state.paths import concatenate_paths, dir_with_slash
 
 if TYPE_CHECKING:
     from falco.state.inspector import Inspector

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from falco.state.containers import parse_cgroups
-from falco.state.types import (
+from falco.state.entries import (
     AF_INET, AF_INET6, NO_LOGINUID, FdInfo, FdType, ThreadInfo)
 
 _ANON_TYPES = {

@@ -179,7 +179,7 @@ def test_corrupt_block_reports_offset(tmp_path: Path) -> None:
 
 
 def _cli():
-    support = pytest.importorskip("test_cli_support")
+    support = pytest.importorskip("support.cli")
     return support
 
 

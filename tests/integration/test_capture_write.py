@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from falco.events import SockTuple, make_event
-from falco.events.capture_types import (FdEntry, GroupEntry, MachineInfo,
+from falco.events.capture_state import (FdEntry, GroupEntry, MachineInfo,
                                         ProcEntry, ScapFdType, ScapL4Proto,
                                         UserEntry)
 from falco.events.scap import CaptureReader, read_capture

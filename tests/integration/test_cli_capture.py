@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from falco.events import SockTuple, make_event
-from falco.events.capture_types import ProcEntry
+from falco.events.capture_state import ProcEntry
 from falco.events.scap_writer import ScapWriter
-from test_cli_support import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
+from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
                               alert_lines, run_falco, write_config)
 
 needs_shared = pytest.mark.skipif(not CAT_WRITE.exists(),

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from falco.daemon import (FileWatcher, PidFile, Watchdog, sd_notify,
+from falco.app.lifecycle import (FileWatcher, PidFile, Watchdog, sd_notify,
                           watchdog_interval)
-from falco.webserver import WebServer, render_metrics
+from falco.app.webserver import WebServer, render_metrics
 
 
 @pytest.fixture
@@ -156,10 +156,10 @@ def test_webserver_tls(tmp_path: Path) -> None:
 
 
 def test_interesting_events_for_live_sources() -> None:
-    from falco.app import App, Options
-    from falco.backend import Backend
+    from falco.app.run import App, Options
+    from falco.app.backend import Backend
     from falco.config import Config
-    from falco.engine import Engine
+    from falco.engine.loop import Engine
 
     class Rule:
         name, priority, tags, source = "r", "Warning", (), "syscall"

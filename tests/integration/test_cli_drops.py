@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from falco.alert import Alert
-from falco.driver.fake import FakeRing
+from falco.app.drops import DROP_RULE, DropMonitor
 from falco.driver.schema import get_schema
-from falco.drops import DROP_RULE, DropMonitor
-from falco.engine import Engine
+from falco.engine.alert import Alert
+from falco.engine.loop import Engine
 from falco.events.encode import encode_event
 from falco.events.live import LiveSource
+from support.fake_ring import FakeRing
 
 NS = 1_000_000_000
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cli_support import (CAT_WRITE, OPEN_SEEN, REGRESSION, ROOT,
+from support.cli import (CAT_WRITE, OPEN_SEEN, REGRESSION, ROOT,
                               SINGLE_RULE, alert_lines, run_falco,
                               write_config)
 
@@ -392,7 +392,7 @@ def test_verbose_stats_and_broken_stdout_pipe(tmp_path: Path) -> None:
     assert re.search(r"^Elapsed time: [\d.]+, Captured Events: (\d+), "
                      r"[\d.]+ eps$", res.stderr, re.M)
     import subprocess
-    from test_cli_support import env, falco_argv
+    from support.cli import env, falco_argv
     # The reader is gone before falco writes anything (falco | true).
     cmd = " ".join(falco_argv("-c", str(cfg), "-r", str(SINGLE_RULE), "-e",
                               str(CAT_WRITE)))

@@ -22,7 +22,7 @@ from typing import IO, Iterator
 
 import pytest
 
-from test_cli_support import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE, falco_argv,
+from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE, falco_argv,
                               env, run_falco, scap_blocks, wait_for,
                               write_config)
 

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-from test_cli_support import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
+from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
                               alert_lines, run_falco, wait_for, write_config)
 
 pytestmark = pytest.mark.skipif(

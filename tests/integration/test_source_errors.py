@@ -9,7 +9,7 @@ import pytest
 
 from falco.driver.ring import device_paths
 
-support = pytest.importorskip("test_cli_support")
+support = pytest.importorskip("support.cli")
 
 
 @pytest.mark.skipif(bool(device_paths()), reason="falco_probe is loaded")

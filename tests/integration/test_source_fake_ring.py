@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from falco.driver.fake import FakeRing, close_all, fake_rings
-from falco.driver.ring import RingReader, capture_plan, check_version
 from falco.driver._falco_ffi import lib
+from falco.driver.ring import RingReader, capture_plan, check_version
 from falco.errors import DriverError, VersionMismatchError
 from falco.events import encode_event
 from falco.events.build import event_code
 from falco.events.live import LiveSource
+from support.fake_ring import FakeRing, close_all, fake_rings
 
 READ_X = event_code("read", "<")
 CLOSE_X = event_code("close", "<")

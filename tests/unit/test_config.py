@@ -205,7 +205,7 @@ def test_rules_selectors(tmp_path: Path) -> None:
 
 
 def test_buf_size_preset_writes_module_parameter(tmp_path: Path) -> None:
-    from falco.backend import apply_buffer_preset, preset_bytes
+    from falco.app.backend import apply_buffer_preset, preset_bytes
     assert [preset_bytes(p) >> 20 for p in (1, 4, 10)] == [1, 8, 512]
     param = tmp_path / "buffer_bytes"
     param.write_text("8388608\n")

@@ -20,9 +20,9 @@ from falco.driver._falco_ffi import ffi, lib
 from falco.driver.schema import get_schema
 from falco.errors import CaptureError, DecodeError
 from falco.events import Event, SockTuple, encode_event, make_event
+from falco.events.capture_state import ProcEntry, FdEntry, ScapFdType
 from falco.events.scap import CaptureReader
 from falco.events.scap_writer import ScapWriter
-from falco.events.capture_types import ProcEntry, FdEntry, ScapFdType
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "events" / "fuzz"
 SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None,
@@ -181,7 +181,7 @@ def test_regression_corpus(tmp_path: Path) -> None:
 @given(blobs=st.lists(st.binary(min_size=1, max_size=120), max_size=8))
 def test_ring_reader_random_records(blobs: list[bytes]) -> None:
     """Garbage published in a ring is skipped and counted, never looped on."""
-    from falco.driver.fake import FakeRing
+    from support.fake_ring import FakeRing
     from falco.driver.ring import RingReader
     ring = FakeRing(0, size=4096)
     try:

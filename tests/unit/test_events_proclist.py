@@ -8,7 +8,7 @@ import pytest
 
 from falco.errors import DecodeError
 from falco.events import scap_blocks as B
-from falco.events.capture_types import ProcEntry
+from falco.events.capture_state import ProcEntry
 from falco.events.scap_writer import proc_entry_bytes
 
 BLOCK = {1: B.PL_V1, 2: B.PL_V2, 3: B.PL_V3, 4: B.PL_V4, 5: B.PL_V5,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 O_RDONLY, O_WRONLY, O_RDWR, O_CREAT = 1, 2, 3, 4
 O_TMPFILE, O_F_CREATED = 1 << 13, 1 << 14

@@ -2,7 +2,7 @@
 """fs.path.*: path arguments of filesystem calls, with or without fds."""
 from __future__ import annotations
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 
 def _sim() -> Sim:

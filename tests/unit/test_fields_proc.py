@@ -2,7 +2,7 @@
 """proc.* and thread.* extraction over a process tree."""
 from __future__ import annotations
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 
 def _tree() -> Sim:

@@ -9,7 +9,7 @@ import pytest
 
 from falco.rules import load_rules
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 RULES = Path("/work/shared/upstream-rules/falco_rules.yaml")
 H = "9a8b7c6d5e4f" + "0" * 52

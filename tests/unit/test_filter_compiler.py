@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from falco.errors import RuleLoadError
-from falco.filter import ast, compile_condition, parse_condition
+from falco.filter import syntax, compile_condition, parse_condition
 from falco.filter.compiler import fold
-from falco.filter.testing import TEST_EVTTYPES, make_test_registry
+from support.dict_registry import TEST_EVTTYPES, make_test_registry
 
 REG = make_test_registry()
 
@@ -184,17 +184,17 @@ def test_event_type_inference_agrees_with_evaluation() -> None:
 
 
 def test_folding() -> None:
-    tree = ast.And((ast.Const(True), ast.MacroRef("a"),
-                    ast.And((ast.MacroRef("b"), ast.Const(True)))))
-    assert fold(tree) == ast.And((ast.MacroRef("a"), ast.MacroRef("b")))
-    assert fold(ast.Or((ast.MacroRef("a"), ast.Const(True)))) == \
-        ast.Const(True)
-    assert fold(ast.Not(ast.Not(ast.MacroRef("a")))) == ast.MacroRef("a")
+    tree = syntax.And((syntax.Const(True), syntax.MacroRef("a"),
+                    syntax.And((syntax.MacroRef("b"), syntax.Const(True)))))
+    assert fold(tree) == syntax.And((syntax.MacroRef("a"), syntax.MacroRef("b")))
+    assert fold(syntax.Or((syntax.MacroRef("a"), syntax.Const(True)))) == \
+        syntax.Const(True)
+    assert fold(syntax.Not(syntax.Not(syntax.MacroRef("a")))) == syntax.MacroRef("a")
     assert fold(parse_condition("proc.name in () or proc.name = x")) == \
         parse_condition("proc.name = x")
     compiled = compile_condition(parse_condition("not proc.name in ()"), REG)
     assert compiled.predicate({}) is True
-    assert compiled.ast == ast.Const(True)
+    assert compiled.ast == syntax.Const(True)
 
 
 def test_without_universe_negations_mean_all_types() -> None:
@@ -321,20 +321,20 @@ _ctx = st.fixed_dictionaries(
               "proc.pid": st.integers(0, 4)})
 
 
-def _naive(node: ast.Expr, ctx: dict[str, Any]) -> bool:
-    if isinstance(node, ast.And):
+def _naive(node: syntax.Expr, ctx: dict[str, Any]) -> bool:
+    if isinstance(node, syntax.And):
         return all(_naive(c, ctx) for c in node.children)
-    if isinstance(node, ast.Or):
+    if isinstance(node, syntax.Or):
         return any(_naive(c, ctx) for c in node.children)
-    if isinstance(node, ast.Not):
+    if isinstance(node, syntax.Not):
         return not _naive(node.child, ctx)
-    if isinstance(node, ast.UnaryCheck):
+    if isinstance(node, syntax.UnaryCheck):
         return node.lhs.name in ctx  # type: ignore[union-attr]
-    assert isinstance(node, ast.BinaryCheck)
+    assert isinstance(node, syntax.BinaryCheck)
     value = ctx.get(node.lhs.name)  # type: ignore[union-attr]
     if value is None:
         return False
-    if isinstance(node.rhs, ast.ListValue):
+    if isinstance(node.rhs, syntax.ListValue):
         return str(value) in {v.text for v in node.rhs.items}
     text = node.rhs.text  # type: ignore[union-attr]
     if node.op == ">":

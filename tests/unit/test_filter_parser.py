@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from falco.errors import RuleSyntaxError, SourceLocation
-from falco.filter import ast
-from falco.filter.ast import (And, BinaryCheck, FieldExpr, ListValue,
+from falco.filter import syntax
+from falco.filter.parser import FilterParser
+from falco.filter.syntax import (And, BinaryCheck, FieldExpr, ListValue,
                               MacroRef, Not, Or, StrValue, TransformExpr,
                               UnaryCheck, ValExpr, to_text)
-from falco.filter.parser import FilterParser
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +41,13 @@ def test_same_operator_chains_are_flat(parser: FilterParser) -> None:
         tuple(MacroRef(n) for n in "abcd"))
 
 
-@pytest.mark.parametrize("op", sorted(ast.SCALAR_OPS))
+@pytest.mark.parametrize("op", sorted(syntax.SCALAR_OPS))
 def test_every_scalar_operator(parser: FilterParser, op: str) -> None:
     assert parser.parse(f"proc.name {op} foo") == check("proc.name", op,
                                                         "foo")
 
 
-@pytest.mark.parametrize("op", sorted(ast.LIST_OPS))
+@pytest.mark.parametrize("op", sorted(syntax.LIST_OPS))
 def test_every_list_operator(parser: FilterParser, op: str) -> None:
     tree = parser.parse(f"fd.name {op} (/etc, '/usr/bin', \"a b\")")
     assert tree == BinaryCheck(FieldExpr("fd.name"), op, ListValue((
@@ -191,8 +191,8 @@ def test_parser_instances_are_independent() -> None:
 
 # -- round trips --------------------------------------------------------------
 _names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(
-    lambda s: s not in ("and", "or", "not", "val") and s not in ast.ALL_OPS
-    and s not in ast.TRANSFORMERS)
+    lambda s: s not in ("and", "or", "not", "val") and s not in syntax.ALL_OPS
+    and s not in syntax.TRANSFORMERS)
 _fields = st.builds(lambda a, b, arg: FieldExpr(f"{a}.{b}", arg), _names,
                     _names, st.none() | st.from_regex(r"[A-Za-z0-9_/]{1,5}",
                                                       fullmatch=True))
@@ -201,12 +201,12 @@ _values = st.builds(StrValue, _text, st.just(True)) | st.builds(
     StrValue, st.from_regex(r"[A-Za-z0-9_./*<>!-]{1,8}", fullmatch=True),
     st.just(False))
 _lhs = st.recursive(_fields, lambda inner: st.builds(
-    TransformExpr, st.sampled_from(sorted(ast.TRANSFORMERS)), inner),
+    TransformExpr, st.sampled_from(sorted(syntax.TRANSFORMERS)), inner),
     max_leaves=3)
 _checks = (
-    st.builds(BinaryCheck, _lhs, st.sampled_from(sorted(ast.SCALAR_OPS)),
+    st.builds(BinaryCheck, _lhs, st.sampled_from(sorted(syntax.SCALAR_OPS)),
               _values | st.builds(ValExpr, _lhs))
-    | st.builds(BinaryCheck, _lhs, st.sampled_from(sorted(ast.LIST_OPS)),
+    | st.builds(BinaryCheck, _lhs, st.sampled_from(sorted(syntax.LIST_OPS)),
                 st.builds(ListValue, st.lists(_values, max_size=4).map(tuple)))
     | st.builds(UnaryCheck, _lhs, st.just("exists"))
     | st.builds(MacroRef, _names))
@@ -220,10 +220,10 @@ def _tree(children: st.SearchStrategy) -> st.SearchStrategy:
                         .map(tuple)))
 
 
-def _normal(node: ast.Expr) -> ast.Expr:
+def _normal(node: syntax.Expr) -> syntax.Expr:
     """Flatten same-operator chains as the parser does."""
     if isinstance(node, (And, Or)):
-        out: list[ast.Expr] = []
+        out: list[syntax.Expr] = []
         for c in node.children:
             c = _normal(c)
             out.extend(c.children if type(c) is type(node) else (c,))
@@ -235,7 +235,7 @@ def _normal(node: ast.Expr) -> ast.Expr:
 
 @settings(max_examples=200, deadline=None)
 @given(st.recursive(_checks, _tree, max_leaves=12))
-def test_print_parse_round_trip(tree: ast.Expr) -> None:
+def test_print_parse_round_trip(tree: syntax.Expr) -> None:
     parser = FilterParser()
     text = to_text(tree)
     parsed = parser.parse(text)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""falco.cli.main with an injected Backend: the whole command (config,
+"""falco.app.cli.main with an injected Backend: the whole command (config,
 rules, outputs, engine, summary, exit codes) on small fakes, in-process."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from falco.backend import Backend
-from falco.cli import main
+from falco.app.backend import Backend
+from falco.app.cli import main
 from falco.errors import CaptureError, RuleLoadError
 
 

@@ -8,9 +8,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from falco.alert import Alert
-from falco.drops import DROP_RULE, DropMonitor
-from falco.engine import Engine, RuleSelection, selection_from
+from falco.app.drops import DROP_RULE, DropMonitor
+from falco.engine.alert import Alert
+from falco.engine.loop import Engine, RuleSelection, selection_from
 
 
 @dataclass
@@ -232,7 +232,7 @@ def test_drop_monitor(actions, per, exit_code, detected, taken,
 
 def test_read_stats_from_ring_counters() -> None:
     from falco.driver.ring import RingStats, SourceStats
-    from falco.drops import read_stats
+    from falco.app.drops import read_stats
 
     stats = SourceStats([RingStats(0, n_evts=100, n_drops_buffer=3,
                                    n_drops_pf=1),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from falco.alert import Alert, AlertFormatter, label_of, severity_of
+from falco.engine.alert import Alert, label_of, severity_of
+from falco.outputs.format import AlertFormatter
 
 EXPECTED = Path("/work/shared/falco-regression/output_files")
 # 2016-08-04T16:17:57.881781397Z, the first alert of cat_write.scap.

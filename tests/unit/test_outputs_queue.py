@@ -12,9 +12,10 @@ from typing import Iterator
 
 import pytest
 
-from falco.alert import Alert, AlertFormatter
+from falco.engine.alert import Alert
 from falco.outputs import OutputManager, QueuedOutput, TokenBucket
 from falco.outputs.file import FileOutput
+from falco.outputs.format import AlertFormatter
 from falco.outputs.http import HttpError, HttpOutput
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from falco.alert import Alert
+from falco.engine.alert import Alert
 from falco.outputs.file import FileOutput
 from falco.outputs.journald import JournaldOutput, field_name
 from falco.outputs.program import ProgramOutput

@@ -10,7 +10,7 @@ Two kinds of cases run:
 * detection cases (``rules_file`` + a capture from ../shared/captures):
   the rules must load, then ``python -m falco -r ... -e CAPTURE`` runs as a
   subprocess and its alerts (JSON), exit status, stdout and stderr are
-  checked against the case. They are skipped only when ``falco.cli`` does
+  checked against the case. They are skipped only when ``falco.app.cli`` does
   not exist.
 
 Cases that cannot run here are listed in ``CANNOT_RUN`` with the reason;
@@ -231,8 +231,8 @@ def test_detection_case(env: tuple[Any, frozenset[str]], name: str,
     rs = _load(env, rules)
     if case.get("exit_status", 0) == 0:
         assert not rs.errors, [str(e) for e in rs.errors]
-    if importlib.util.find_spec("falco.cli") is None:
-        pytest.skip("falco.cli does not exist yet: detection needs "
+    if importlib.util.find_spec("falco.app.cli") is None:
+        pytest.skip("falco.app.cli does not exist yet: detection needs "
                     "`python -m falco -r RULES -e CAPTURE`")
     strict = _as_list(case.get("output_strictly_contains"))
     text_checks = (case.get("stdout_contains") and not case.get(

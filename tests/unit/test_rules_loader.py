@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from falco.errors import RuleLoadError
-from falco.filter.testing import TEST_EVTTYPES, make_test_registry
 from falco.rules import Priority, RuleSet, RulesError, load_rules
+from support.dict_registry import TEST_EVTTYPES, make_test_registry
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rules"
 REG = make_test_registry()

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from falco.filter.testing import make_test_registry
 from falco.rules import Priority, alert_line, compile_output, format_time
 from falco.rules.output import OutputFormatError
+from support.dict_registry import make_test_registry
 
 REG = make_test_registry()
 

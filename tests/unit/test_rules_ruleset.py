@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from falco.filter.testing import TEST_EVTTYPES, make_test_registry
 from falco.rules import Priority, RuleSet, load_rules
 from falco.rules.ruleset import MIXED_SELECTION
+from support.dict_registry import TEST_EVTTYPES, make_test_registry
 
 RULES = """
 - rule: open_cat

@@ -70,8 +70,8 @@ def test_k8s_audit_rules_are_refused() -> None:
     assert rs.errors[0].location.line == 25
 
 
-@pytest.mark.skipif(importlib.util.find_spec("falco.cli") is None,
-                    reason="falco.cli not written yet")
+@pytest.mark.skipif(importlib.util.find_spec("falco.app.cli") is None,
+                    reason="falco.app.cli not written yet")
 @pytest.mark.parametrize("files,ok", [
     ([STABLE], True), ([STABLE, INCUBATING, SANDBOX], True), ([OLD], True),
     ([K8S], False)])

@@ -6,7 +6,7 @@ import pytest
 
 from falco.state import Inspector
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 NS = 1_000_000_000
 
@@ -110,3 +110,12 @@ def test_full_table_is_not_rescanned_for_every_new_thread(
         sim.fork(1, tid)
     assert len(sim.insp.threads) == 50
     assert len(scans) <= 1
+
+
+def test_sim_bootstraps_init_and_reads_fields() -> None:
+    sim = Sim()
+    sim.init()
+    ctx = sim.x("chdir", 1, res=0, path="/tmp")
+    assert sim.field(ctx, "proc.name") == "init"
+    assert sim.field(ctx, "proc.cwd") == "/tmp/"
+    assert sim.field(ctx, "evt.type") == "chdir"

@@ -3,7 +3,7 @@
 fd and cwd inheritance."""
 from __future__ import annotations
 
-from test_state_support import CL_CLONE_FILES, CL_CLONE_THREAD, Sim
+from support.state_sim import CL_CLONE_FILES, CL_CLONE_THREAD, Sim
 
 
 def _shell() -> Sim:

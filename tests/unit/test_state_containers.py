@@ -15,7 +15,7 @@ from falco.state.containers import (
     ContainerTable, docker_info_from_json, match_cgroup_path, match_cgroups,
     parse_cgroups)
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 H = "4a5b6c7d8e9f" + "0123456789abcdef" * 3 + "0123"
 assert len(H) == 64

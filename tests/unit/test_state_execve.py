@@ -2,7 +2,7 @@
 """execve/execveat: process identity replaced, close-on-exec fds dropped."""
 from __future__ import annotations
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 O_CLOEXEC = 1 << 12
 

@@ -3,7 +3,7 @@
 anonymous fd kinds (eventfd, signalfd, epoll, inotify, timerfd, memfd)."""
 from __future__ import annotations
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 
 def _sim() -> Sim:

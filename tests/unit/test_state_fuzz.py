@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from falco.events.types import SockAddr, SockTuple
+from falco.events.sockets import SockAddr, SockTuple
 
-from test_state_support import CL_CLONE_THREAD, Sim
+from support.state_sim import CL_CLONE_THREAD, Sim
 
 TIDS = st.integers(min_value=1, max_value=9)
 FDS = st.integers(min_value=-2, max_value=6)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from falco.state.users import UserDb
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 
 def _sim(**kw: object) -> Sim:
@@ -107,7 +107,7 @@ def test_user_fields_via_inspector(tmp_path: Path) -> None:
 
 
 def test_capture_user_list_replaces_files() -> None:
-    from falco.events.capture_types import GroupEntry, UserEntry
+    from falco.events.capture_state import GroupEntry, UserEntry
     db = UserDb("/nonexistent-root")
     db.load_entries([UserEntry(7, 7, "seven", "/h", "/bin/sh")],
                     [GroupEntry(8, "eight")])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 O_RDONLY, O_WRONLY, O_CREAT, O_DIRECTORY = 1, 2, 4, 1 << 10
 

@@ -2,7 +2,7 @@
 """procexit: removal after the event, reparenting to the reaper."""
 from __future__ import annotations
 
-from test_state_support import CL_CLONE_THREAD, Sim
+from support.state_sim import CL_CLONE_THREAD, Sim
 
 
 def _tree() -> Sim:

@@ -10,7 +10,7 @@ from pathlib import Path
 from falco.state import Inspector
 from falco.state.procfs import ProcReader, linux_to_ppm_open_flags
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 H = "ab" * 32
 

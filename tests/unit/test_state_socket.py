@@ -2,9 +2,9 @@
 """socket/connect/accept/bind/listen: fd types, tuples and roles."""
 from __future__ import annotations
 
-from falco.events.types import SockAddr, SockTuple
+from falco.events.sockets import SockAddr, SockTuple
 
-from test_state_support import Sim
+from support.state_sim import Sim
 
 AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
 

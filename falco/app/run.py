@@ -13,28 +13,32 @@ import logging
 import os
 import signal
 import sys
-import time
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from falco import __version__, append_output
-from falco.alert import default_hostname
-from falco.backend import Backend
-from falco.capture import CaptureRecorder
+from falco import __version__
+from falco.app import append_output
+from falco.app.backend import Backend
+from falco.app.drops import DropMonitor
+from falco.app.lifecycle import (FileWatcher, PidFile, Services, Signals,
+                                Watchdog, daemonize, sd_notify,
+                                watchdog_interval)
+from falco.app.listings import (describe_rule, expand_rules_paths,
+                                list_fields, validate_files)
+from falco.app.logs import setup_logging
+from falco.app.metrics import Metrics
+from falco.app.outputs_setup import build_outputs, outputs_changed
+from falco.app.recording import CaptureRecorder
+from falco.app.router import OutputRouter
+from falco.app.webserver import WebServer
 from falco.config import Config, load_config
-from falco.daemon import (FileWatcher, PidFile, Signals, Watchdog, daemonize,
-                          sd_notify, watchdog_interval)
-from falco.drops import DropMonitor
-from falco.engine import Engine, RuleSelection, selection_from
+from falco.engine.alert import default_hostname
+from falco.engine.loop import Engine, RuleSelection, selection_from
 from falco.errors import ConfigError, FalcoError, RuleLoadError
-from falco.logsetup import setup_logging
 from falco.outputs import OutputManager
-from falco.outputs_config import build_outputs
-from falco.runinfo import (Metrics, OutputRouter, chain, describe_rule,
-                           expand_rules_paths, list_fields,
-                           outputs_changed)
 
 log = logging.getLogger(__name__)
 
@@ -166,35 +170,8 @@ class App:
         return self.run(ruleset, selection, extra)
 
     def validate(self) -> int:
-        """-V A -V B: load the files together, in order (B may use A's
-        macros and lists), and report each one as Ok or Invalid."""
-        groups = [(arg, expand_rules_paths([arg], explicit=True))
-                  for arg in self.opts.validate]
-        files = [f for _, group in groups for f in group]
-        result = self.backend.load_rules(
-            files, self.registry, all_evttypes=self.backend.event_names(),
-            collect_errors=True)
-        errors = list(getattr(result, "errors", ()) or ())
-        warnings = list(getattr(result, "warnings", ()) or ())
-
-        def owner(msg: Any) -> str:
-            loc = getattr(msg, "location", None)
-            path = getattr(loc, "path", None)
-            return path if path in files else (files[-1] if files else "")
-
-        status = 0
-        for arg, group in groups:
-            for warning in (w for w in warnings if owner(w) in group):
-                print(f"{arg}: Warning: {warning}", file=sys.stderr)
-            mine = [e for e in errors if owner(e) in group]
-            if mine:
-                status = 1
-                print(f"{arg}: Invalid", flush=True)
-                for err in mine:
-                    print(f"{err}", file=sys.stderr)
-            else:
-                print(f"{arg}: Ok", flush=True)
-        return status
+        return validate_files(self.backend, self.registry,
+                              self.opts.validate)
 
     def extra_output(self, config: Config | None = None) -> Any:
         """append_output entries and -p, as one (rule, ctx) callable."""
@@ -232,96 +209,110 @@ class App:
             self.backend.inspector_for(source), ruleset, router,
             selection, config.rule_matching, hostname, extra)
         self.set_interesting(engine)
-        drops = None
-        if config.syscall_event_drops.actions:
-            sed = config.syscall_event_drops
-            drops = DropMonitor(tuple(sed.actions), sed.threshold, sed.rate,
-                                sed.max_burst, sed.simulate_drops, source,
-                                router, engine.stop, hostname)
-        recorder = None
-        if config.capture.enabled:
-            recorder = CaptureRecorder(config.capture.path_prefix,
-                                       config.capture.mode,
-                                       config.capture.default_duration,
-                                       inspector=engine.inspector)
-            engine.on_match = recorder.on_match
-        engine.on_event = chain(drops.on_event if drops else None,
-                                recorder.on_event if recorder else None)
-        web = None
-        # As in Falco, a capture replay runs no web server, unless the
-        # configuration asks for one in so many words.
-        if config.webserver.enabled and (
-                not replay or "webserver.enabled" in self.explicit):
-            from falco.webserver import WebServer
-            ws = config.webserver
-            web = WebServer(ws.listen_address, ws.listen_port,
-                            Metrics(engine, router, drops, source).collect,
-                            self.backend.versions, ws.k8s_healthz_endpoint,
-                            ws.prometheus_metrics_enabled,
-                            ws.ssl_certificate if ws.ssl_enabled else None)
-            try:
-                web.start()
-                log.info("Webserver listening on %s:%d", ws.listen_address,
-                         web.bound_port)
-            except OSError as exc:
-                log.error("webserver: cannot start on %s:%d: %s",
-                          ws.listen_address, ws.listen_port, exc)
-                web = None
-        signals = Signals(engine.interrupt, self.request_reload,
-                          self.reopen, engine.interrupt)
-        signals.install()
-        if self.opts.duration is not None:       # -M
-            signal.setitimer(signal.ITIMER_REAL, max(self.opts.duration,
-                                                     0.001))
-        if config.watch_config_files:
-            self._watcher = FileWatcher(
-                self.watched(config), self.request_reload)
-            self._watcher.start()
-        sd_notify("READY=1")
-        watchdog = None
-        interval = watchdog_interval()
-        if interval:
-            watchdog = Watchdog(interval, alive=lambda: not engine.stopping)
-            watchdog.start()
-        log.info("Starting internal event processing")
+        services = self.start_services(engine, router, hostname)
         started = time.monotonic()
-        gc_thresholds = gc.get_threshold()
-        gc.set_threshold(EVENT_LOOP_GC_THRESHOLD, *gc_thresholds[1:])
         try:
-            code = engine.run(source)
+            code = self.process_events(engine, services)
         finally:
-            gc.set_threshold(*gc_thresholds)
-            sd_notify("STOPPING=1")
-            signals.restore()
-            for thing in (watchdog, self._watcher):
-                if thing is not None:
-                    thing.stop()
-            if web is not None:
-                web.stop()
-            if recorder is not None:
-                recorder.close()
+            services.stop()
             close = getattr(source, "close", None)
             if callable(close):
                 close()
             router.stop()
             if pidfile is not None:
                 pidfile.remove()
-        elapsed = time.monotonic() - started
+        self.print_summary(engine, services, time.monotonic() - started)
+        return code
+
+    def start_services(self, engine: Engine, router: OutputRouter,
+                       hostname: str) -> Services:
+        """What runs beside the engine: drop monitor, capture recorder,
+        web server, signal handlers, -M timer, watched files, watchdog."""
+        config, services = self.config, Services()
+        if config.syscall_event_drops.actions:
+            sed = config.syscall_event_drops
+            services.drops = DropMonitor(
+                tuple(sed.actions), sed.threshold, sed.rate, sed.max_burst,
+                sed.simulate_drops, self.source, router, engine.stop,
+                hostname)
+        if config.capture.enabled:
+            services.recorder = CaptureRecorder(
+                config.capture.path_prefix, config.capture.mode,
+                config.capture.default_duration, inspector=engine.inspector)
+            engine.on_match = services.recorder.on_match
+        engine.on_event = chain(
+            services.drops.on_event if services.drops else None,
+            services.recorder.on_event if services.recorder else None)
+        services.web = self.start_webserver(engine, router, services.drops)
+        services.signals = Signals(engine.interrupt, self.request_reload,
+                                   self.reopen, engine.interrupt)
+        services.signals.install()
+        if self.opts.duration is not None:       # -M
+            signal.setitimer(signal.ITIMER_REAL,
+                             max(self.opts.duration, 0.001))
+        if config.watch_config_files:
+            self._watcher = FileWatcher(
+                self.watched(config), self.request_reload)
+            self._watcher.start()
+        services.watcher = self._watcher
+        sd_notify("READY=1")
+        interval = watchdog_interval()
+        if interval:
+            services.watchdog = Watchdog(
+                interval, alive=lambda: not engine.stopping)
+            services.watchdog.start()
+        return services
+
+    def start_webserver(self, engine: Engine, router: OutputRouter,
+                        drops: DropMonitor | None) -> WebServer | None:
+        """As in Falco, a capture replay runs no web server, unless the
+        configuration asks for one in so many words."""
+        ws = self.config.webserver
+        if not ws.enabled or (
+                self.replay and "webserver.enabled" not in self.explicit):
+            return None
+        web = WebServer(ws.listen_address, ws.listen_port,
+                        Metrics(engine, router, drops, self.source).collect,
+                        self.backend.versions, ws.k8s_healthz_endpoint,
+                        ws.prometheus_metrics_enabled,
+                        ws.ssl_certificate if ws.ssl_enabled else None)
+        try:
+            web.start()
+        except OSError as exc:
+            log.error("webserver: cannot start on %s:%d: %s",
+                      ws.listen_address, ws.listen_port, exc)
+            return None
+        log.info("Webserver listening on %s:%d", ws.listen_address,
+                 web.bound_port)
+        return web
+
+    def process_events(self, engine: Engine, services: Services) -> int:
+        log.info("Starting internal event processing")
+        gc_thresholds = gc.get_threshold()
+        gc.set_threshold(EVENT_LOOP_GC_THRESHOLD, *gc_thresholds[1:])
+        try:
+            return engine.run(self.source)
+        finally:
+            gc.set_threshold(*gc_thresholds)
+            sd_notify("STOPPING=1")
+
+    def print_summary(self, engine: Engine, services: Services,
+                      elapsed: float) -> None:
         try:
             sys.stdout.write(engine.stats.summary())
             sys.stdout.flush()
         except BrokenPipeError:         # falco ... | head
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        if drops is not None:
-            sys.stderr.write(drops.summary())
+        if services.drops is not None:
+            sys.stderr.write(services.drops.summary())
         if self.opts.verbose:
             events = engine.stats.events
             sys.stderr.write(f"Elapsed time: {elapsed:.3f}, Captured Events: "
                              f"{events}, {events / max(elapsed, 1e-9):.2f} "
                              "eps\n")
-        for line in router.report():
+        assert self.router is not None
+        for line in self.router.report():
             log.warning("%s", line)
-        return code
 
     def set_interesting(self, engine: Engine, ruleset: Any = None) -> None:
         """Live sources only deliver what rules and state need."""
@@ -389,3 +380,15 @@ class App:
             log.info("Configuration and rules reloaded")
             sd_notify("READY=1")
             return True
+
+
+def chain(*hooks: Any) -> Any:
+    """One per-event callback out of several (None if there are none)."""
+    live = [h for h in hooks if h is not None]
+    if len(live) <= 1:
+        return live[0] if live else None
+
+    def call(evt: Any) -> None:
+        for hook in live:
+            hook(evt)
+    return call

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from falco.alert import Alert
+from falco.engine.alert import Alert
 from falco.outputs.manager import TokenBucket
 
 log = logging.getLogger(__name__)

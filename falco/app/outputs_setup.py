@@ -3,10 +3,10 @@
 outputs package itself knows nothing of falco.yaml)."""
 from __future__ import annotations
 
-from falco.alert import AlertFormatter
 from falco.config import Config
 from falco.errors import ConfigError
 from falco.outputs.file import FileOutput
+from falco.outputs.format import AlertFormatter
 from falco.outputs.http import HttpOutput
 from falco.outputs.manager import OutputManager, TokenBucket
 from falco.outputs.program import ProgramOutput
@@ -68,3 +68,14 @@ def build_outputs(config: Config, *, unbuffered: bool = False
                                max_consecutive_timeouts=(
                                    http.max_consecutive_timeouts)))
     return manager
+
+
+def outputs_changed(old: Config, new: Config) -> bool:
+    keys = ("json_output", "json_include_output_property",
+            "json_include_message_property",
+            "json_include_output_fields_property",
+            "json_include_tags_property", "time_format_iso_8601",
+            "buffered_outputs", "outputs", "outputs_queue", "stdout_output",
+            "file_output", "syslog_output", "program_output", "http_output",
+            "journald_output")
+    return any(getattr(old, k) != getattr(new, k) for k in keys)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""An alert and its two wire shapes: Falco's text line and JSON object.
+"""An alert's two wire shapes: Falco's text line and its JSON object.
 
 Text: ``12:43:52.640375428: Warning File below /etc opened ...`` (local
 time, or ``2016-08-04T16:17:57.881781397+0000`` with
@@ -10,65 +10,12 @@ the optional ones gated by ``json_include_*``.
 """
 from __future__ import annotations
 
-from types import MappingProxyType
 import json
-import os
-import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-# Falco priorities, most severe first; the index is the syslog level.
-PRIORITY_LABELS = ("Emergency", "Alert", "Critical", "Error", "Warning",
-                   "Notice", "Informational", "Debug")
-_ALIASES = MappingProxyType({"info": 6})
-
-
-def severity_of(priority: Any) -> int:
-    """Syslog level (0 emergency .. 7 debug) of a priority in any form."""
-    if isinstance(priority, int) and not isinstance(priority, bool):
-        return min(max(priority, 0), 7)
-    for attr in ("severity", "level"):
-        value = getattr(priority, attr, None)
-        if isinstance(value, int):
-            return value
-    name = getattr(priority, "label", None) or getattr(priority, "name", None)
-    text = str(name if isinstance(name, str) else priority).lower()
-    if text in _ALIASES:
-        return _ALIASES[text]
-    for level, label in enumerate(PRIORITY_LABELS):
-        if label.lower() == text:
-            return level
-    value = getattr(priority, "value", None)
-    if isinstance(value, int):
-        return min(max(value, 0), 7)
-    if isinstance(value, str):
-        return severity_of(value)
-    raise ValueError(f"unknown priority {priority!r}")
-
-
-def label_of(priority: Any) -> str:
-    return PRIORITY_LABELS[severity_of(priority)]
-
-
-def default_hostname() -> str:
-    return os.environ.get("FALCO_HOSTNAME") or socket.gethostname()
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    time: int                     # ns since the epoch (event time)
-    rule: str
-    priority: str                 # Falco label, e.g. "Warning"
-    output: str                   # the rule's formatted output text
-    source: str = "syscall"
-    output_fields: dict[str, Any] = field(default_factory=dict)
-    tags: tuple[str, ...] = ()
-    hostname: str = ""
-
-    @property
-    def severity(self) -> int:
-        return severity_of(self.priority)
+from falco.engine.alert import Alert
 
 
 def format_time(ts: int, iso: bool) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from falco.events.build import make_event
-from falco.events.capture_types import ProcEntry
+from falco.events.capture_state import ProcEntry
 from falco.fields import default_registry
 from falco.state import EventContext, Inspector
 
@@ -86,12 +86,3 @@ class Sim:
                       uid=t.uid, gid=t.gid)
         params.update(extra)
         return self.x("execve", tid, **params)
-
-
-def test_sim_bootstraps_init_and_reads_fields() -> None:
-    sim = Sim()
-    sim.init()
-    ctx = sim.x("chdir", 1, res=0, path="/tmp")
-    assert sim.field(ctx, "proc.name") == "init"
-    assert sim.field(ctx, "proc.cwd") == "/tmp/"
-    assert sim.field(ctx, "evt.type") == "chdir"

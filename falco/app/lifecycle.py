@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from falco.app.drops import DropMonitor
+from falco.app.recording import CaptureRecorder
+from falco.app.webserver import WebServer
+
 log = logging.getLogger(__name__)
 
 Notifier = Callable[[str], bool]
@@ -187,3 +191,24 @@ class PidFile:
                 os.unlink(self.path)
         except OSError:
             pass
+
+
+@dataclass(slots=True)
+class Services:
+    """What a run starts beside the engine, stopped in reverse order."""
+
+    drops: DropMonitor | None = None
+    recorder: CaptureRecorder | None = None
+    web: WebServer | None = None
+    signals: Signals | None = None
+    watcher: FileWatcher | None = None
+    watchdog: Watchdog | None = None
+
+    def stop(self) -> None:
+        if self.signals is not None:
+            self.signals.restore()
+        for thing in (self.watchdog, self.watcher, self.web):
+            if thing is not None:
+                thing.stop()
+        if self.recorder is not None:
+            self.recorder.close()

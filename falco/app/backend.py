@@ -3,7 +3,7 @@
 
 ``default_backend()`` wires the real event sources, state inspector, field
 registry and rules loader; tests can pass their own ``Backend`` to
-``falco.cli.main``.
+``falco.app.cli.main``.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ def _scap_writer(path: str, procs: list[Any], fds: list[Any]) -> Any:
 def proc_entries(inspector: Any) -> list[Any]:
     """The inspector's threads as capture process-list entries, so that a
     recording replays with the process names and command lines."""
-    from falco.events.capture_types import ProcEntry
+    from falco.events.capture_state import ProcEntry
     out = []
     for t in list(getattr(inspector, "threads", {}).values()):
         values = {name: getattr(t, name) for name in _PROC_FIELDS
@@ -46,8 +46,8 @@ def proc_entries(inspector: Any) -> list[Any]:
 def fd_entries(inspector: Any) -> list[Any]:
     """The open fds of every process as capture fd-list entries, so that
     a recording replays with the names of fds opened before it started."""
-    from falco.events.capture_types import FdEntry, ScapFdType, ScapL4Proto
-    from falco.state.types import FdType
+    from falco.events.capture_state import FdEntry, ScapFdType, ScapL4Proto
+    from falco.state.entries import FdType
     plain = {FdType.DIRECTORY: ScapFdType.DIRECTORY,
              FdType.PIPE: ScapFdType.FIFO, FdType.EVENT: ScapFdType.EVENT,
              FdType.SIGNALFD: ScapFdType.SIGNALFD,

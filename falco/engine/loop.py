@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from falco.alert import PRIORITY_LABELS, Alert, label_of, severity_of
+from falco.engine.alert import PRIORITY_LABELS, Alert, label_of, severity_of
 
 log = logging.getLogger(__name__)
 

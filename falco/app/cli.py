@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``falco``: argument parsing and exit codes only (see falco.app)."""
+"""``falco``: argument parsing and exit codes only (see falco.app.run)."""
 from __future__ import annotations
 
 import argparse
@@ -7,10 +7,10 @@ import sys
 from typing import Sequence
 
 from falco import __version__
-from falco.app import App, Options
-from falco.backend import Backend, default_backend
+from falco.app.backend import Backend, default_backend
+from falco.app.logs import setup_logging
+from falco.app.run import App, Options
 from falco.errors import FalcoError
-from falco.logsetup import setup_logging
 
 EXIT_OK = 0
 EXIT_ERROR = 1
