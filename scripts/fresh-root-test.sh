@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Prove that a fresh Debian 12 machine can build and test this checkout:
+# build a minimal Debian 12 root with mmdebstrap from this machine's apt
+# sources, copy the committed tree (git archive of HEAD) and ../shared in,
+# then run scripts/install-deps.sh and the build inside it (chroot).
+#   scripts/fresh-root-test.sh            install-deps + make build module + host tests
+#   scripts/fresh-root-test.sh --build    install-deps + make build module only
+#   scripts/fresh-root-test.sh --keep     keep the root afterwards (path printed)
+# Not part of `make test` (it downloads a few hundred MB of packages).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=$(cd "$ROOT/.." && pwd)/shared
+mode=tests
+keep=
+for arg in "$@"; do
+	case "$arg" in
+	--build) mode=build ;;
+	--keep) keep=1 ;;
+	*) echo "usage: $0 [--build] [--keep]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "fresh-root-test: run as root" >&2; exit 2; }
+command -v mmdebstrap >/dev/null || { echo "fresh-root-test: mmdebstrap missing (scripts/install-deps.sh)" >&2; exit 2; }
+[ -d "$SHARED" ] || { echo "fresh-root-test: $SHARED missing" >&2; exit 2; }
+
+work=$(mktemp -d /var/tmp/falco-fresh.XXXXXX)
+tree=$work/root
+mounted=()
+cleanup() {
+	local i
+	for (( i=${#mounted[@]}-1; i>=0; i-- )); do
+		umount -l "${mounted[$i]}" 2>/dev/null || true
+	done
+	if [ -z "$keep" ]; then
+		rm -rf "$work"
+	else
+		echo "fresh-root-test: root kept in $tree"
+	fi
+}
+trap cleanup EXIT
+
+# This machine's apt sources (deb822 or one-line), as a fresh machine of
+# ours would have them.
+sources=()
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+	[ -s "$f" ] && sources+=("$f")
+done
+[ "${#sources[@]}" -gt 0 ] || { echo "fresh-root-test: no apt sources on this machine" >&2; exit 2; }
+
+start=$(date +%s)
+echo "fresh-root-test: mmdebstrap bookworm (minbase + ca-certificates, python3-pip, git) into $tree"
+# A machine "with CPython, pip and venv, gcc and the Python headers": the
+# minimum the guide promises; everything else comes from install-deps.sh.
+mmdebstrap --variant=minbase --include=ca-certificates,python3,python3-pip,python3-venv,python3-dev,gcc,git,make \
+	--aptopt='Acquire::Check-Valid-Until "false"' \
+	bookworm "$tree" "${sources[@]}"
+echo "fresh-root-test: root built in $(( $(date +%s) - start )) s"
+
+# The same PyPI access as this machine (index, certificates), nothing else.
+for f in /etc/pip.conf /etc/xdg/pip/pip.conf /etc/xdg/pip/constraints.txt; do
+	if [ -e "$f" ]; then
+		mkdir -p "$tree$(dirname "$f")"
+		cp "$f" "$tree$f"
+	fi
+done
+cp /etc/resolv.conf "$tree/etc/resolv.conf"
+
+mkdir -p "$tree/work/main" "$tree/work/shared"
+git -C "$ROOT" archive HEAD | tar -x -C "$tree/work/main"
+cp -a "$SHARED/." "$tree/work/shared/"
+echo "fresh-root-test: checkout $(git -C "$ROOT" rev-parse --short HEAD) copied (committed files only)"
+
+for m in proc sys dev dev/pts; do
+	mkdir -p "$tree/$m"
+	mount --bind "/$m" "$tree/$m"
+	mounted+=("$tree/$m")
+done
+mount -t tmpfs fresh-tmp "$tree/tmp"
+mounted+=("$tree/tmp")
+
+in_root() {
+	chroot "$tree" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		LANG=C.UTF-8 CI=true TERM=dumb bash -c "cd /work/main && $1"
+}
+
+step() {
+	local t0=$(date +%s)
+	echo "fresh-root-test: \$ $1"
+	in_root "$1"
+	echo "fresh-root-test: ok in $(( $(date +%s) - t0 )) s: $1"
+}
+step "scripts/install-deps.sh"
+step "make build module"
+if [ "$mode" = tests ]; then
+	step "python3 -m pytest -q -p no:cacheprovider tests/unit tests/integration"
+fi
+echo "fresh-root-test: PASSED in $(( $(date +%s) - start )) s"
