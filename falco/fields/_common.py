@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from falco.fields.registry import ArgMode, Extractor, FieldDef, FieldType
+from falco.fields.registry import (
+    ArgMode, Extractor, FieldDef, FieldType, unavailable)
 
 S = FieldType.STRING
 I = FieldType.INT
@@ -39,9 +40,13 @@ def field(name: str, ftype: FieldType, desc: str, extract: Extractor,
                     deprecated=deprecated)
 
 
-def none(_ctx: Any, _arg: str | None) -> None:
-    """For fields whose data source we do not have (k8s API, plugins)."""
-    return None
+def unavailable_field(name: str, ftype: FieldType, desc: str, reason: str,
+                      arg: ArgMode = ArgMode.NONE,
+                      deprecated: bool = False) -> FieldDef:
+    """A field kept for rules that use it, but never computed here:
+    ``reason`` says why (it is shown when a rule using it loads)."""
+    return FieldDef(name, ftype, desc, unavailable, arg,
+                    deprecated=deprecated, unavailable=reason)
 
 
 def main_of(ctx: Any) -> Any:

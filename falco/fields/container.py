@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from falco.fields._common import B, S, field, none
+from falco.fields._common import B, S, field, unavailable_field
 from falco.fields.registry import ArgMode, FieldDef, FieldType
 from falco.state.containers import HOST
 
@@ -145,17 +145,30 @@ def fields() -> list[FieldDef]:
               "container started", _duration),
         field("container.healthcheck", S, "container healthcheck command",
               _c(lambda i: i.healthcheck)),
-        field("container.cni.json", S, "CNI result (not available)", none),
-        field("container.liveness_probe", S, "liveness probe (not "
-              "available)", none),
-        field("container.readiness_probe", S, "readiness probe (not "
-              "available)", none),
-        field("container.host_pid", B, "container shares the host pid "
-              "namespace (not available)", none),
-        field("container.host_network", B, "container shares the host "
-              "network (not available)", none),
-        field("container.host_ipc", B, "container shares the host IPC "
-              "namespace (not available)", none),
+        unavailable_field(
+            "container.cni.json", S, "CNI result of the container's pod",
+            "CNI results come from the CRI runtime's pod status; no CRI "
+            "client reads it yet"),
+        unavailable_field(
+            "container.liveness_probe", S, "liveness probe command",
+            "probe commands come from the pod spec (CRI labels and "
+            "annotations); not read yet"),
+        unavailable_field(
+            "container.readiness_probe", S, "readiness probe command",
+            "probe commands come from the pod spec (CRI labels and "
+            "annotations); not read yet"),
+        unavailable_field(
+            "container.host_pid", B, "container shares the host pid "
+            "namespace", "namespace sharing comes from the runtime's "
+            "container config; not read yet"),
+        unavailable_field(
+            "container.host_network", B, "container shares the host "
+            "network", "namespace sharing comes from the runtime's "
+            "container config; not read yet"),
+        unavailable_field(
+            "container.host_ipc", B, "container shares the host IPC "
+            "namespace", "namespace sharing comes from the runtime's "
+            "container config; not read yet"),
     ]
     k8s = [
         ("k8s.pod.name", "io.kubernetes.pod.name"),
@@ -168,19 +181,27 @@ def fields() -> list[FieldDef]:
     defs += [field(name, S, f"Kubernetes {name[4:]} (from CRI labels)",
                    _k8s_label(key)) for name, key in k8s]
     defs.append(field("k8s.pod.label", S, "one pod label", _pod_label, REQ))
-    defs.append(field("k8s.pod.labels", S, "pod labels (not available)", none))
-    defs.append(field("k8s.pod.ip", S, "pod IP address (not available)", none))
-    defs.append(field("k8s.pod.cni.json", S, "pod CNI result (not available)", none))
+    pod_status = ("comes from the CRI runtime's pod sandbox status; no CRI "
+                  "client reads it yet")
+    defs.append(unavailable_field("k8s.pod.labels", S, "pod labels",
+                                  "the pod's labels " + pod_status))
+    defs.append(unavailable_field("k8s.pod.ip", S, "pod IP address",
+                                  "the pod IP " + pod_status))
+    defs.append(unavailable_field("k8s.pod.cni.json", S, "pod CNI result",
+                                  "the CNI result " + pod_status))
+    no_api = ("Falco no longer reads the Kubernetes API server; nothing "
+              "fills it")
     for name in ("k8s.rc.name", "k8s.rc.id", "k8s.rc.labels", "k8s.svc.name",
                  "k8s.svc.id", "k8s.svc.labels", "k8s.ns.id", "k8s.ns.labels",
                  "k8s.rs.name", "k8s.rs.id", "k8s.rs.labels",
                  "k8s.deployment.name", "k8s.deployment.id",
                  "k8s.deployment.labels"):
-        defs.append(field(name, S, f"Kubernetes API field {name} (no API "
-                          "server: always <NA>)", none, deprecated=True))
+        defs.append(unavailable_field(name, S, f"Kubernetes API field "
+                                      f"{name}", no_api, deprecated=True))
     for name in ("k8s.rc.label", "k8s.svc.label", "k8s.ns.label",
                  "k8s.rs.label", "k8s.deployment.label"):
-        defs.append(field(name, S, f"Kubernetes API label {name} (always "
-                          "<NA>)", none, REQ, deprecated=True))
+        defs.append(unavailable_field(name, S, f"Kubernetes API label "
+                                      f"{name}", no_api, REQ,
+                                      deprecated=True))
 
     return defs

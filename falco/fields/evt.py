@@ -8,13 +8,16 @@ import time
 from types import MappingProxyType
 from typing import Any
 
-from falco.fields._common import B, I, S, field, none
+from falco.fields._common import B, I, S, field, unavailable_field
 from falco.fields.evt_args import abspath, arg, args, rawarg
 from falco.fields.registry import ArgMode, FieldDef, FieldType
 from falco.state.entries import (
     O_CREAT, O_F_CREATED, O_RDONLY, O_TMPFILE, O_WRONLY, S_IXANY)
 
 _NS = 1_000_000_000
+_NO_PLUGINS = ("this engine loads no plugins, so no event comes from a "
+               "plugin")
+_INFRA_TODO = "infrastructure events are not decoded yet"
 _OPENS = frozenset(("open", "openat", "openat2", "open_by_handle_at"))
 _IO_READ = frozenset(("read", "readv", "pread", "preadv", "recv", "recvfrom",
                       "recvmsg", "recvmmsg", "preadv2"))
@@ -327,10 +330,12 @@ def fields() -> list[FieldDef]:
               lambda c, a: int(c.evt.direction == "<")),
         field("evt.count.procinfo", I, "1 for procinfo events",
               lambda c, a: int(c.evt.name == "procinfo")),
-        field("evt.count.threadinfo", I, "1 for procinfo events of threads",
-              lambda c, a: int(c.evt.name == "procinfo")),
-        field("evt.around", I, "events around a timestamp (capture only; "
-              "not supported)", none, ArgMode.REQUIRED),
+        unavailable_field("evt.count.threadinfo", I, "1 for procinfo events",
+                          "procinfo events of threads are not told apart "
+                          "yet"),
+        unavailable_field("evt.around", I, "events around a timestamp: "
+                          "evt.around[T]=D (ms)", "a filter-only comparison "
+                          "that is not implemented yet", ArgMode.REQUIRED),
         field("evt.abspath", S, "absolute path of a *at() path argument "
               "(evt.abspath.src, evt.abspath.dst)", abspath,
               ArgMode.OPTIONAL),
@@ -351,13 +356,18 @@ def fields() -> list[FieldDef]:
         field("evt.asynctype", S, "type of an async event",
               lambda c, a: c.evt.name if c.evt.name in (
                   "container", "notification") else None),
-        field("evt.pluginname", S, "plugin that produced the event", none),
-        field("evt.plugininfo", S, "plugin event summary", none),
-        field("evt.infra.docker.name", S, "infrastructure event name", none),
-        field("evt.infra.docker.container.id", S, "infrastructure "
-              "event container id", none),
-        field("evt.infra.docker.container.name", S, "infrastructure "
-              "event container name", none),
-        field("evt.infra.docker.container.image", S, "infrastructure "
-              "event container image", none),
+        unavailable_field("evt.pluginname", S, "plugin that produced the "
+                          "event", _NO_PLUGINS),
+        unavailable_field("evt.plugininfo", S, "plugin event summary",
+                          _NO_PLUGINS),
+        unavailable_field("evt.infra.docker.name", S, "infrastructure "
+                          "event name", _INFRA_TODO),
+        unavailable_field("evt.infra.docker.container.id", S,
+                          "infrastructure event container id", _INFRA_TODO),
+        unavailable_field("evt.infra.docker.container.name", S,
+                          "infrastructure event container name",
+                          _INFRA_TODO),
+        unavailable_field("evt.infra.docker.container.image", S,
+                          "infrastructure event container image",
+                          _INFRA_TODO),
     ]

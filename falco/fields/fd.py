@@ -11,7 +11,7 @@ import socket
 from types import MappingProxyType
 from typing import Any, Callable
 
-from falco.fields._common import B, I, P, S, field, none
+from falco.fields._common import B, I, P, S, field, unavailable_field
 from falco.fields.registry import ArgMode, FieldDef, FieldType
 from falco.state.entries import FD_LOWER_LAYER, FD_UPPER_LAYER, FdType
 from falco.state.parse_fd import resolve_dirfd
@@ -232,6 +232,12 @@ def _sockfamily(f: Any) -> Any:
     return None
 
 
+def _uid(ctx: Any, _arg: str | None) -> Any:
+    num = _num(ctx, None)
+    t = ctx.thread
+    return None if num is None or t is None else f"{t.tid}{num}"
+
+
 def _container(get: Callable[[Any, str | None], Any]
                ) -> Callable[[Any, str | None], Any]:
     def extract(ctx: Any, arg: str | None) -> Any:
@@ -240,6 +246,9 @@ def _container(get: Callable[[Any, str | None], Any]
             return None
         return f"{ctx.thread.container_id}:{value}"
     return extract
+
+
+_DNS_TODO = "host names compared with are not resolved yet"
 
 
 def fields() -> list[FieldDef]:
@@ -288,7 +297,8 @@ def fields() -> list[FieldDef]:
               _fd(lambda f: f.connected)),
         field("fd.name_changed", B, "true when the fd name changed "
               "(e.g. a UDP socket's tuple)", _fd(lambda f: f.name_changed)),
-        field("fd.uid", S, "unique id of the fd (not tracked)", none),
+        field("fd.uid", S, "unique id of the fd: the thread id followed by "
+              "the fd number", _uid),
         field("fd.containername", S, "container id and fd name",
               _container(_name)),
         field("fd.containerdirectory", S, "container id and fd directory",
@@ -299,10 +309,14 @@ def fields() -> list[FieldDef]:
         field("fd.sproto", S, "server protocol name", _proto_of(_sport)),
         field("fd.lproto", S, "local protocol name", _proto_of(_lport)),
         field("fd.rproto", S, "remote protocol name", _proto_of(_rport)),
-        field("fd.cip.name", S, "domain name of the client IP", none),
-        field("fd.sip.name", S, "domain name of the server IP", none),
-        field("fd.lip.name", S, "domain name of the local IP", none),
-        field("fd.rip.name", S, "domain name of the remote IP", none),
+        unavailable_field("fd.cip.name", S, "domain name of the client IP",
+                          _DNS_TODO),
+        unavailable_field("fd.sip.name", S, "domain name of the server IP",
+                          _DNS_TODO),
+        unavailable_field("fd.lip.name", S, "domain name of the local IP",
+                          _DNS_TODO),
+        unavailable_field("fd.rip.name", S, "domain name of the remote IP",
+                          _DNS_TODO),
         field("fd.dev", I, "device number of the file",
               _fd(lambda f: f.dev)),
         field("fd.dev.major", I, "major device number",

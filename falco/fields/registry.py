@@ -10,6 +10,11 @@ event context (see ``falco.state``) and ``arg`` is the bracket or dotted
 argument (``proc.aname[2]`` -> ``"2"``, ``evt.arg.name`` -> ``"name"``) or
 None. It returns the value, or None when the value is missing (printed as
 ``<NA>``). A field with ``multi=True`` returns a tuple of values.
+
+A field that cannot be computed here is registered with ``unavailable``
+set to the reason (and the :func:`unavailable` extractor): it stays in the
+registry so that rules using it still load, and the rules compiler warns
+(``LOAD_UNAVAILABLE_FIELD``) naming the rule, the field and the reason.
 """
 from __future__ import annotations
 
@@ -31,11 +36,6 @@ class FieldType(enum.Enum):
     ABSTIME = "abstime"    # ns since epoch
     RELTIME = "reltime"    # ns duration
     CHARBUF_LIST = "list"  # several strings (e.g. fd.types)
-
-    @property
-    def numeric(self) -> bool:
-        return self in (FieldType.INT, FieldType.PORT, FieldType.ABSTIME,
-                        FieldType.RELTIME, FieldType.BOOL)
 
 
 class ArgMode(enum.Enum):
@@ -59,10 +59,17 @@ class FieldDef:
     evttypes: frozenset[str] | None = None
     # True when the field is deprecated or kept only for old rules.
     deprecated: bool = False
+    # Why this field has no value here, or None when it is computed.
+    unavailable: str | None = None
 
     @property
     def field_class(self) -> str:
         return self.name.split(".", 1)[0]
+
+
+def unavailable(_ctx: Any, _arg: str | None) -> None:
+    """The extractor of every field declared ``unavailable``."""
+    return None
 
 
 class UnknownFieldError(KeyError):
@@ -90,6 +97,11 @@ class FieldRegistry:
     def register(self, fdef: FieldDef) -> None:
         if fdef.name in self._fields:
             raise ValueError(f"field {fdef.name} registered twice")
+        if fdef.unavailable is not None and (
+                not fdef.unavailable.strip()
+                or fdef.extract is not unavailable):
+            raise ValueError(f"field {fdef.name}: an unavailable field "
+                             "needs a reason and the unavailable extractor")
         self._fields[fdef.name] = fdef
 
     def register_all(self, fdefs: Iterable[FieldDef]) -> None:

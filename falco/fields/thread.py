@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from falco.fields._common import B, I, S, caps_to_string, field, none
+from falco.fields._common import (
+    B, I, S, caps_to_string, field, unavailable_field)
 from falco.fields.registry import ArgMode, FieldDef, FieldType
 
 
@@ -29,6 +30,9 @@ def _cgroup(ctx: Any, arg: str | None) -> Any:
     return None
 
 
+_CPU_TODO = "procinfo events are not tracked yet"
+
+
 def fields() -> list[FieldDef]:
     return [
         field("thread.tid", I, "id of the thread", _t(lambda t: t.tid)),
@@ -49,10 +53,12 @@ def fields() -> list[FieldDef]:
               _t(_cgroups)),
         field("thread.cgroup", S, "cgroup path of one subsystem: "
               "thread.cgroup.cpuacct", _cgroup, ArgMode.REQUIRED),
-        field("thread.exectime", FieldType.RELTIME, "CPU time of the last "
-              "scheduled slice (not tracked)", none),
-        field("thread.totexectime", FieldType.RELTIME, "total CPU time "
-              "(not tracked)", none),
+        unavailable_field("thread.exectime", FieldType.RELTIME, "CPU time "
+                          "of the last scheduled slice (switch events)",
+                          "switch events are not tracked yet"),
+        unavailable_field("thread.totexectime", FieldType.RELTIME, "total "
+                          "CPU time (switch events)",
+                          "switch events are not tracked yet"),
         field("thread.pfmajor", I, "major page faults",
               _t(lambda t: t.pfmajor)),
         field("thread.pfminor", I, "minor page faults",
@@ -65,8 +71,10 @@ def fields() -> list[FieldDef]:
               _t(lambda t: t.vmsize * 1024)),
         field("thread.vmrss.b", I, "resident memory (bytes)",
               _t(lambda t: t.vmrss * 1024)),
-        field("thread.cpu", I, "CPU usage (not tracked)", none),
-        field("thread.cpu.user", I, "user CPU usage (not tracked)", none),
-        field("thread.cpu.system", I, "system CPU usage (not tracked)",
-              none),
+        unavailable_field("thread.cpu", I, "CPU used in the last second "
+                          "(procinfo events)", _CPU_TODO),
+        unavailable_field("thread.cpu.user", I, "user CPU used in the last "
+                          "second (procinfo events)", _CPU_TODO),
+        unavailable_field("thread.cpu.system", I, "system CPU used in the "
+                          "last second (procinfo events)", _CPU_TODO),
     ]

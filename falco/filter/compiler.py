@@ -35,8 +35,9 @@ class Compiled:
     predicate: Predicate
     evttypes: frozenset[str] | None
     ast: syntax.Expr
-    # fields the registry marks deprecated that the condition uses
-    deprecated: frozenset[str] = frozenset()
+    # the registered fields the condition uses (for load-time warnings:
+    # deprecated or unavailable fields)
+    fields: frozenset[str] = frozenset()
 
 
 def compile_error(message: str, span: syntax.Span,
@@ -106,14 +107,14 @@ class ConditionCompiler:
         # this compiler builds: a field used by many rules is extracted
         # once per event.
         self._getters: dict[tuple[str, str | None], Getter] = {}
-        self._deprecated: set[str] = set()
+        self._used: set[str] = set()
 
     def compile(self, tree: syntax.Expr) -> Compiled:
-        self._deprecated = set()
+        self._used = set()
         folded = fold(tree)
         pred, _ = self._expr(folded)
         return Compiled(pred, evttypes_of(folded, self.all_evttypes), folded,
-                        frozenset(self._deprecated))
+                        frozenset(self._used))
 
     def specialize(self, compiled: Compiled, evt_name: str) -> Predicate:
         """``compiled.predicate`` for events whose evt.type is ``evt_name``.
@@ -223,8 +224,7 @@ class ConditionCompiler:
         if arg is None and fdef.arg is ArgMode.REQUIRED:
             raise self._err(f"field '{fdef.name}' requires an argument",
                             node.span)
-        if fdef.deprecated:
-            self._deprecated.add(fdef.name)
+        self._used.add(fdef.name)
         key = (fdef.name, arg)
         getter = self._getters.get(key)
         if getter is None:

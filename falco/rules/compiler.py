@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, Iterable
 
 from falco.errors import RuleLoadError, SourceLocation
 from falco.fields.registry import FieldRegistry
@@ -28,6 +28,7 @@ from falco.rules.output import OutputFormatError, compile_output
 
 COMPILE = "LOAD_ERR_COMPILE_CONDITION"
 VALIDATE = "LOAD_ERR_VALIDATE"
+UNAVAILABLE = "LOAD_UNAVAILABLE_FIELD"
 TOO_MANY_EVTTYPES = 100
 _EXC = "\x00exception:"
 _CONTAINER_INFO = "%container.info"
@@ -255,17 +256,7 @@ class RulesCompiler:
             self.error(getattr(err, "code", COMPILE), err.message, "rule",
                        name, where)
             return None
-        deprecated = set(compiled.deprecated)
-        for key in fmt.keys:
-            field_name = key.split("(")[-1].rstrip(")").split("[")[0]
-            if field_name in self.registry:
-                fdef, _ = self.registry.resolve(field_name)
-                if fdef.deprecated:
-                    deprecated.add(fdef.name)
-        for field_name in sorted(deprecated):
-            self.col.warn("LOAD_DEPRECATED_ITEM", f"usage of deprecated field "
-                          f"'{field_name}' has been detected", "rule", name,
-                          info.location)
+        self._field_warnings(info, compiled.fields, fmt.keys)
         evttypes = compiled.evttypes
         if info.warn_evttypes and (evttypes is None or
                                    len(evttypes) > TOO_MANY_EVTTYPES):
@@ -285,6 +276,28 @@ class RulesCompiler:
                 f for ex in info.exceptions
                 for f in (ex.fields if isinstance(ex.fields, list)
                           else [ex.fields]) if isinstance(f, str)))
+
+    def _field_warnings(self, info: RuleInfo, used: frozenset[str],
+                        output_keys: Iterable[str]) -> None:
+        """Deprecated and unavailable fields of a rule's condition and
+        output: one warning per field, naming the rule and the reason."""
+        fdefs = {}
+        for name in used:
+            fdefs[name] = self.registry.lookup(name)
+        for key in output_keys:
+            field_name = key.split("(")[-1].rstrip(")").split("[")[0]
+            if field_name in self.registry:
+                fdef = self.registry.lookup(field_name)
+                fdefs[fdef.name] = fdef
+        for field_name, fdef in sorted(fdefs.items()):
+            if fdef.deprecated:
+                self.col.warn("LOAD_DEPRECATED_ITEM", "usage of deprecated "
+                              f"field '{field_name}' has been detected",
+                              "rule", info.name, info.location)
+            if fdef.unavailable is not None:
+                self.col.warn(UNAVAILABLE, f"field '{field_name}' has no "
+                              f"value here: {fdef.unavailable}", "rule",
+                              info.name, info.location)
 
     def _warn_unknown(self, message: str, info: RuleInfo,
                       where: tuple[SourceLocation | None, str | None]) -> None:
