@@ -15,10 +15,14 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from falco.engine.loop import ExtraFormat
 from falco.errors import ConfigError
+from falco.fields.registry import FieldRegistry
+from falco.rules.model import CompiledRule
+from falco.rules.output import OutputFormatError, compile_output
+from falco.state import EventContext
 
-Formatter = Callable[[Any], "tuple[str, dict[str, Any]]"]
-Compile = Callable[[str, Any], Formatter]
+Formatter = Callable[[EventContext], "tuple[str, dict[str, Any]]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +33,14 @@ class AppendOutput:
     text: Formatter | None = None
     fields: tuple[tuple[str, Formatter | str], ...] = ()
 
-    def matches(self, rule: Any) -> bool:
-        if self.source is not None and \
-                (getattr(rule, "source", None) or "syscall") != self.source:
+    def matches(self, rule: CompiledRule) -> bool:
+        if self.source is not None and rule.source != self.source:
             return False
-        if self.tag is not None and self.tag not in (rule.tags or ()):
+        if self.tag is not None and self.tag not in rule.tags:
             return False
         return self.rule is None or rule.name == self.rule
 
-    def apply(self, ctx: Any) -> tuple[str, dict[str, Any]]:
+    def apply(self, ctx: EventContext) -> tuple[str, dict[str, Any]]:
         text, fields = self.text(ctx) if self.text is not None else ("", {})
         fields = dict(fields)
         for name, value in self.fields:
@@ -50,14 +53,14 @@ class AppendOutput:
 
 
 def build(entries: Sequence[dict[str, Any]], print_format: str | None,
-          compile_format: Compile | None, registry: Any
-          ) -> list[AppendOutput]:
+          registry: FieldRegistry) -> list[AppendOutput]:
     """AppendOutput list from the config entries and -p (last)."""
     def fmt(text: str, key: str) -> Formatter:
-        if compile_format is None:
-            raise ConfigError(f"{key}: output formats are not supported by "
-                              "this build")
-        return compile_format(text, registry)
+        try:
+            return compile_output(text, registry).format
+        except OutputFormatError as exc:
+            raise ConfigError(f"invalid {key} format '{text}' at offset "
+                              f"{exc.offset}: {exc}") from None
 
     out = []
     for i, entry in enumerate(entries):
@@ -81,13 +84,13 @@ def build(entries: Sequence[dict[str, Any]], print_format: str | None,
     return out
 
 
-def combine(entries: Sequence[AppendOutput]
-            ) -> Callable[[Any, Any], "tuple[str, dict[str, Any]]"] | None:
+def combine(entries: Sequence[AppendOutput]) -> ExtraFormat | None:
     """One (rule, ctx) -> (extra text, extra fields) callable, or None."""
     if not entries:
         return None
 
-    def extra(rule: Any, ctx: Any) -> tuple[str, dict[str, Any]]:
+    def extra(rule: CompiledRule, ctx: EventContext
+              ) -> tuple[str, dict[str, Any]]:
         texts: list[str] = []
         fields: dict[str, Any] = {}
         for entry in entries:

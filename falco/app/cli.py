@@ -6,15 +6,13 @@ import argparse
 import sys
 from typing import Sequence
 
-from falco import __version__
-from falco.app.backend import Backend, default_backend
+from falco.app.backend import versions
 from falco.app.logs import setup_logging
 from falco.app.run import App, Options
 from falco.errors import FalcoError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_SOURCE = 2
 
 EPILOG = """\
 exit status:
@@ -82,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("-t", dest="run_tags", action="append", default=[], metavar="TAG",
         help="only run the rules with this tag (repeatable)")
     add("-D", dest="disabled", action="append", default=[],
-        metavar="PATTERN", help="disable the rules whose name matches "
-        "this regular expression (repeatable)")
+        metavar="SUBSTRING", help="disable the rules whose name contains "
+        "SUBSTRING (plain text, case-sensitive; repeatable); cannot be "
+        "combined with -t")
     add("--dry-run", dest="dry_run", action="store_true",
         help="load configuration and rules, then exit without reading "
         "events")
@@ -94,27 +93,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def version_text(backend: Backend) -> str:
-    v = backend.versions()
-    return (f"Falco version: {v.get('falco_version', __version__)}\n"
-            f"Engine: {v.get('engine_version', 'unknown')}\n"
+def version_text() -> str:
+    v = versions()
+    return (f"Falco version: {v['falco_version']}\n"
+            f"Engine: {v['engine_version']}\n"
             "Driver:\n"
-            f"  API version: {v.get('driver_api_version', 'unknown')}\n"
-            f"  Schema version: {v.get('driver_schema_version', 'unknown')}\n")
+            f"  API version: {v['driver_api_version']}\n"
+            f"  Schema version: {v['driver_schema_version']}\n")
 
 
-def main(argv: Sequence[str] | None = None,
-         backend: Backend | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    backend = backend or default_backend()
     if args.version:
-        sys.stdout.write(version_text(backend))
+        sys.stdout.write(version_text())
         return EXIT_OK
     fields = vars(args)
     fields.pop("version")
     setup_logging()
     try:
-        return App(Options(**fields), backend).main()
+        return App(Options(**fields)).main()
     except FalcoError as exc:
         sys.stdout.flush()
         print(f"Error: {exc}", file=sys.stderr)

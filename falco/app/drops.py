@@ -15,37 +15,28 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from falco.driver.ring import SourceStats
 from falco.engine.alert import Alert
+from falco.events.event import Event
+from falco.rules.model import Priority
 from falco.outputs.manager import TokenBucket
 
 log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 DROP_RULE = "Falco internal: syscall event drop"
-_COUNTERS = ("n_evts", "n_drops", "n_drops_buffer", "n_drops_pf",
-             "n_drops_bug", "n_preemptions")
 
 
-def read_stats(source: Any) -> dict[str, int]:
-    """The source's counters as a dict (missing ones are 0)."""
-    getter = getattr(source, "stats", None)
-    raw = getter() if callable(getter) else getter
-    if raw is None:
+def read_stats(stats: Callable[[], SourceStats] | None) -> dict[str, int]:
+    """The live rings' counters summed over CPUs ({} for a capture)."""
+    if stats is None:
         return {}
-    total = getattr(raw, "total", None)     # per-CPU ring counters
-    if total is not None and not isinstance(raw, dict):
-        return {"n_evts": int(total.n_evts),
-                "n_drops": int(total.dropped),
-                "n_drops_buffer": int(total.n_drops_buffer),
-                "n_drops_pf": int(total.n_drops_pf),
-                "n_preemptions": int(total.n_preemptions)}
-    out = {}
-    for name in _COUNTERS:
-        value = raw.get(name) if isinstance(raw, dict) else getattr(
-            raw, name, None)
-        if isinstance(value, int):
-            out[name] = value
-    return out
+    total = stats().total
+    return {"n_evts": int(total.n_evts),
+            "n_drops": int(total.dropped),
+            "n_drops_buffer": int(total.n_drops_buffer),
+            "n_drops_pf": int(total.n_drops_pf),
+            "n_preemptions": int(total.n_preemptions)}
 
 
 @dataclass(slots=True)
@@ -55,7 +46,7 @@ class DropMonitor:
     rate: float
     max_burst: int
     simulate: bool
-    source: Any
+    stats: Callable[[], SourceStats] | None
     emit: Callable[[Alert], Any]
     stop: Callable[[int], None]
     hostname: str = ""
@@ -70,11 +61,11 @@ class DropMonitor:
         self._bucket = TokenBucket(self.rate, self.max_burst,
                                    clock=lambda: self._now_ns / NS)
 
-    def on_event(self, evt: Any) -> None:
+    def on_event(self, evt: Event) -> None:
         ts = evt.ts
         if not self._last_check:
             self._last_check = ts
-            self._last = read_stats(self.source)
+            self._last = read_stats(self.stats)
             return
         if ts - self._last_check < NS:
             return
@@ -83,7 +74,7 @@ class DropMonitor:
         self.check(ts)
 
     def check(self, ts: int) -> None:
-        stats = read_stats(self.source)
+        stats = read_stats(self.stats)
         delta = {k: stats.get(k, 0) - self._last.get(k, 0) for k in stats}
         self._last = stats
         n_evts, n_drops = delta.get("n_evts", 0), delta.get("n_drops", 0)
@@ -108,7 +99,7 @@ class DropMonitor:
             fields = {"ebpf_enabled": 0, **delta}
             text = msg + " (" + " ".join(
                 f"{k}={v}" for k, v in fields.items()) + ")"
-            self.emit(Alert(time=ts, rule=DROP_RULE, priority="Debug",
+            self.emit(Alert(time=ts, rule=DROP_RULE, priority=Priority.DEBUG,
                             output=text, source="internal",
                             output_fields=fields, hostname=self.hostname))
         if "exit" in self.actions:

@@ -6,16 +6,16 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
-from falco.app.backend import Backend
-from falco.engine.alert import label_of
+from falco.app.backend import event_names
 from falco.errors import ConfigError, RuleLoadError
+from falco.fields.registry import FieldRegistry
+from falco.rules import LoadMessage, RuleSet, load_rules
 
 log = logging.getLogger(__name__)
 
 
-def list_fields(registry: Any, source: str) -> int:
+def list_fields(registry: FieldRegistry, source: str) -> int:
     """--list [SOURCE]: every field with its description, by class."""
     if source not in ("", "syscall"):
         raise ConfigError(f"unknown event source '{source}' for --list "
@@ -28,14 +28,14 @@ def list_fields(registry: Any, source: str) -> int:
             out.write(f"\n-------------------------------\n"
                       f"Field Class: {current}\n\n")
         arg = {"optional": "[ARG]", "required": "[ARG]"}.get(
-            getattr(fdef.arg, "value", ""), "")
+            fdef.arg.value, "")
         name = f"{fdef.name}{arg}"
         out.write(f"{name:<24} {fdef.desc}\n")
     out.flush()
     return 0
 
 
-def describe_rule(ruleset: Any, name: str | None) -> int:
+def describe_rule(ruleset: RuleSet, name: str | None) -> int:
     """-L (every rule) and -l RULE (one rule)."""
     rules = list(ruleset.rules)
     if name is not None:
@@ -46,17 +46,13 @@ def describe_rule(ruleset: Any, name: str | None) -> int:
     out = sys.stdout
     out.write(f"{'Rule':<50} Description\n{'----':<50} -----------\n")
     for rule in rules:
-        desc = " ".join(str(getattr(rule, "desc", "") or "").split())
+        desc = " ".join(rule.desc.split())
         out.write(f"{rule.name:<50} {desc}\n")
         if name is not None:
-            cond = getattr(rule, "condition", None)
-            out.write(f"Priority: {label_of(rule.priority)}\n")
-            out.write(f"Tags: {', '.join(getattr(rule, 'tags', ()) or ())}\n")
-            if cond is not None:
-                out.write(f"Condition: {cond}\n")
-            output = getattr(rule, "output", None)
-            if output is not None:
-                out.write(f"Output: {output}\n")
+            out.write(f"Priority: {rule.priority.label}\n")
+            out.write(f"Tags: {', '.join(sorted(rule.tags))}\n")
+            out.write(f"Condition: {rule.condition}\n")
+            out.write(f"Output: {rule.output}\n")
     out.flush()
     return 0
 
@@ -78,29 +74,24 @@ def expand_rules_paths(paths: list[str], explicit: bool) -> list[str]:
     return files
 
 
-def validate_files(backend: Backend, registry: Any,
-               args: list[str]) -> int:
+def validate_files(registry: FieldRegistry, args: list[str]) -> int:
     """-V A -V B: load the files together, in order (B may use A's
     macros and lists), and report each one as Ok or Invalid."""
     groups = [(arg, expand_rules_paths([arg], explicit=True))
               for arg in args]
     files = [f for _, group in groups for f in group]
-    result = backend.load_rules(
-        files, registry, all_evttypes=backend.event_names(),
-        collect_errors=True)
-    errors = list(getattr(result, "errors", ()) or ())
-    warnings = list(getattr(result, "warnings", ()) or ())
+    result = load_rules(files, registry, all_evttypes=event_names(),
+                        collect_errors=True)
 
-    def owner(msg: Any) -> str:
-        loc = getattr(msg, "location", None)
-        path = getattr(loc, "path", None)
+    def owner(msg: LoadMessage) -> str:
+        path = msg.location.path if msg.location is not None else None
         return path if path in files else (files[-1] if files else "")
 
     status = 0
     for arg, group in groups:
-        for warning in (w for w in warnings if owner(w) in group):
+        for warning in (w for w in result.warnings if owner(w) in group):
             print(f"{arg}: Warning: {warning}", file=sys.stderr)
-        mine = [e for e in errors if owner(e) in group]
+        mine = [e for e in result.errors if owner(e) in group]
         if mine:
             status = 1
             print(f"{arg}: Invalid", flush=True)

@@ -6,17 +6,17 @@ Lines look like Falco's: ``Fri Nov 27 11:49:54 2026: message`` or, with
 """
 from __future__ import annotations
 
-from types import MappingProxyType
 import logging
 import logging.handlers
 import sys
 import time
 
-LEVELS = MappingProxyType({
-    "emergency": logging.CRITICAL, "alert": logging.CRITICAL,
-    "critical": logging.CRITICAL, "error": logging.ERROR,
-    "warning": logging.WARNING, "notice": logging.INFO,
-    "info": logging.INFO, "debug": logging.DEBUG})
+from falco.rules.model import Priority
+
+# Python's logging level of each Falco log level (a priority), by severity.
+_PY_LEVELS = (logging.CRITICAL, logging.CRITICAL, logging.CRITICAL,
+              logging.ERROR, logging.WARNING, logging.INFO, logging.INFO,
+              logging.DEBUG)
 
 
 class FalcoLogFormatter(logging.Formatter):
@@ -55,7 +55,7 @@ def setup_logging(*, stderr: bool = True, syslog: bool = False,
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    logger.setLevel(LEVELS.get(level, logging.INFO))
+    logger.setLevel(_PY_LEVELS[Priority.parse(level)])
     logger.propagate = False
     err = logging.StreamHandler(sys.stderr)
     err.setFormatter(FalcoLogFormatter(iso))
@@ -67,7 +67,10 @@ def setup_logging(*, stderr: bool = True, syslog: bool = False,
             handler = _SyslogLogHandler(
                 address=syslog_path,
                 facility=logging.handlers.SysLogHandler.LOG_USER)
-        except OSError:
+        except OSError as exc:
+            logger.error("log_syslog: cannot reach syslog at %s (%s); "
+                         "logging to stderr only", syslog_path,
+                         exc.strerror or exc)
             return
         handler.ident = "falco: "
         handler.setFormatter(logging.Formatter("%(message)s"))

@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Callable
 
 from falco import __version__
-from falco.app.drops import read_stats
+from falco.app.drops import DropMonitor, read_stats
 from falco.app.router import OutputRouter
 from falco.app.webserver import Metric
-from falco.engine.alert import label_of
+from falco.driver.ring import SourceStats
+from falco.engine.loop import Engine
+from falco.rules.model import Priority
 
 
 @dataclass(slots=True)
 class Metrics:
-    engine: Any
+    engine: Engine
     router: OutputRouter
-    drops: Any
-    source: Any
+    drops: DropMonitor | None
+    source_stats: Callable[[], SourceStats] | None
 
     def collect(self) -> list[Metric]:
         stats = self.engine.stats
         manager = self.router.manager
-        src = read_stats(self.source)
+        src = read_stats(self.source_stats)
         by_rule = [({"rule": name}, float(n))
                    for name, n in stats.by_rule.items()]
-        by_prio = [({"priority": label_of(sev)}, float(n))
+        by_prio = [({"priority": Priority(sev).label}, float(n))
                    for sev, n in sorted(stats.by_severity.items())]
         out_metrics: list[Metric] = [
             ("falco_outputs_queued_total", "Alerts queued per output",

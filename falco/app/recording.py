@@ -13,6 +13,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from falco.events.event import Event
+from falco.rules.model import CompiledRule
+from falco.state import Inspector
+
 log = logging.getLogger(__name__)
 
 WriterFactory = Callable[[str, list[Any], list[Any]], Any]
@@ -26,14 +30,13 @@ def _scap_writer(path: str, procs: list[Any], fds: list[Any]) -> Any:
     return ScapWriter(path, procs=procs, fds=fds)
 
 
-def proc_entries(inspector: Any) -> list[Any]:
+def proc_entries(inspector: Inspector) -> list[Any]:
     """The inspector's threads as capture process-list entries, so that a
     recording replays with the process names and command lines."""
     from falco.events.capture_state import ProcEntry
     out = []
-    for t in list(getattr(inspector, "threads", {}).values()):
-        values = {name: getattr(t, name) for name in _PROC_FIELDS
-                  if hasattr(t, name)}
+    for t in list(inspector.threads.values()):
+        values = {name: getattr(t, name) for name in _PROC_FIELDS}
         for key in ("args", "env", "cgroups"):
             values[key] = list(values.get(key) or [])
         for key in ("uid", "gid"):
@@ -43,7 +46,7 @@ def proc_entries(inspector: Any) -> list[Any]:
     return out
 
 
-def fd_entries(inspector: Any) -> list[Any]:
+def fd_entries(inspector: Inspector) -> list[Any]:
     """The open fds of every process as capture fd-list entries, so that
     a recording replays with the names of fds opened before it started."""
     from falco.events.capture_state import FdEntry, ScapFdType, ScapL4Proto
@@ -62,11 +65,12 @@ def fd_entries(inspector: Any) -> list[Any]:
     l4 = {"tcp": ScapL4Proto.TCP, "udp": ScapL4Proto.UDP,
           "icmp": ScapL4Proto.ICMP, "raw": ScapL4Proto.RAW}
     out = []
-    for t in list(getattr(inspector, "threads", {}).values()):
+    for t in list(inspector.threads.values()):
         if t.tid != t.pid:       # threads share their main thread's table
             continue
         for f in list(t.fds.values()):
-            base = {"tid": t.tid, "fd": f.fd, "ino": f.ino, "name": f.name}
+            base: dict[str, Any] = {"tid": t.tid, "fd": f.fd,
+                                    "ino": f.ino, "name": f.name}
             if f.type is FdType.FILE:
                 out.append(FdEntry(type=ScapFdType.FILE_V2, flags=f.flags,
                                    dev=f.dev, **base))
@@ -96,24 +100,23 @@ class CaptureRecorder:
     mode: str = "rules"
     default_duration_ms: int = 5000
     open_writer: WriterFactory = _scap_writer
-    inspector: Any = None
+    inspector: Inspector | None = None
     files: int = 0
     _writer: Any = None
     _until: int = 0
     _path: str = ""
 
-    def on_match(self, rule: Any, evt: Any) -> None:
-        if self.mode != "all_rules" and not getattr(rule, "capture", False):
+    def on_match(self, rule: CompiledRule, evt: Event) -> None:
+        if self.mode != "all_rules" and not rule.capture:
             return
-        duration = getattr(rule, "capture_duration", None) or \
-            self.default_duration_ms
+        duration = rule.capture_duration or self.default_duration_ms
         until = evt.ts + int(duration) * 1_000_000
         if self._writer is None:
             self._path = f"{self.path_prefix}_{evt.ts}.scap"
             try:
-                have = self.inspector is not None
-                procs = proc_entries(self.inspector) if have else []
-                fds = fd_entries(self.inspector) if have else []
+                insp = self.inspector
+                procs = proc_entries(insp) if insp is not None else []
+                fds = fd_entries(insp) if insp is not None else []
                 self._writer = self.open_writer(self._path, procs, fds)
             except Exception as exc:
                 log.error("capture: cannot record to %s: %s", self._path,
@@ -125,7 +128,7 @@ class CaptureRecorder:
             self._writer.write_event(evt)
         self._until = max(self._until, until)
 
-    def on_event(self, evt: Any) -> None:
+    def on_event(self, evt: Event) -> None:
         """Called for every event before the rules see it."""
         if self._writer is None:
             return

@@ -17,11 +17,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
+from typing import Callable
 from falco import __version__
 from falco.app import append_output
-from falco.app.backend import Backend
+from falco.app.backend import (OpenedSource, event_names, open_source,
+                               state_events, versions)
 from falco.app.drops import DropMonitor
 from falco.app.lifecycle import (FileWatcher, PidFile, Services, Signals,
                                 Watchdog, daemonize, sd_notify,
@@ -36,9 +36,13 @@ from falco.app.router import OutputRouter
 from falco.app.webserver import WebServer
 from falco.config import Config, load_config
 from falco.engine.alert import default_hostname
-from falco.engine.loop import Engine, RuleSelection, selection_from
+from falco.engine.loop import Engine, ExtraFormat
 from falco.errors import ConfigError, FalcoError, RuleLoadError
+from falco.events.event import Event
+from falco.fields import default_registry
+from falco.fields.registry import FieldRegistry
 from falco.outputs import OutputManager
+from falco.rules import RuleSet, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +81,11 @@ class Options:
 @dataclass(slots=True)
 class App:
     opts: Options
-    backend: Backend
     config: Config = field(default_factory=Config)
-    registry: Any = None
+    registry: FieldRegistry = field(default_factory=default_registry)
     engine: Engine | None = None
     router: OutputRouter | None = None
-    source: Any = None
-    replay: bool = False
+    opened: OpenedSource | None = None
     explicit: frozenset[str] = frozenset()
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _watcher: FileWatcher | None = None
@@ -104,41 +106,31 @@ class App:
             return expand_rules_paths(self.opts.rules, explicit=True)
         return expand_rules_paths(config.rules_files, explicit=False)
 
-    def load_rules(self, config: Config) -> tuple[Any, RuleSelection]:
-        """Load, then apply -D/-T/-t and the minimum priority: through the
-        ruleset's own selection when it has one, else in the engine."""
-        ruleset = self._load(config)
-        set_enabled = getattr(ruleset, "set_enabled", None)
-        if callable(set_enabled):
-            for item in config.rules:
-                for action, sel in item.items():
-                    set_enabled(action == "enable", name=sel.get("rule"),
-                                tags=[sel["tag"]] if "tag" in sel else None)
-        select = getattr(ruleset, "select", None)
-        if not callable(select):
-            return ruleset, selection_from(
-                config.priority, self.opts.disabled, self.opts.disable_tags,
-                self.opts.run_tags)
-        try:
-            select(disabled=self.opts.disabled,
-                   disabled_tags=self.opts.disable_tags,
-                   enabled_tags=self.opts.run_tags,
-                   min_priority=config.priority)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-        return ruleset, RuleSelection()
-
-    def _load(self, config: Config) -> Any:
+    def load_rules(self, config: Config) -> RuleSet:
+        """Load, then select: the ``rules:`` enable/disable entries of the
+        configuration in order, then -D/-T/-t and the minimum priority."""
         files = self.rules_files(config)
         if not files:
             raise RuleLoadError("no rules files to load (use -r FILE or "
                                 "rules_files in the configuration)")
         for path in files:
             log.info("Loading rules from file %s", path)
-        ruleset = self.backend.load_rules(
-            files, self.registry, all_evttypes=self.backend.event_names())
-        for warning in getattr(ruleset, "warnings", ()) or ():
+        ruleset = load_rules(files, self.registry,
+                             all_evttypes=event_names())
+        for warning in ruleset.warnings:
             log.warning("%s", warning)
+        for item in config.rules:
+            for action, sel in item.items():
+                ruleset.set_enabled(
+                    action == "enable", name=sel.get("rule"),
+                    tags=[sel["tag"]] if "tag" in sel else None)
+        try:
+            ruleset.select(disabled=self.opts.disabled,
+                           disabled_tags=self.opts.disable_tags,
+                           enabled_tags=self.opts.run_tags,
+                           min_priority=config.priority)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         return ruleset
 
     # -- entry point ---------------------------------------------------
@@ -152,72 +144,51 @@ class App:
         if config.source_path:
             log.info("Falco initialized with configuration file %s",
                      config.source_path)
-        self.registry = self.backend.registry()
         if self.opts.list_fields is not None:
             return list_fields(self.registry, self.opts.list_fields)
         if self.opts.validate:
-            return self.validate()
-        if (self.opts.disabled or self.opts.disable_tags) and self.opts.run_tags:
-            raise ConfigError("You can not specify both disabled (-D/-T) "
-                              "and enabled (-t) rules")
-        ruleset, selection = self.load_rules(config)
+            return validate_files(self.registry, self.opts.validate)
+        ruleset = self.load_rules(config)
         if self.opts.list_rules or self.opts.describe:
             return describe_rule(ruleset, self.opts.describe)
-        extra = self.extra_output()
+        extra = self.extra_output(config)
         if self.opts.dry_run:
             log.info("Dry run: configuration and rules are valid")
             return 0
-        return self.run(ruleset, selection, extra)
+        return self.run(ruleset, extra)
 
-    def validate(self) -> int:
-        return validate_files(self.backend, self.registry,
-                              self.opts.validate)
-
-    def extra_output(self, config: Config | None = None) -> Any:
+    def extra_output(self, config: Config) -> ExtraFormat | None:
         """append_output entries and -p, as one (rule, ctx) callable."""
         fmt = self.opts.print_format
         if fmt in ("c", "container", "k", "kubernetes"):
             fmt = CONTAINER_FORMAT
-        entries = append_output.build(
-            (config or self.config).append_output, fmt,
-            self.backend.output_format, self.registry)
+        entries = append_output.build(config.append_output, fmt,
+                                      self.registry)
         return append_output.combine(entries)
 
     # -- the run -------------------------------------------------------
-    def open_source(self) -> Any:
-        capture = self.opts.capture
-        if capture is None and self.config.engine.kind == "replay":
-            capture = self.config.engine.replay.capture_file
-        if capture:
-            log.info("Reading system call events from file: %s", capture)
-            return self.backend.open_capture(capture), True
-        return self.backend.open_live(self.config), False
-
-    def run(self, ruleset: Any, selection: RuleSelection, extra: Any) -> int:
+    def run(self, ruleset: RuleSet, extra: ExtraFormat | None) -> int:
         config = self.config
         pidfile = PidFile(self.opts.pidfile) if self.opts.pidfile else None
         if self.opts.daemon:
             daemonize()
         if pidfile is not None:
             pidfile.write()
-        source, replay = self.open_source()
-        self.source, self.replay = source, replay
+        opened = self.opened = open_source(config, self.opts.capture)
         manager = build_outputs(config, unbuffered=self.opts.unbuffered)
         self.router = router = OutputRouter(manager)
         hostname = default_hostname()
         engine = self.engine = Engine(
-            self.backend.inspector_for(source), ruleset, router,
-            selection, config.rule_matching, hostname, extra)
-        self.set_interesting(engine)
+            opened.inspector, ruleset, router, config.rule_matching,
+            hostname, extra)
+        self.set_interesting(ruleset)
         services = self.start_services(engine, router, hostname)
         started = time.monotonic()
         try:
             code = self.process_events(engine, services)
         finally:
             services.stop()
-            close = getattr(source, "close", None)
-            if callable(close):
-                close()
+            opened.source.close()
             router.stop()
             if pidfile is not None:
                 pidfile.remove()
@@ -229,11 +200,12 @@ class App:
         """What runs beside the engine: drop monitor, capture recorder,
         web server, signal handlers, -M timer, watched files, watchdog."""
         config, services = self.config, Services()
+        assert self.opened is not None
         if config.syscall_event_drops.actions:
             sed = config.syscall_event_drops
             services.drops = DropMonitor(
                 tuple(sed.actions), sed.threshold, sed.rate, sed.max_burst,
-                sed.simulate_drops, self.source, router, engine.stop,
+                sed.simulate_drops, self.opened.stats, router, engine.stop,
                 hostname)
         if config.capture.enabled:
             services.recorder = CaptureRecorder(
@@ -268,12 +240,14 @@ class App:
         """As in Falco, a capture replay runs no web server, unless the
         configuration asks for one in so many words."""
         ws = self.config.webserver
-        if not ws.enabled or (
-                self.replay and "webserver.enabled" not in self.explicit):
+        assert self.opened is not None
+        if not ws.enabled or (self.opened.replay
+                              and "webserver.enabled" not in self.explicit):
             return None
         web = WebServer(ws.listen_address, ws.listen_port,
-                        Metrics(engine, router, drops, self.source).collect,
-                        self.backend.versions, ws.k8s_healthz_endpoint,
+                        Metrics(engine, router, drops,
+                                self.opened.stats).collect,
+                        versions, ws.k8s_healthz_endpoint,
                         ws.prometheus_metrics_enabled,
                         ws.ssl_certificate if ws.ssl_enabled else None)
         try:
@@ -290,8 +264,9 @@ class App:
         log.info("Starting internal event processing")
         gc_thresholds = gc.get_threshold()
         gc.set_threshold(EVENT_LOOP_GC_THRESHOLD, *gc_thresholds[1:])
+        assert self.opened is not None
         try:
-            return engine.run(self.source)
+            return engine.run(self.opened.source.batches())
         finally:
             gc.set_threshold(*gc_thresholds)
             sd_notify("STOPPING=1")
@@ -314,20 +289,20 @@ class App:
         for line in self.router.report():
             log.warning("%s", line)
 
-    def set_interesting(self, engine: Engine, ruleset: Any = None) -> None:
+    def set_interesting(self, ruleset: RuleSet) -> None:
         """Live sources only deliver what rules and state need."""
-        setter = getattr(self.source, "set_interesting", None)
-        if self.replay or not callable(setter):
+        opened = self.opened
+        if opened is None or opened.replay:
             return
         base = self.config.base_syscalls
-        names = None if self.opts.all_events or base.all else \
-            engine.interesting_events(ruleset)
-        if names is not None:
-            if self.backend.state_events is not None:
-                names |= set(self.backend.state_events())
+        wanted = None if self.opts.all_events or base.all else \
+            ruleset.evttypes()
+        names = None
+        if wanted is not None:
+            names = set(wanted) | state_events()
             names |= {n for n in base.custom_set if not n.startswith("!")}
             names -= {n[1:] for n in base.custom_set if n.startswith("!")}
-        setter(names)
+        opened.source.set_interesting(names)
 
     def watched(self, config: Config) -> list[str]:
         files = [config.source_path] if config.source_path else []
@@ -353,7 +328,7 @@ class App:
             sd_notify("RELOADING=1")
             try:
                 config = self.load_config()
-                ruleset, selection = self.load_rules(config)
+                ruleset = self.load_rules(config)
                 extra = self.extra_output(config)
                 manager: OutputManager | None = None
                 if outputs_changed(self.config, config):
@@ -366,7 +341,7 @@ class App:
                 return False
             engine.rule_matching = config.rule_matching
             engine.extra_output = extra
-            engine.swap_rules(ruleset, selection)
+            engine.swap_rules(ruleset)
             if manager is not None:
                 router.swap(manager).stop()
             self.config = config
@@ -374,7 +349,7 @@ class App:
                           level=config.log_level,
                           iso=config.time_format_iso_8601,
                           syslog_path=config.syslog_output.path)
-            self.set_interesting(engine, ruleset)
+            self.set_interesting(ruleset)
             if self._watcher is not None:
                 self._watcher.paths = self.watched(config)
             log.info("Configuration and rules reloaded")
@@ -382,13 +357,16 @@ class App:
             return True
 
 
-def chain(*hooks: Any) -> Any:
+EventHook = Callable[[Event], None]
+
+
+def chain(*hooks: EventHook | None) -> EventHook | None:
     """One per-event callback out of several (None if there are none)."""
     live = [h for h in hooks if h is not None]
     if len(live) <= 1:
         return live[0] if live else None
 
-    def call(evt: Any) -> None:
+    def call(evt: Event) -> None:
         for hook in live:
             hook(evt)
     return call

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from falco.outputs.syslog import FACILITIES
+from falco.rules.model import Priority
+
 DEFAULT_RULES_FILES = (
     "/etc/falco/falco_rules.yaml",
     "/etc/falco/application_rules.yaml",
@@ -17,20 +20,22 @@ DEFAULT_RULES_FILES = (
     "/etc/falco/rules.d",
 )
 
-PRIORITY_NAMES = ("emergency", "alert", "critical", "error", "warning",
-                  "notice", "informational", "info", "debug")
-LOG_LEVELS = ("emergency", "alert", "critical", "error", "warning", "notice",
-              "info", "debug")
-SYSLOG_FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog",
-                     "lpr", "news", "uucp", "cron", "authpriv", "ftp",
-                     "local0", "local1", "local2", "local3", "local4",
-                     "local5", "local6", "local7")
+PRIORITY_NAMES = Priority.names()
+# Falco's log levels: the priorities, "info" spelled short.
+LOG_LEVELS = tuple(n for n in PRIORITY_NAMES if n != "informational")
+SYSLOG_FACILITIES = tuple(FACILITIES)
 DROP_ACTIONS = ("ignore", "log", "alert", "exit")
 
 
 def _opt(default: Any, **meta: Any) -> Any:
     """A field with an immutable default and validation metadata."""
     return field(default=default, metadata=meta)
+
+
+def _unimplemented(default: Any, why: str, **meta: Any) -> Any:
+    """A key Falco has and we do not implement yet: its default is
+    accepted, any other value is refused with ``why`` (never ignored)."""
+    return field(default=default, metadata={"unimplemented": why, **meta})
 
 
 def _list(default: tuple[str, ...] = (), **meta: Any) -> Any:
@@ -112,7 +117,8 @@ class SyscallEventDrops:
 @dataclass(slots=True)
 class Webserver:
     enabled: bool = True
-    threadiness: int = _opt(0, min=0)
+    threadiness: int = _unimplemented(
+        0, "the web server's worker count is not configurable yet", min=0)
     listen_port: int = _opt(8765, min=0, max=65535)
     listen_address: str = "0.0.0.0"
     k8s_healthz_endpoint: str = "/healthz"
@@ -132,7 +138,9 @@ class Capture:
 @dataclass(slots=True)
 class BaseSyscalls:
     all: bool = False
-    repair: bool = False
+    repair: bool = _unimplemented(
+        False, "the event set is not completed from the rules' state needs "
+        "yet; list the events in base_syscalls.custom_set")
     custom_set: list[str] = _list()
 
 
@@ -144,7 +152,9 @@ class EngineReplay:
 @dataclass(slots=True)
 class EngineKmod:
     buf_size_preset: int = _opt(4, min=1, max=10)
-    drop_failed_exit: bool = False
+    drop_failed_exit: bool = _unimplemented(
+        False, "the module does not drop failed system call exit events "
+        "yet")
 
 
 @dataclass(slots=True)
@@ -191,7 +201,3 @@ class Config:
     engine: EngineSection = field(default_factory=EngineSection)
     # Where the configuration came from (None: built-in defaults).
     source_path: str | None = _opt(None, internal=True)
-
-    def watched_files(self) -> list[str]:
-        files = [self.source_path] if self.source_path else []
-        return files + list(self.rules_files)

@@ -53,9 +53,15 @@ class LiveSource:
             out.append(ev)
         return out
 
-    def __iter__(self) -> Iterator[Event]:
+    def batches(self) -> Iterator[list[Event]]:
+        """Batches for as long as the reader runs; an empty one after an
+        idle back-off, so that the consumer can check for a stop."""
         while True:
-            yield from self.next_batch()
+            yield self.next_batch()
+
+    def __iter__(self) -> Iterator[Event]:
+        for batch in self.batches():
+            yield from batch
 
     def stats(self) -> SourceStats:
         return self.reader.stats()

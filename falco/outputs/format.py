@@ -18,7 +18,9 @@ from typing import Any
 from falco.engine.alert import Alert
 
 
-def format_time(ts: int, iso: bool) -> str:
+def format_time(ts: int, iso: bool = False) -> str:
+    """The alert line's time: local ``HH:MM:SS.nnnnnnnnn``, or ISO 8601
+    ``2016-08-04T16:17:57.881781397+0000``."""
     sec, nsec = divmod(ts, 1_000_000_000)
     if iso:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
@@ -44,7 +46,7 @@ class AlertFormatter:
 
     def text(self, alert: Alert) -> str:
         return (f"{format_time(alert.time, self.iso_time)}: "
-                f"{alert.priority} {alert.output}")
+                f"{alert.priority.label} {alert.output}")
 
     def fields(self, alert: Alert) -> dict[str, Any]:
         key = "evt.time.iso8601" if self.iso_time else "evt.time"
@@ -56,7 +58,7 @@ class AlertFormatter:
             obj["message"] = alert.output
         if self.include_output:
             obj["output"] = self.text(alert)
-        obj["priority"] = alert.priority
+        obj["priority"] = alert.priority.label
         obj["rule"] = alert.rule
         obj["source"] = alert.source
         if self.include_tags:

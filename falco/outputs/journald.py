@@ -33,7 +33,7 @@ def journal_fields(alert: Alert, line: str, identifier: str
         "PRIORITY": str(alert.severity),
         "SYSLOG_IDENTIFIER": identifier,
         "FALCO_RULE": alert.rule,
-        "FALCO_PRIORITY": alert.priority,
+        "FALCO_PRIORITY": alert.priority.label,
         "FALCO_SOURCE": alert.source,
         "FALCO_TAGS": ",".join(sorted(alert.tags)),
         "FALCO_HOSTNAME": alert.hostname,

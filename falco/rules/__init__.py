@@ -19,7 +19,7 @@ from falco.rules.collector import Collector, ItemError
 from falco.rules.compiler import RulesCompiler
 from falco.rules.model import ENGINE_VERSION, CompiledRule, LoadMessage, \
     Priority, RulesError
-from falco.rules.output import alert_line, compile_output, format_time
+from falco.rules.output import compile_output
 from falco.rules.reader import Reader
 from falco.rules.ruleset import RuleSet
 from falco.rules.yamlsrc import Source
@@ -27,8 +27,8 @@ from falco.rules.yamlsrc import Source
 RulesInput = Union[str, "os.PathLike[str]", Source, tuple[str, str]]
 
 __all__ = ["CompiledRule", "ENGINE_VERSION", "LoadMessage", "Priority",
-           "RuleSet", "RulesError", "Source", "alert_line", "compile_output",
-           "format_time", "load_rules", "read_sources"]
+           "RuleSet", "RulesError", "Source", "compile_output",
+           "load_rules", "read_sources"]
 
 
 def read_sources(inputs: Iterable[RulesInput]) -> list[Source]:

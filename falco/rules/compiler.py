@@ -271,7 +271,8 @@ class RulesCompiler:
             predicate=compiled.predicate, formatter=fmt.format, index=index,
             specializer=functools.lru_cache(maxsize=None)(
                 functools.partial(self.cond.specialize, compiled)),
-            location=info.location,
+            location=info.location, capture=info.capture,
+            capture_duration=info.capture_duration,
             exception_fields=frozenset(
                 f for ex in info.exceptions
                 for f in (ex.fields if isinstance(ex.fields, list)

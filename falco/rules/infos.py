@@ -99,4 +99,3 @@ class RuleInfo(ItemInfo):
     skip_unknown: bool = False
     capture: bool = False
     capture_duration: int = 0
-    unknown_source: bool = False

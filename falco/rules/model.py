@@ -19,7 +19,9 @@ SYSCALL_SOURCE = "syscall"
 
 
 class Priority(enum.IntEnum):
-    """Falco priorities; the value is the syslog severity."""
+    """Falco priorities, most severe first; the value is the syslog
+    severity (emergency 0 .. debug 7). The one definition: config choices,
+    alert labels and log levels derive from it."""
 
     EMERGENCY = 0
     ALERT = 1
@@ -32,7 +34,8 @@ class Priority(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        return _LABELS[self.value]
+        """As alerts print it: ``Warning``, ``Informational``."""
+        return self.name.capitalize()
 
     @property
     def severity(self) -> int:
@@ -52,9 +55,10 @@ class Priority(enum.IntEnum):
         except KeyError:
             raise ValueError(f"Invalid priority '{text}'") from None
 
-
-_LABELS = ("Emergency", "Alert", "Critical", "Error", "Warning", "Notice",
-           "Informational", "Debug")
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every spelling ``parse`` accepts, lower case."""
+        return tuple(p.name.lower() for p in cls) + ("info",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +82,6 @@ class LoadMessage:
         if self.snippet:
             text += "\n" + self.snippet
         return text
-
-    def to_exception(self) -> RuleLoadError:
-        err = RuleLoadError(self.message, self.location,
-                            item=f"{self.item_type} '{self.item_name}'"
-                            if self.item_name else self.item_type,
-                            snippet=self.snippet)
-        err.code = self.code  # type: ignore[attr-defined]
-        err.item_type = self.item_type  # type: ignore[attr-defined]
-        err.item_name = self.item_name  # type: ignore[attr-defined]
-        return err
 
 
 class RulesError(RuleLoadError):
@@ -127,6 +121,10 @@ class CompiledRule:
     index: int = 0
     location: SourceLocation | None = field(default=None, compare=False)
     exception_fields: frozenset[str] = frozenset()
+    # capture: true: an alert of this rule starts a recording
+    # (capture.mode: rules) of capture_duration ms (0: the default).
+    capture: bool = False
+    capture_duration: int = 0
     # Builds the predicate specialised for one event name (see
     # ConditionCompiler.specialize); None when not available.
     specializer: Callable[[str], Callable[[Any], bool]] | None = field(

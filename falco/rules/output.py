@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -150,19 +149,3 @@ def compile_output(text: str, registry: FieldRegistry) -> OutputFormat:
     if pos < len(body):
         parts.append(body[pos:])
     return OutputFormat(text, tuple(parts), tuple(keys))
-
-
-def format_time(ts_ns: int, iso8601: bool = False) -> str:
-    """``%evt.time`` (local ``HH:MM:SS.nnnnnnnnn``) or the ISO 8601 form."""
-    sec, nsec = divmod(int(ts_ns), 1_000_000_000)
-    if iso8601:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        return f"{stamp}.{nsec:09d}+0000"
-    return f"{time.strftime('%H:%M:%S', time.localtime(sec))}.{nsec:09d}"
-
-
-def alert_line(ts_ns: int, priority: Any, output: str,
-               iso8601: bool = False) -> str:
-    """Falco's text alert: ``12:43:52.640375428: Warning <output>``."""
-    label = getattr(priority, "label", None) or str(priority)
-    return f"{format_time(ts_ns, iso8601)}: {label} {output}"

@@ -36,9 +36,6 @@ class RuleSet:
                              if self._enabled[r.name]
                              and r.priority <= self._min_priority)
 
-    def is_enabled(self, name: str) -> bool:
-        return self._enabled.get(name, False)
-
     @property
     def enabled_rules(self) -> tuple[CompiledRule, ...]:
         return self._active

@@ -155,40 +155,36 @@ def test_webserver_tls(tmp_path: Path) -> None:
         bad.start()
 
 
-def test_interesting_events_for_live_sources() -> None:
+def test_interesting_events_for_live_sources(tmp_path: Path) -> None:
+    """The live reader is told the rules' events, the state tables' and
+    base_syscalls.custom_set ("!name" removes); never for a replay."""
+    from falco.app.backend import OpenedSource, state_events
     from falco.app.run import App, Options
-    from falco.app.backend import Backend
-    from falco.config import Config
-    from falco.engine.loop import Engine
+    from falco.events.live import LiveSource
+    from falco.fields import default_registry
+    from falco.rules import load_rules
+    from falco.state import Inspector
+    from support.fake_ring import FakeRing
 
-    class Rule:
-        name, priority, tags, source = "r", "Warning", (), "syscall"
-        evttypes = frozenset({"open", "openat"})
-
-    class Rules:
-        rules = [Rule()]
-
-        def rules_for(self, name: str) -> list[Rule]:
-            return self.rules
-
-    class Src:
-        wanted: object = "unset"
-
-        def set_interesting(self, names: object) -> None:
-            self.wanted = names
-
-    backend = Backend(*([lambda *a, **k: None] * 7),
-                      state_events=lambda: {"execve", "clone"})
-    config = Config()
-    config.base_syscalls.custom_set = ["ptrace", "!openat"]
-    app = App(Options(), backend, config)
-    app.source, app.replay = Src(), False
-    engine = Engine(None, Rules(), lambda a: None)
-    app.set_interesting(engine)
-    assert app.source.wanted == {"open", "execve", "clone", "ptrace"}
-    app.config.base_syscalls.all = True
-    app.set_interesting(engine)
-    assert app.source.wanted is None
-    app.source, app.replay = Src(), True        # replay: never filtered
-    app.set_interesting(engine)
-    assert app.source.wanted == "unset"
+    rules = load_rules([("r.yaml", "- rule: r\n  desc: d\n  condition: "
+                         "evt.type in (open, openat)\n  output: o\n"
+                         "  priority: WARNING\n")], default_registry())
+    ring = FakeRing(0, size=4096, path=str(tmp_path / "ring0"))
+    live = LiveSource(rings=[ring])
+    try:
+        app = App(Options())
+        app.config.base_syscalls.custom_set = ["ptrace", "!openat"]
+        app.opened = OpenedSource(live, Inspector(), False, live.stats)
+        app.set_interesting(rules)
+        assert live.reader.wanted_names == \
+            ({"open", "ptrace"} | state_events()) - {"openat"}
+        app.config.base_syscalls.all = True
+        app.set_interesting(rules)
+        assert live.reader.wanted_names is None
+        app.config.base_syscalls.all = False
+        app.opened = OpenedSource(live, Inspector(), True, None)  # replay
+        app.set_interesting(rules)
+        assert live.reader.wanted_names is None
+    finally:
+        live.close()
+        ring.close()

@@ -4,37 +4,29 @@ the kernel layout overflows, the reader's counters show the drops, the
 monitor raises the internal alert."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
 
 from falco.app.drops import DROP_RULE, DropMonitor
 from falco.driver.schema import get_schema
 from falco.engine.alert import Alert
 from falco.engine.loop import Engine
 from falco.events.encode import encode_event
+from falco.events.event import Event
 from falco.events.live import LiveSource
+from falco.rules import RuleSet
+from falco.state import Inspector
 from support.fake_ring import FakeRing
 
 NS = 1_000_000_000
 
 
-class NoRules:
-    rules: list[Any] = []
-
-    def rules_for(self, name: str) -> list[Any]:
-        return []
-
-
-class PassInspector:
-    def process(self, evt: Any) -> Any:
-        return evt
-
-
-def drain(source: LiveSource) -> Iterator[Any]:
+def drain(source: LiveSource) -> Iterator[list[Event]]:
+    """The batches the rings hold now (a live source never ends)."""
     while True:
         batch = source.next_batch(block=False)
         if not batch:
             return
-        yield from batch
+        yield batch
 
 
 def test_ring_overflow_raises_drop_alert() -> None:
@@ -43,8 +35,8 @@ def test_ring_overflow_raises_drop_alert() -> None:
     source = LiveSource(rings=[ring])
     got: list[Alert] = []
     stopped: list[int] = []
-    engine = Engine(PassInspector(), NoRules(), got.append)
-    monitor = DropMonitor(("alert",), 0.1, 1.0, 5, False, source,
+    engine = Engine(Inspector(), RuleSet([]), got.append)
+    monitor = DropMonitor(("alert",), 0.1, 1.0, 5, False, source.stats,
                           got.append, stopped.append)
     engine.on_event = monitor.on_event
     try:

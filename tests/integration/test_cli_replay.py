@@ -233,8 +233,9 @@ def test_version_and_help() -> None:
     for flag in ("-r FILE", "-c FILE", "-o KEY=VALUE", "-e CAPTURE",
                  "-M SECONDS", "-L", "-l RULE", "--list", "-V", "-U", "-p",
                  "--daemon", "--pidfile", "-A", "-T TAG", "-t TAG",
-                 "-D PATTERN", "--dry-run", "--version"):
+                 "-D SUBSTRING", "--dry-run", "--version"):
         assert flag in res.stdout, flag
+    assert "whose name contains SUBSTRING" in " ".join(res.stdout.split())
 
 
 @pytest.mark.parametrize("args,code,needle", [

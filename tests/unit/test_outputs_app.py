@@ -1,84 +1,51 @@
 # SPDX-License-Identifier: Apache-2.0
-"""falco.app.cli.main with an injected Backend: the whole command (config,
-rules, outputs, engine, summary, exit codes) on small fakes, in-process."""
+"""falco.app.cli.main in-process: the whole command (config, rules,
+outputs, engine, summary, exit codes) on a real rules file and a capture
+written in the driver's format."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
-from falco.app.backend import Backend
 from falco.app.cli import main
-from falco.errors import CaptureError, RuleLoadError
+from falco.events.build import make_event
+from falco.events.capture_state import ProcEntry
+from falco.events.scap_writer import ScapWriter
+
+TS = 1_700_000_000_000_000_000
+RULES = """
+- rule: write_etc
+  desc: a file below /etc opened
+  condition: evt.type = openat and fd.name startswith /etc
+  output: "write_etc %fd.name"
+  priority: WARNING
+- rule: shell
+  desc: a shell started
+  condition: evt.type = execve and proc.name = sh
+  output: "shell %proc.cmdline"
+  priority: ERROR
+- rule: net
+  desc: a connection
+  condition: evt.type = connect
+  output: "net %fd.name"
+  priority: INFO
+"""
 
 
-@dataclass
-class Evt:
-    name: str
-    ts: int
-    num: int = 0
-
-
-@dataclass
-class Rule:
-    name: str
-    priority: str
-    evttypes: frozenset[str]
-    tags: tuple[str, ...] = ()
-    source: str = "syscall"
-    desc: str = "a rule"
-
-    def matches(self, ctx: Any) -> bool:
-        return True
-
-    def format_output(self, ctx: Any) -> tuple[str, dict[str, Any]]:
-        return f"{self.name} on {ctx.name}", {"evt.type": ctx.name}
-
-
-@dataclass
-class RuleSet:
-    rules: list[Rule] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def rules_for(self, name: str) -> list[Rule]:
-        return [r for r in self.rules if name in r.evttypes]
-
-
-class Capture:
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-
-    def __iter__(self) -> Iterator[Evt]:
-        for i, name in enumerate(self.names):
-            yield Evt(name, 1_700_000_000_000_000_000 + i, i)
-
-
-def backend(tmp_path: Path, loaded: list[list[str]]) -> Backend:
-    def load_rules(files: list[str], registry: Any, **kw: Any) -> RuleSet:
-        loaded.append(list(files))
-        text = "".join(Path(f).read_text() for f in files)
-        if "broken" in text:
-            raise RuleLoadError("broken rules", None)
-        return RuleSet([Rule("write_etc", "Warning", frozenset({"open"})),
-                        Rule("shell", "Error", frozenset({"execve"})),
-                        Rule("net", "Informational", frozenset({"connect"}))])
-
-    def open_capture(path: str) -> Capture:
-        if not Path(path).exists():
-            raise CaptureError(f"cannot open capture {path}")
-        return Capture(Path(path).read_text().split())
-
-    return Backend(registry=lambda: [], load_rules=load_rules,
-                   event_names=lambda: frozenset({"open", "execve"}),
-                   open_capture=open_capture,
-                   open_live=lambda config: Capture([]),
-                   inspector_for=lambda source: type(
-                       "I", (), {"process": staticmethod(lambda e: e)})(),
-                   versions=lambda: {"falco_version": "0.1.0"})
+def write_capture(path: Path, names: list[str]) -> Path:
+    """A capture of openat events of ``cat`` (tid 7), one per name."""
+    proc = ProcEntry(tid=7, pid=7, ptid=1, comm="cat", exe="/bin/cat",
+                     exepath="/bin/cat", cwd="/")
+    with ScapWriter(path, procs=[proc]) as writer:
+        for i, name in enumerate(names):
+            writer.write_event(make_event(
+                "openat", "<", {"fd": 3, "dirfd": -100, "name": name,
+                                "flags": "O_RDONLY", "mode": 0},
+                ts=TS + i, tid=7))
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -99,19 +66,22 @@ def quiet_config(tmp_path: Path) -> str:
     return str(cfg)
 
 
+def rules_file(tmp_path: Path, text: str = RULES) -> str:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    return str(path)
+
+
 def test_summary_in_the_articles_shape(tmp_path: Path, capsys) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text("- rule: x\n")
-    cap = tmp_path / "events.txt"
-    cap.write_text("open close open connect-not-matching")
-    loaded: list[list[str]] = []
-    code = main(["-c", quiet_config(tmp_path), "-r", str(rules), "-e",
-                 str(cap)], backend(tmp_path, loaded))
+    cap = write_capture(tmp_path / "c.scap",
+                        ["/etc/passwd", "/tmp/x", "/etc/hosts"])
+    code = main(["-c", quiet_config(tmp_path), "-r", rules_file(tmp_path),
+                 "-e", str(cap)])
     out = capsys.readouterr().out
-    assert code == 0 and loaded == [[str(rules)]]
+    assert code == 0
     assert out.splitlines()[:2] == [
-        "2023-11-14T22:13:20.000000000+0000: Warning write_etc on open",
-        "2023-11-14T22:13:20.000000002+0000: Warning write_etc on open"]
+        "2023-11-14T22:13:20.000000000+0000: Warning write_etc /etc/passwd",
+        "2023-11-14T22:13:20.000000002+0000: Warning write_etc /etc/hosts"]
     assert out.endswith("Events detected: 2\n"
                         "Rule counts by severity:\n"
                         "   Error: 0\n"
@@ -121,32 +91,45 @@ def test_summary_in_the_articles_shape(tmp_path: Path, capsys) -> None:
                         "   write_etc: 2\n")
 
 
+def test_disable_by_substring(tmp_path: Path, capsys) -> None:
+    cap = write_capture(tmp_path / "c.scap", ["/etc/passwd"])
+    cfg, rules = quiet_config(tmp_path), rules_file(tmp_path)
+    assert main(["-c", cfg, "-r", rules, "-e", str(cap), "-D", "te_e"]) == 0
+    assert "Events detected: 0\n" in capsys.readouterr().out
+    # a regular expression is plain text to -D: nothing is disabled
+    assert main(["-c", cfg, "-r", rules, "-e", str(cap), "-D", "^w.*"]) == 0
+    assert "Events detected: 1\n" in capsys.readouterr().out
+    assert main(["-c", cfg, "-r", rules, "-e", str(cap), "-D", "x",
+                 "-t", "y"]) == 1
+    assert "both disabled (-D/-T) and enabled (-t)" in \
+        capsys.readouterr().err
+
+
 def test_errors_and_exit_codes(tmp_path: Path, capsys) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text("broken\n")
-    loaded: list[list[str]] = []
-    be = backend(tmp_path, loaded)
     cfg = quiet_config(tmp_path)
-    assert main(["-c", cfg, "-r", str(rules), "-e", "x"], be) == 1
-    assert "Error: broken rules" in capsys.readouterr().err
-    rules.write_text("fine\n")
-    assert main(["-c", cfg, "-r", str(rules), "-e",
-                 str(tmp_path / "none")], be) == 2
+    broken = rules_file(tmp_path, RULES.replace("proc.name = sh",
+                                                "proc.name = = sh"))
+    assert main(["-c", cfg, "-r", broken, "-e", "x"]) == 1
+    assert "rules.yaml:9:48: error: unexpected '='" in capsys.readouterr().err
+    rules = rules_file(tmp_path)
+    assert main(["-c", cfg, "-r", rules, "-e",
+                 str(tmp_path / "none")]) == 2
     assert "cannot open capture" in capsys.readouterr().err
-    assert main(["-c", cfg, "-r", str(rules), "-o", "priority=7"], be) == 1
+    assert main(["-c", cfg, "-r", rules, "-o", "priority=7"]) == 1
     assert "-o priority=7" in capsys.readouterr().err
-    assert main(["--version"], be) == 0
-    assert capsys.readouterr().out.startswith("Falco version: 0.1.0\n")
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Falco version: 0.1.0\nEngine: 0.")
+    assert "unknown" not in out
 
 
 def test_list_and_describe_rules(tmp_path: Path, capsys) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text("fine\n")
-    be = backend(tmp_path, [])
-    cfg = quiet_config(tmp_path)
-    assert main(["-c", cfg, "-r", str(rules), "-L"], be) == 0
+    cfg, rules = quiet_config(tmp_path), rules_file(tmp_path)
+    assert main(["-c", cfg, "-r", rules, "-L"]) == 0
     out = capsys.readouterr().out
     assert [ln.split()[0] for ln in out.splitlines()[2:]] == \
         ["write_etc", "shell", "net"]
-    assert main(["-c", cfg, "-r", str(rules), "-l", "shell"], be) == 0
-    assert "Priority: Error" in capsys.readouterr().out
+    assert main(["-c", cfg, "-r", rules, "-l", "shell"]) == 0
+    out = capsys.readouterr().out
+    assert "Priority: Error\n" in out
+    assert "Condition: evt.type = execve and proc.name = sh\n" in out

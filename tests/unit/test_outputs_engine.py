@@ -1,124 +1,134 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The engine pipeline (source -> state -> rules -> sink) with small fakes."""
+"""The engine pipeline (events -> inspector -> ruleset -> sink) on real
+parts: rules compiled by the loader, events built in the driver's format,
+the state inspector, the ruleset's own selection."""
 from __future__ import annotations
 
+import dataclasses
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator, Sequence
 
 import pytest
 
-from falco.app.drops import DROP_RULE, DropMonitor
+from falco.app.drops import DROP_RULE, DropMonitor, read_stats
+from falco.driver.ring import RingStats, SourceStats
 from falco.engine.alert import Alert
-from falco.engine.loop import Engine, RuleSelection, selection_from
+from falco.engine.loop import Engine
+from falco.events.build import make_event
+from falco.events.capture_state import ProcEntry
+from falco.events.event import Event
+from falco.fields import default_registry
+from falco.rules import Priority, RuleSet, load_rules
+from falco.state import Inspector
+
+REGISTRY = default_registry()
+TS = 10**18
+RULES = """
+- rule: write_etc
+  desc: a file below /etc opened
+  condition: evt.type = openat and fd.name startswith /etc
+  output: "write_etc %fd.name by %proc.name"
+  priority: WARNING
+  tags: [fs]
+- rule: noisy_info
+  desc: any openat
+  condition: evt.type = openat
+  output: "noisy_info %fd.name"
+  priority: INFO
+  tags: [net]
+- rule: shell
+  desc: a shell started
+  condition: evt.type = execve and proc.name = sh
+  output: "shell %proc.cmdline"
+  priority: ERROR
+  tags: [process, fs]
+"""
 
 
-@dataclass
-class Evt:
-    name: str
-    ts: int
-    num: int = 0
-    res: int = 0
+def ruleset(text: str = RULES) -> RuleSet:
+    return load_rules([("rules.yaml", text)], REGISTRY)
 
 
-class Inspector:
-    def __init__(self) -> None:
-        self.seen = 0
-
-    def process(self, evt: Evt) -> Evt:
-        self.seen += 1
-        return evt
-
-
-@dataclass
-class Rule:
-    name: str
-    priority: str = "Warning"
-    tags: tuple[str, ...] = ()
-    evttypes: frozenset[str] | None = frozenset({"open"})
-    pred: Callable[[Any], bool] = lambda ctx: True
-    source: str = "syscall"
-
-    def matches(self, ctx: Any) -> bool:
-        return self.pred(ctx)
-
-    def format_output(self, ctx: Any) -> tuple[str, dict[str, Any]]:
-        return f"{self.name} saw {ctx.name}", {"evt.num": ctx.num}
+def inspector() -> Inspector:
+    insp = Inspector(fetch_container_metadata=False)
+    insp.bootstrap_capture([ProcEntry(tid=7, pid=7, ptid=1, comm="cat",
+                                      exe="/bin/cat", exepath="/bin/cat",
+                                      args=["/etc/passwd"], cwd="/")])
+    return insp
 
 
-@dataclass
-class RuleSet:
-    rules: list[Rule] = field(default_factory=list)
-
-    def rules_for(self, evt_name: str) -> list[Rule]:
-        return [r for r in self.rules
-                if r.evttypes is None or evt_name in r.evttypes]
-
-    def __len__(self) -> int:           # like the real RuleSet
-        return len(self.rules)
+def openat(path: str, num: int, ts: int) -> Event:
+    return make_event("openat", "<", {"fd": 3 + num, "dirfd": -100,
+                                      "name": path, "flags": "O_RDONLY",
+                                      "mode": 0}, ts=ts, tid=7, num=num)
 
 
-def events(*names: str, start: int = 10**18, step: int = 1000
-           ) -> list[Evt]:
-    return [Evt(n, start + i * step, i + 1) for i, n in enumerate(names)]
+def execve(num: int, ts: int) -> Event:
+    return make_event("execve", "<", {"res": 0, "exe": "sh",
+                                      "args": "-c\0id\0", "tid": 7, "pid": 7,
+                                      "ptid": 1, "comm": "sh"},
+                      ts=ts, tid=7, num=num)
 
 
-def make(rules: list[Rule], **kw: Any) -> tuple[Engine, list[Alert]]:
+def events(*paths: str, step: int = 1000) -> list[Event]:
+    """An openat per path ("exec": an execve of sh), ``step`` ns apart."""
+    return [execve(i + 1, TS + i * step) if p == "exec"
+            else openat(p, i + 1, TS + i * step)
+            for i, p in enumerate(paths)]
+
+
+def make(rules: RuleSet | None = None, **kw: Any
+         ) -> tuple[Engine, list[Alert]]:
     got: list[Alert] = []
-    return Engine(Inspector(), RuleSet(rules), got.append, **kw), got
+    return Engine(inspector(), rules or ruleset(), got.append, **kw), got
 
 
 def test_first_and_all_matching() -> None:
-    rules = [Rule("a"), Rule("b"), Rule("c", evttypes=frozenset({"exec"}))]
-    engine, got = make(rules)
-    engine.run(events("open", "exec", "close"))
-    assert [a.rule for a in got] == ["a", "c"]
-    engine, got = make(rules, rule_matching="all")
-    engine.run(events("open", "exec", "close"))
-    assert [a.rule for a in got] == ["a", "b", "c"]
-    assert engine.inspector.seen == 3 and engine.stats.events == 3
+    engine, got = make()
+    engine.run([events("/etc/passwd", "/tmp/x", "exec")])
+    assert [a.rule for a in got] == ["write_etc", "noisy_info", "shell"]
+    engine, got = make(rule_matching="all")
+    engine.run([events("/etc/passwd", "/tmp/x", "exec")])
+    assert [a.rule for a in got] == ["write_etc", "noisy_info",
+                                     "noisy_info", "shell"]
+    assert engine.stats.events == 3
 
 
 def test_alert_fields() -> None:
-    engine, got = make([Rule("a", priority="ERROR", tags=("x", "y"))],
-                       hostname="host1")
-    engine.run(events("open"))
+    engine, got = make(hostname="host1")
+    engine.run([events("/etc/shadow")])
     a = got[0]
-    assert (a.time, a.rule, a.priority, a.output, a.hostname) == (
-        10**18, "a", "Error", "a saw open", "host1")
-    assert a.output_fields == {"evt.num": 1} and set(a.tags) == {"x", "y"}
+    assert (a.time, a.rule, a.priority, a.output, a.hostname, a.source) == (
+        TS, "write_etc", Priority.WARNING, "write_etc /etc/shadow by cat",
+        "host1", "syscall")
+    assert a.output_fields == {"fd.name": "/etc/shadow", "proc.name": "cat"}
+    assert a.tags == ("fs",) and a.severity == 4
 
 
-def test_selection_priority_and_names_and_tags() -> None:
-    rules = [Rule("write_etc", "Warning", ("fs",)),
-             Rule("noisy_info", "Informational", ("net",)),
-             Rule("shell", "Error", ("process", "fs"))]
-    engine, got = make(rules, rule_matching="all",
-                       selection=selection_from("warning"))
-    engine.run(events("open"))
-    assert [a.rule for a in got] == ["write_etc", "shell"]
-    engine, got = make(rules, rule_matching="all",
-                       selection=RuleSelection(disabled_patterns=("^wr",)))
-    engine.run(events("open"))
-    assert [a.rule for a in got] == ["noisy_info", "shell"]
-    engine, got = make(rules, rule_matching="all",
-                       selection=RuleSelection(enabled_tags=frozenset({"fs"}),
-                                               disabled_tags=frozenset()))
-    engine.run(events("open"))
-    assert [a.rule for a in got] == ["write_etc", "shell"]
-    engine, got = make(rules, rule_matching="all",
-                       selection=RuleSelection(
-                           disabled_tags=frozenset({"process"})))
-    engine.run(events("open"))
-    assert [a.rule for a in got] == ["write_etc", "noisy_info"]
+def selected(**kw: Any) -> list[str]:
+    rules = ruleset()
+    rules.select(**kw)
+    engine, got = make(rules, rule_matching="all")
+    engine.run([events("/etc/passwd", "exec")])
+    return [a.rule for a in got]
+
+
+def test_selection_is_the_rulesets() -> None:
+    assert selected(min_priority="warning") == ["write_etc", "shell"]
+    # -D is a plain substring of the name, as in Falco
+    assert selected(disabled=["_etc"]) == ["noisy_info", "shell"]
+    assert selected(disabled=["^wr"]) == ["write_etc", "noisy_info", "shell"]
+    assert selected(disabled=["i"]) == ["shell"]
+    assert selected(enabled_tags=["fs"]) == ["write_etc", "shell"]
+    assert selected(disabled_tags=["process"]) == ["write_etc",
+                                                   "noisy_info"]
+    with pytest.raises(ValueError, match="both disabled"):
+        ruleset().select(disabled=["x"], enabled_tags=["fs"])
 
 
 def test_summary_in_the_articles_shape() -> None:
-    rules = [Rule("write_etc", "Warning"),
-             Rule("shell_in_container", "Error", pred=lambda c: False),
-             Rule("outbound", "Informational", pred=lambda c: False)]
-    engine, got = make(rules)
-    engine.run(events("open", "close", "open"))
+    engine, got = make()
+    engine.run([events("/etc/passwd", "/etc/hosts")])
     assert engine.stats.summary() == (
         "Events detected: 2\n"
         "Rule counts by severity:\n"
@@ -130,70 +140,65 @@ def test_summary_in_the_articles_shape() -> None:
 
 
 def test_swap_between_events_loses_nothing() -> None:
-    engine, got = make([Rule("old")])
-    new = RuleSet([Rule("new")])
+    engine, got = make()
+    new = ruleset(RULES.replace("write_etc", "new_etc"))
 
-    def source() -> Iterator[Evt]:
-        for i, evt in enumerate(events(*["open"] * 10)):
+    def batches() -> Iterator[Sequence[Event]]:
+        for i, evt in enumerate(events(*["/etc/passwd"] * 10)):
             if i == 4:
                 engine.swap_rules(new)
-            yield evt
+            yield [evt]
 
-    engine.run(source())
-    assert [a.rule for a in got] == ["old"] * 4 + ["new"] * 6
+    engine.run(batches())
+    assert [a.rule for a in got] == ["write_etc"] * 4 + ["new_etc"] * 6
     assert engine.stats.reloads == 1
-    assert engine.inspector.seen == 10     # state kept across the swap
+    assert engine.stats.events == 10
+    assert 7 in engine.inspector.threads     # state kept across the swap
 
 
 def test_broken_rule_does_not_stop_engine(caplog) -> None:
     def boom(ctx: Any) -> bool:
         raise RuntimeError("kaput")
 
-    engine, got = make([Rule("bad", pred=boom), Rule("good")])
+    good = ruleset()
+    bad = dataclasses.replace(good.get("write_etc"), predicate=boom,
+                              specializer=None)
+    engine, got = make(RuleSet([bad, good.get("noisy_info")]))
     logging.getLogger("falco").addHandler(caplog.handler)
     try:
         with caplog.at_level(logging.ERROR):
-            engine.run(events("open", "open"))
+            engine.run([events("/etc/passwd", "/etc/passwd")])
     finally:
         logging.getLogger("falco").removeHandler(caplog.handler)
-    assert [a.rule for a in got] == ["good", "good"]
-    assert engine.stats.rule_errors["bad"] == 2
+    assert [a.rule for a in got] == ["noisy_info", "noisy_info"]
+    assert engine.stats.rule_errors["write_etc"] == 2
     assert len({id(r) for r in caplog.records if "kaput" in r.message}) == 1
 
 
 def test_stop_ends_run_with_code() -> None:
-    engine, got = make([Rule("a")])
+    engine, got = make()
 
-    def source() -> Iterator[Evt]:
-        for i, evt in enumerate(events(*["open"] * 5)):
+    def batches() -> Iterator[Sequence[Event]]:
+        for i, evt in enumerate(events(*["/etc/passwd"] * 5)):
             if i == 2:
                 engine.stop(3)
-            yield evt
+            yield [evt]
 
-    assert engine.run(source()) == 3
+    assert engine.run(batches()) == 3
     assert len(got) == 2
 
 
-def test_interesting_events() -> None:
-    engine, _ = make([Rule("a"), Rule("b", evttypes=frozenset({"execve"}))])
-    assert engine.interesting_events() == {"open", "execve"}
-    engine, _ = make([Rule("a"), Rule("any", evttypes=None)])
-    assert engine.interesting_events() is None
+class Counters:
+    """Ring counters that grow by ``per`` drops with every read: what the
+    driver's info pages show when it loses events."""
 
+    def __init__(self, per: int) -> None:
+        self.per, self.reads = per, 0
 
-class CountingSource:
-    def __init__(self, evts: list[Evt], drops_per_evt: int) -> None:
-        self.evts, self.per = evts, drops_per_evt
-        self.n_evts = self.n_drops = 0
-
-    def stats(self) -> dict[str, int]:
-        return {"n_evts": self.n_evts, "n_drops": self.n_drops}
-
-    def __iter__(self) -> Iterator[Evt]:
-        for evt in self.evts:
-            self.n_evts += 1
-            self.n_drops += self.per
-            yield evt
+    def __call__(self) -> SourceStats:
+        self.reads += 1
+        return SourceStats([RingStats(0, n_evts=10 * self.reads,
+                                      n_drops_buffer=self.per * self.reads)])
 
 
 @pytest.mark.parametrize("actions,per,exit_code,detected,taken", [
@@ -205,24 +210,23 @@ class CountingSource:
 ])
 def test_drop_monitor(actions, per, exit_code, detected, taken,
                       caplog) -> None:
-    rules = [Rule("r", evttypes=frozenset({"open"}))]
-    evts = events(*["open"] * 6, step=10**9)       # one per second
-    source = CountingSource(evts, per)
     got: list[Alert] = []
-    engine = Engine(Inspector(), RuleSet(rules), got.append)
-    monitor = DropMonitor(actions, 0.1, 0.0001, 2, False, source,
+    engine = Engine(inspector(), ruleset(), got.append)
+    monitor = DropMonitor(actions, 0.01, 0.0001, 2, False, Counters(per),
                           got.append, engine.stop)
     engine.on_event = monitor.on_event
     logging.getLogger("falco").addHandler(caplog.handler)
     try:
         with caplog.at_level(logging.ERROR):
-            assert engine.run(source) == exit_code
+            assert engine.run([events(*["/tmp/x"] * 6, step=10**9)]) == \
+                exit_code
     finally:
         logging.getLogger("falco").removeHandler(caplog.handler)
     drop_alerts = [a for a in got if a.rule == DROP_RULE]
     assert monitor.detected == detected
     assert monitor.actions_taken == taken
     assert len(drop_alerts) == (taken if "alert" in actions else 0)
+    assert all(a.priority is Priority.DEBUG for a in drop_alerts)
     logged = {id(r) for r in caplog.records if DROP_RULE in r.getMessage()}
     assert bool(logged) == (("log" in actions or "exit" in actions)
                             and bool(taken))
@@ -231,26 +235,17 @@ def test_drop_monitor(actions, per, exit_code, detected, taken,
 
 
 def test_read_stats_from_ring_counters() -> None:
-    from falco.driver.ring import RingStats, SourceStats
-    from falco.app.drops import read_stats
-
     stats = SourceStats([RingStats(0, n_evts=100, n_drops_buffer=3,
                                    n_drops_pf=1),
                          RingStats(1, n_evts=50, n_preemptions=2)])
-
-    class Src:
-        def stats(self) -> SourceStats:
-            return stats
-
-    got = read_stats(Src())
+    got = read_stats(lambda: stats)
     assert got["n_evts"] == 150 and got["n_drops"] == 6
-    assert got["n_drops_buffer"] == 3
-    assert read_stats(object()) == {}
+    assert got["n_drops_buffer"] == 3 and got["n_preemptions"] == 2
+    assert read_stats(None) == {}
 
 
 def test_swap_to_an_empty_ruleset() -> None:
-    engine, got = make([Rule("a")])
-    assert engine.interesting_events(RuleSet([])) == set()
-    engine.swap_rules(RuleSet([]))
-    engine.run(events("open"))
-    assert got == [] and engine.interesting_events() == set()
+    engine, got = make()
+    engine.swap_rules(ruleset("[]"))
+    engine.run([events("/etc/passwd")])
+    assert got == [] and engine.ruleset.evttypes() == frozenset()

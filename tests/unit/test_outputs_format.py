@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from falco.engine.alert import Alert, label_of, severity_of
-from falco.outputs.format import AlertFormatter
+from falco.engine.alert import Alert
+from falco.outputs.format import AlertFormatter, format_time
+from falco.rules import Priority
 
 EXPECTED = Path("/work/shared/falco-regression/output_files")
 # 2016-08-04T16:17:57.881781397Z, the first alert of cat_write.scap.
@@ -17,7 +18,7 @@ TS = 1470327477881781397
 
 
 def cat_alert(ts: int = TS) -> Alert:
-    return Alert(time=ts, rule="open_from_cat", priority="Warning",
+    return Alert(time=ts, rule="open_from_cat", priority=Priority.WARNING,
                  output="An open was seen (command=cat /dev/null)",
                  source="syscall",
                  output_fields={"proc.cmdline": "cat /dev/null"},
@@ -73,19 +74,41 @@ def test_json_gating_and_shape() -> None:
     assert msg["message"] == "An open was seen (command=cat /dev/null)"
     assert "message" not in full
     empty = json.loads(AlertFormatter(json_output=True).line(
-        Alert(time=1, rule="r", priority="Error", output="x")))
+        Alert(time=1, rule="r", priority=Priority.ERROR, output="x")))
     assert empty["tags"] == []
 
 
 @pytest.mark.parametrize("given,label,level", [
     ("WARNING", "Warning", 4), ("info", "Informational", 6),
-    ("Emergency", "Emergency", 0), ("debug", "Debug", 7), (3, "Error", 3),
+    ("Informational", "Informational", 6), ("Emergency", "Emergency", 0),
+    (" debug ", "Debug", 7), ("notice", "Notice", 5),
 ])
-def test_priorities(given: object, label: str, level: int) -> None:
-    assert label_of(given) == label
-    assert severity_of(given) == level
+def test_priorities(given: str, label: str, level: int) -> None:
+    prio = Priority.parse(given)
+    assert prio.label == label and int(prio) == level
+    alert = Alert(time=1, rule="r", priority=prio, output="x")
+    assert alert.severity == level
+    assert json.loads(AlertFormatter(json_output=True).line(alert))[
+        "priority"] == label
 
 
 def test_unknown_priority() -> None:
-    with pytest.raises(ValueError):
-        severity_of("loud")
+    with pytest.raises(ValueError, match="Invalid priority 'loud'"):
+        Priority.parse("loud")
+
+
+def test_time_local_and_iso(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert format_time(TS) == "16:17:57.881781397"
+        assert format_time(TS, iso=True) == \
+            "2016-08-04T16:17:57.881781397+0000"
+        monkeypatch.setenv("TZ", "Europe/Berlin")
+        time.tzset()
+        assert format_time(TS) == "18:17:57.881781397"
+        assert format_time(TS, iso=True) == \
+            "2016-08-04T16:17:57.881781397+0000"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -17,10 +17,11 @@ from falco.outputs import OutputManager, QueuedOutput, TokenBucket
 from falco.outputs.file import FileOutput
 from falco.outputs.format import AlertFormatter
 from falco.outputs.http import HttpError, HttpOutput
+from falco.rules import Priority
 
 
 def alert(n: int) -> Alert:
-    return Alert(time=10**9 + n, rule="r", priority="Error", output=f"a{n}",
+    return Alert(time=10**9 + n, rule="r", priority=Priority.ERROR, output=f"a{n}",
                  tags=("t",), hostname="h",
                  output_fields={"proc.name": "cat"})
 

@@ -15,10 +15,11 @@ from falco.outputs.file import FileOutput
 from falco.outputs.journald import JournaldOutput, field_name
 from falco.outputs.program import ProgramOutput
 from falco.outputs.syslog import SyslogOutput
+from falco.rules import Priority
 
 
-def alert(n: int = 0, priority: str = "Warning", text: str = "hello"
-          ) -> Alert:
+def alert(n: int = 0, priority: Priority = Priority.WARNING,
+          text: str = "hello") -> Alert:
     return Alert(time=1_000_000_000 * (n + 1), rule=f"rule{n}",
                  priority=priority, output=text,
                  output_fields={"proc.name": "cat", "fd.name": None},
@@ -64,9 +65,9 @@ def test_syslog_output_to_datagram_listener(tmp_path: Path) -> None:
     listener.settimeout(5)
     try:
         out = SyslogOutput(sock_path, facility="local3", identifier="falco")
-        out.emit(alert(0, "Warning"), "12:00:00.000000001: Warning hello")
-        out.emit(alert(1, "Emergency"), "x: Emergency boom")
-        out.emit(alert(2, "Debug"), "x: Debug quiet")
+        out.emit(alert(0, Priority.WARNING), "12:00:00.000000001: Warning hello")
+        out.emit(alert(1, Priority.EMERGENCY), "x: Emergency boom")
+        out.emit(alert(2, Priority.DEBUG), "x: Debug quiet")
         msgs = [listener.recv(4096).decode() for _ in range(3)]
         out.close()
     finally:
@@ -145,7 +146,7 @@ def test_journald_fields_with_fake_sender() -> None:
     sent = []
     out = JournaldOutput("falco-test", sender=lambda msg, **kw:
                          sent.append((msg, kw)))
-    out.emit(alert(0, "Error"), "LINE")
+    out.emit(alert(0, Priority.ERROR), "LINE")
     msg, kw = sent[0]
     assert msg == "LINE"
     assert kw["PRIORITY"] == "3" and kw["FALCO_PRIORITY"] == "Error"

@@ -1,13 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Output formats and the text alert line."""
+"""Output formats: fields, widths, transformers, errors with offsets."""
 from __future__ import annotations
 
-import os
-import time
 
 import pytest
 
-from falco.rules import Priority, alert_line, compile_output, format_time
+from falco.rules import compile_output
 from falco.rules.output import OutputFormatError
 from support.dict_registry import make_test_registry
 
@@ -56,22 +54,3 @@ def test_unknown_field() -> None:
         compile_output("An open was seen %not_a_real_field", REG)
     assert str(info.value) == "invalid formatting token not_a_real_field"
     assert info.value.offset == 17
-
-
-def test_alert_line_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    try:
-        ts = 1470327477881781397
-        assert format_time(ts) == "16:17:57.881781397"
-        assert format_time(ts, iso8601=True) == \
-            "2016-08-04T16:17:57.881781397+0000"
-        assert alert_line(ts, Priority.WARNING, "An open was seen") == \
-            "16:17:57.881781397: Warning An open was seen"
-        monkeypatch.setenv("TZ", "Europe/Berlin")
-        time.tzset()
-        assert format_time(ts) == "18:17:57.881781397"
-    finally:
-        monkeypatch.delenv("TZ", raising=False)
-        os.environ.pop("TZ", None)
-        time.tzset()
