@@ -259,6 +259,12 @@ def _build(cls: type, raw: Any, prefix: str, origin: _Origin,
         else:
             kwargs[key] = _check_value(expected, value, full, fdef.metadata,
                                        origin)
+            why = fdef.metadata.get("unimplemented")
+            if why is not None and kwargs[key] != fdef.default:
+                raise ConfigError(
+                    f"{full}: {why}; remove the key or set it to "
+                    f"{yaml.safe_dump(fdef.default).splitlines()[0]}",
+                    origin.locate(full), item=origin.item(full))
     return cls(**kwargs)
 
 
