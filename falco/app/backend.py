@@ -65,9 +65,12 @@ def apply_buffer_preset(preset: int, param: str = BUFFER_PARAM) -> bool:
     return True
 
 
-def open_live(config: Config) -> LiveSource:
-    if Path(BUFFER_PARAM).exists():
-        apply_buffer_preset(config.engine.kmod.buf_size_preset)
+def open_live(config: Config, buffer_param: str = BUFFER_PARAM
+              ) -> LiveSource:
+    """The rings of the loaded module, sized by engine.kmod.buf_size_preset
+    (through the module parameter ``buffer_param``) before they are opened."""
+    if Path(buffer_param).exists():
+        apply_buffer_preset(config.engine.kmod.buf_size_preset, buffer_param)
     return LiveSource()
 
 
