@@ -59,7 +59,7 @@ def build_outputs(config: Config, *, unbuffered: bool = False
                               item="key journald_output.enabled") from None
     if config.http_output.enabled:
         http = config.http_output
-        manager.add(HttpOutput(http.url, formatter, http.user_agent,
+        manager.add(HttpOutput(http.url, http.user_agent,
                                http.timeout, http.connect_timeout,
                                http.max_retries, http.retry_backoff,
                                http.insecure, http.echo,

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The output contract and the queue + worker thread each output runs on.
 
-An output only has to implement ``emit(alert, line)``; ``QueuedOutput``
+An output only has to implement ``emit(alert)``, given the alert already
+encoded (:class:`falco.outputs.format.EncodedAlert`: the line, its bytes,
+the JSON body, the journal fields); ``QueuedOutput``
 gives it a bounded queue and its own thread, so a stalled sink (an HTTP
 server that does not answer, a full pipe) never delays the others. When
 the queue is full the alert is dropped for that output and counted.
@@ -15,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from falco.engine.alert import Alert
+from falco.outputs.format import EncodedAlert
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ DEFAULT_CAPACITY = 65536
 class Output(Protocol):
     name: str
 
-    def emit(self, alert: Alert, line: str) -> None:
+    def emit(self, alert: EncodedAlert) -> None:
         """Deliver one alert; raise OSError on failure."""
 
     def reopen(self) -> None:
@@ -59,7 +61,7 @@ class QueuedOutput:
     capacity: int = DEFAULT_CAPACITY
     slow_after: float | None = None     # seconds (output_timeout)
     stats: OutputStats = field(default_factory=OutputStats)
-    _queue: queue.Queue[tuple[Alert, str] | _Control] = field(init=False)
+    _queue: queue.Queue[EncodedAlert | _Control] = field(init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _failed_before: int = field(default=0, init=False)
@@ -76,9 +78,9 @@ class QueuedOutput:
                                         name=f"output-{self.name}")
         self._thread.start()
 
-    def submit(self, alert: Alert, line: str) -> bool:
+    def submit(self, alert: EncodedAlert) -> bool:
         try:
-            self._queue.put_nowait((alert, line))
+            self._queue.put_nowait(alert)
         except queue.Full:
             with self._lock:
                 self.stats.dropped += 1
@@ -141,10 +143,9 @@ class QueuedOutput:
                     return
                 item.done.set()
                 continue
-            alert, line = item
             start = time.monotonic()
             try:
-                self.output.emit(alert, line)
+                self.output.emit(item)
             except Exception as exc:  # a sink must never kill the worker
                 with self._lock:
                     self.stats.failed += 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import json
 import logging
 import ssl
 import time
@@ -18,8 +17,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
 
-from falco.engine.alert import Alert
-from falco.outputs.format import AlertFormatter
+from falco.outputs.encode import escape_bytes
+from falco.outputs.format import EncodedAlert
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,6 @@ class HttpError(OSError):
 @dataclass(slots=True)
 class HttpOutput:
     url: str
-    formatter: AlertFormatter = field(default_factory=AlertFormatter)
     user_agent: str = "falcosecurity/falco"
     timeout: float = 5.0
     connect_timeout: float = 2.0
@@ -48,11 +46,8 @@ class HttpOutput:
     _conn: http.client.HTTPConnection | None = field(default=None,
                                                      init=False)
 
-    def _body(self, alert: Alert) -> bytes:
-        full = AlertFormatter(json_output=True,
-                              iso_time=self.formatter.iso_time)
-        body = json.dumps(full.json_obj(alert), default=str,
-                          separators=(",", ":")).encode()
+    def _body(self, alert: EncodedAlert) -> bytes:
+        body = alert.http_body()
         return gzip.compress(body) if self.compress else body
 
     def _connect(self) -> http.client.HTTPConnection:
@@ -92,14 +87,14 @@ class HttpOutput:
             conn.close()
             raise
         if self.echo:
-            log.info("http output: %s", answer.decode(errors="replace"))
+            log.info("http output: %s", escape_bytes(answer))
         if self.keep_alive and not resp.will_close:
             self._conn = conn
         else:
             conn.close()
         return resp.status
 
-    def emit(self, alert: Alert, line: str) -> None:
+    def emit(self, alert: EncodedAlert) -> None:
         body = self._body(alert)
         last = "no attempt"
         retries = self.max_retries

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Fan alerts out to the configured outputs, with throttling.
 
-``OutputManager.send(alert)`` formats the alert once, claims a token from
+``OutputManager.send(alert)`` encodes the alert once (the one escaping
+step, :mod:`falco.outputs.encode`), claims a token from
 the ``outputs`` token bucket (rate per second, max_burst) and hands the
 line to every output's queue. Suppressed alerts and per-output drops are
 counted and reported at exit and on /metrics.
@@ -75,9 +76,9 @@ class OutputManager:
                           alert.rule)
                 return False
             self.sent += 1
-        line = self.formatter.line(alert)
+        encoded = self.formatter.encode(alert)
         for worker in self.workers:
-            worker.submit(alert, line)
+            worker.submit(encoded)
         return True
 
     __call__ = send

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
 
-from falco.engine.alert import Alert
+from falco.outputs.format import EncodedAlert
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ class ProgramOutput:
                           stdin=subprocess.PIPE, stdout=None, stderr=None,
                           close_fds=True, start_new_session=True)
 
-    def emit(self, alert: Alert, line: str) -> None:
-        data = (line + "\n").encode("utf-8", "surrogateescape")
+    def emit(self, alert: EncodedAlert) -> None:
+        data = alert.data
         if not self.keep_alive:
             proc = self._start()
             try:

@@ -13,7 +13,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from falco.engine.alert import Alert
+from falco.outputs.format import EncodedAlert
 
 FACILITIES = MappingProxyType({
     "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5,
@@ -27,7 +27,7 @@ def syslog_message(facility: int, severity: int, ident: str, text: str,
     pid = os.getpid() if pid is None else pid
     pri = facility * 8 + severity
     return f"<{pri}>{stamp} {ident}[{pid}]: {text}".encode(
-        "utf-8", "surrogateescape")
+        "utf-8", "backslashreplace")
 
 
 @dataclass(slots=True)
@@ -47,9 +47,9 @@ class SyslogOutput:
             raise
         return sock
 
-    def emit(self, alert: Alert, line: str) -> None:
+    def emit(self, alert: EncodedAlert) -> None:
         msg = syslog_message(FACILITIES[self.facility], alert.severity,
-                             self.identifier, line)
+                             self.identifier, alert.line)
         for attempt in (0, 1):
             if self._sock is None:
                 self._sock = self._connect()

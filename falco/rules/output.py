@@ -2,6 +2,10 @@
 """Rule output formats: ``%field``, ``%field[arg]``, ``%<width>field``,
 ``%transformer(field)`` and a leading ``*``, rendered as Falco does
 (``<NA>`` for missing values), plus the ``output_fields`` for JSON.
+
+Values are substituted raw (invalid UTF-8 bytes as ``surrogateescape``
+characters, as the fields extract them): the outputs encode each alert
+once (``falco.outputs.encode``) and nothing is lost before that.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ def render(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+        return value.decode("utf-8", "surrogateescape")
     if isinstance(value, (tuple, list)):
         return " ".join(render(v) for v in value) if value else NA
     return str(value)
@@ -44,7 +48,7 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_json_value(v) for v in value]
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+        return value.decode("utf-8", "surrogateescape")
     return value
 
 
@@ -116,7 +120,7 @@ def _b64(text: str) -> Any:
     import base64
     import binascii
     try:
-        return base64.b64decode(text).decode("utf-8", "replace")
+        return base64.b64decode(text).decode("utf-8", "surrogateescape")
     except (binascii.Error, ValueError):
         return None
 

@@ -15,15 +15,19 @@ import pytest
 from falco.engine.alert import Alert
 from falco.outputs import OutputManager, QueuedOutput, TokenBucket
 from falco.outputs.file import FileOutput
-from falco.outputs.format import AlertFormatter
+from falco.outputs.format import AlertFormatter, EncodedAlert
 from falco.outputs.http import HttpError, HttpOutput
 from falco.rules import Priority
 
 
-def alert(n: int) -> Alert:
+def raw_alert(n: int) -> Alert:
     return Alert(time=10**9 + n, rule="r", priority=Priority.ERROR, output=f"a{n}",
                  tags=("t",), hostname="h",
                  output_fields={"proc.name": "cat"})
+
+
+def alert(n: int) -> EncodedAlert:
+    return AlertFormatter(iso_time=True).encode(raw_alert(n))
 
 
 @dataclass
@@ -35,10 +39,10 @@ class Blocked:
     release: threading.Event = field(default_factory=threading.Event)
     got: list[str] = field(default_factory=list)
 
-    def emit(self, alert: Alert, line: str) -> None:
+    def emit(self, alert: EncodedAlert) -> None:
         self.entered.set()
         self.release.wait(30)
-        self.got.append(line)
+        self.got.append(alert.alert.output)
 
     def reopen(self) -> None:
         pass
@@ -51,14 +55,14 @@ def test_full_queue_drops_and_counts() -> None:
     out = Blocked()
     worker = QueuedOutput(out, capacity=2)
     worker.start()
-    assert worker.submit(alert(0), "0")
+    assert worker.submit(alert(0))
     assert out.entered.wait(10)            # the worker holds alert 0
-    results = [worker.submit(alert(i), str(i)) for i in range(1, 6)]
+    results = [worker.submit(alert(i)) for i in range(1, 6)]
     assert results == [True, True, False, False, False]
     assert worker.stats.dropped == 3
     out.release.set()
     assert worker.stop(10)
-    assert out.got == ["0", "1", "2"]
+    assert out.got == ["a0", "a1", "a2"]
     assert worker.stats.delivered == 3
 
 
@@ -67,7 +71,7 @@ def test_failing_output_is_counted_and_worker_survives() -> None:
         name = "broken"
         calls = 0
 
-        def emit(self, alert: Alert, line: str) -> None:
+        def emit(self, alert: EncodedAlert) -> None:
             Broken.calls += 1
             if Broken.calls == 1:
                 raise OSError("disk full")
@@ -78,8 +82,8 @@ def test_failing_output_is_counted_and_worker_survives() -> None:
 
     worker = QueuedOutput(Broken())
     worker.start()
-    worker.submit(alert(0), "0")
-    worker.submit(alert(1), "1")
+    worker.submit(alert(0))
+    worker.submit(alert(1))
     assert worker.stop(10)
     assert (worker.stats.failed, worker.stats.delivered) == (1, 1)
 
@@ -88,10 +92,10 @@ def test_token_bucket_throttles_and_reports() -> None:
     now = [100.0]
     bucket = TokenBucket(rate=1.0, max_burst=3, clock=lambda: now[0])
     manager = OutputManager(AlertFormatter(), bucket)
-    sent = [manager.send(alert(i)) for i in range(5)]
+    sent = [manager.send(raw_alert(i)) for i in range(5)]
     assert sent == [True, True, True, False, False]
     now[0] += 1.0
-    assert manager.send(alert(5)) and not manager.send(alert(6))
+    assert manager.send(raw_alert(5)) and not manager.send(raw_alert(6))
     assert (manager.sent, manager.suppressed) == (4, 3)
     assert "3 alerts suppressed" in manager.report()[0]
 
@@ -102,8 +106,8 @@ def test_stalled_output_does_not_delay_file(tmp_path: Path) -> None:
     written: list[float] = []
 
     class TimedFile(FileOutput):
-        def emit(self, alert: Alert, line: str) -> None:
-            FileOutput.emit(self, alert, line)
+        def emit(self, alert: EncodedAlert) -> None:
+            FileOutput.emit(self, alert)
             written.append(time.monotonic())
 
     manager = OutputManager(AlertFormatter())
@@ -112,7 +116,7 @@ def test_stalled_output_does_not_delay_file(tmp_path: Path) -> None:
     delays = []
     for i in range(20):
         start = time.monotonic()
-        manager.send(alert(i))
+        manager.send(raw_alert(i))
         deadline = start + 5
         while len(written) <= i and time.monotonic() < deadline:
             time.sleep(0.001)
@@ -160,7 +164,7 @@ def http_server() -> Iterator[ThreadingHTTPServer]:
 
 def test_http_posts_falcosidekick_json(http_server) -> None:
     url = f"http://127.0.0.1:{http_server.server_port}/"
-    HttpOutput(url, AlertFormatter(iso_time=True)).emit(alert(1), "ignored")
+    HttpOutput(url).emit(alert(1))
     ctype, agent, body = http_server.bodies[0]
     assert ctype == "application/json"
     assert agent == "falcosecurity/falco"
@@ -175,8 +179,7 @@ def test_http_retries_5xx_with_backoff(http_server) -> None:
     http_server.statuses[:] = [503, 500]
     sleeps: list[float] = []
     url = f"http://127.0.0.1:{http_server.server_port}/alerts"
-    HttpOutput(url, retry_backoff=0.5, sleep=sleeps.append).emit(alert(1),
-                                                                 "")
+    HttpOutput(url, retry_backoff=0.5, sleep=sleeps.append).emit(alert(1))
     assert len(http_server.bodies) == 3
     assert sleeps == [0.5, 1.0]
 
@@ -185,7 +188,7 @@ def test_http_does_not_retry_4xx(http_server) -> None:
     http_server.statuses[:] = [400]
     url = f"http://127.0.0.1:{http_server.server_port}/"
     with pytest.raises(HttpError, match="HTTP 400"):
-        HttpOutput(url, sleep=lambda s: None).emit(alert(1), "")
+        HttpOutput(url, sleep=lambda s: None).emit(alert(1))
     assert len(http_server.bodies) == 1
 
 
@@ -198,7 +201,7 @@ def test_http_connection_refused_gives_up() -> None:
     sleeps: list[float] = []
     with pytest.raises(HttpError, match="failed"):
         HttpOutput(f"http://127.0.0.1:{port}/", max_retries=2,
-                   sleep=sleeps.append).emit(alert(1), "")
+                   sleep=sleeps.append).emit(alert(1))
     assert len(sleeps) == 2
 
 
@@ -207,7 +210,7 @@ def test_stop_abandons_an_output_that_makes_no_progress() -> None:
     worker = QueuedOutput(out, capacity=10)
     worker.start()
     for i in range(4):
-        worker.submit(alert(i), str(i))
+        worker.submit(alert(i))
     assert out.entered.wait(10)
     assert worker.stop(timeout=0.3) is False
     assert worker.stats.abandoned == 4          # 1 in emit, 3 queued
@@ -223,7 +226,7 @@ def test_slow_output_is_reported(caplog) -> None:
     class Slow:
         name = "slow"
 
-        def emit(self, alert: Alert, line: str) -> None:
+        def emit(self, alert: EncodedAlert) -> None:
             time.sleep(0.05)
 
         def reopen(self) -> None: ...
@@ -235,8 +238,8 @@ def test_slow_output_is_reported(caplog) -> None:
         with caplog.at_level(logging.WARNING):
             worker = QueuedOutput(Slow(), slow_after=0.01)
             worker.start()
-            worker.submit(alert(0), "0")
-            worker.submit(alert(1), "1")
+            worker.submit(alert(0))
+            worker.submit(alert(1))
             assert worker.stop(10)
     finally:
         logging.getLogger("falco").removeHandler(caplog.handler)
@@ -249,14 +252,14 @@ def test_http_gzip_and_keep_alive(http_server) -> None:
     url = f"http://127.0.0.1:{http_server.server_port}/"
     out = HttpOutput(url, compress=True, keep_alive=True)
     for i in range(3):
-        out.emit(alert(i), "")
+        out.emit(alert(i))
     out.close()
     assert [json.loads(b[2])["output"].endswith(f"a{i}")
             for i, b in enumerate(http_server.bodies)] == [True] * 3
     assert len(http_server.peers) == 1          # one connection reused
     out = HttpOutput(url)
-    out.emit(alert(9), "")
-    out.emit(alert(10), "")
+    out.emit(alert(9))
+    out.emit(alert(10))
     assert len(http_server.peers) == 3          # one per alert
 
 
@@ -267,11 +270,11 @@ def test_http_fails_fast_after_consecutive_timeouts(http_server) -> None:
                      timeout=0.05, max_retries=2, sleep=sleeps.append,
                      max_consecutive_timeouts=3)
     with pytest.raises(HttpError, match="timed out"):
-        out.emit(alert(1), "")
+        out.emit(alert(1))
     assert out.consecutive_timeouts == 3 and len(sleeps) == 2
     with pytest.raises(HttpError, match="timed out"):
-        out.emit(alert(2), "")
+        out.emit(alert(2))
     assert len(sleeps) == 2                     # no retries any more
     http_server.delay = 0.0
-    out.emit(alert(3), "")
+    out.emit(alert(3))
     assert out.consecutive_timeouts == 0

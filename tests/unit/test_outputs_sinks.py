@@ -12,6 +12,7 @@ import pytest
 
 from falco.engine.alert import Alert
 from falco.outputs.file import FileOutput
+from falco.outputs.format import AlertFormatter, EncodedAlert
 from falco.outputs.journald import JournaldOutput, field_name
 from falco.outputs.program import ProgramOutput
 from falco.outputs.syslog import SyslogOutput
@@ -19,11 +20,11 @@ from falco.rules import Priority
 
 
 def alert(n: int = 0, priority: Priority = Priority.WARNING,
-          text: str = "hello") -> Alert:
-    return Alert(time=1_000_000_000 * (n + 1), rule=f"rule{n}",
-                 priority=priority, output=text,
-                 output_fields={"proc.name": "cat", "fd.name": None},
-                 tags=("b", "a"), hostname="h")
+          text: str = "hello") -> EncodedAlert:
+    return AlertFormatter().encode(Alert(
+        time=1_000_000_000 * (n + 1), rule=f"rule{n}", priority=priority,
+        output=text, output_fields={"proc.name": "cat", "fd.name": None},
+        tags=("b", "a"), hostname="h"))
 
 
 def wait_for(pred, timeout: float = 10.0) -> bool:
@@ -38,24 +39,29 @@ def wait_for(pred, timeout: float = 10.0) -> bool:
 def test_file_output_reopens_per_alert(tmp_path: Path) -> None:
     path = tmp_path / "events.txt"
     out = FileOutput(str(path))
-    out.emit(alert(0), "line one")
+    one, two = alert(0, text="line one"), alert(1, text="line two")
+    out.emit(one)
     path.rename(tmp_path / "rotated.txt")
-    out.emit(alert(1), "line two")
-    assert path.read_text() == "line two\n"
-    assert (tmp_path / "rotated.txt").read_text() == "line one\n"
+    out.emit(two)
+    assert path.read_bytes() == two.data
+    assert (tmp_path / "rotated.txt").read_bytes() == one.data
+    assert two.data.endswith(b": Warning line two\n")
 
 
 def test_file_output_keep_alive_reopen(tmp_path: Path) -> None:
     path = tmp_path / "events.txt"
     out = FileOutput(str(path), keep_alive=True)
-    out.emit(alert(0), "first")
+    first, second, third = (alert(i, text=t) for i, t in
+                            enumerate(("first", "second", "third")))
+    out.emit(first)
     path.rename(tmp_path / "rotated.txt")
-    out.emit(alert(1), "second")          # still the old, renamed file
+    out.emit(second)                       # still the old, renamed file
     out.reopen()                           # what SIGUSR1 does
-    out.emit(alert(2), "third")
+    out.emit(third)
     out.close()
-    assert (tmp_path / "rotated.txt").read_text() == "first\nsecond\n"
-    assert path.read_text() == "third\n"
+    assert (tmp_path / "rotated.txt").read_bytes() == first.data + \
+        second.data
+    assert path.read_bytes() == third.data
 
 
 def test_syslog_output_to_datagram_listener(tmp_path: Path) -> None:
@@ -65,9 +71,10 @@ def test_syslog_output_to_datagram_listener(tmp_path: Path) -> None:
     listener.settimeout(5)
     try:
         out = SyslogOutput(sock_path, facility="local3", identifier="falco")
-        out.emit(alert(0, Priority.WARNING), "12:00:00.000000001: Warning hello")
-        out.emit(alert(1, Priority.EMERGENCY), "x: Emergency boom")
-        out.emit(alert(2, Priority.DEBUG), "x: Debug quiet")
+        first = alert(0, Priority.WARNING)
+        out.emit(first)
+        out.emit(alert(1, Priority.EMERGENCY, "boom"))
+        out.emit(alert(2, Priority.DEBUG, "quiet"))
         msgs = [listener.recv(4096).decode() for _ in range(3)]
         out.close()
     finally:
@@ -75,14 +82,14 @@ def test_syslog_output_to_datagram_listener(tmp_path: Path) -> None:
     pri = [int(re.match(r"<(\d+)>", m).group(1)) for m in msgs]
     assert pri == [19 * 8 + 4, 19 * 8 + 0, 19 * 8 + 7]
     assert re.fullmatch(r"<156>\w{3} [ \d]\d \d\d:\d\d:\d\d falco\[\d+\]: "
-                        r"12:00:00.000000001: Warning hello", msgs[0])
+                        + re.escape(first.line), msgs[0])
     assert f"falco[{os.getpid()}]" in msgs[0]
 
 
 def test_syslog_output_without_listener_raises(tmp_path: Path) -> None:
     out = SyslogOutput(str(tmp_path / "missing"))
     with pytest.raises(OSError):
-        out.emit(alert(), "x")
+        out.emit(alert())
 
 
 EVIL = 'a; touch {p}/pwned $(touch {p}/pwned2) `touch {p}/pwned3` "\' | & >'
@@ -92,11 +99,13 @@ def test_program_keep_alive_gets_lines_verbatim(tmp_path: Path) -> None:
     sink = tmp_path / "got.txt"
     out = ProgramOutput(f"cat >> {sink}", keep_alive=True)
     evil = EVIL.format(p=tmp_path)
-    for i in range(3):
-        out.emit(alert(i), f"{i}: {evil}")
+    sent = [alert(i, text=f"{i}: {evil}") for i in range(3)]
+    for one in sent:
+        out.emit(one)
     pid = out._proc.pid
     out.close()
-    assert sink.read_text().splitlines() == [f"{i}: {evil}" for i in range(3)]
+    assert sink.read_text().splitlines() == [a.line for a in sent]
+    assert sent[0].line.endswith(f"0: {evil}")
     assert not list(tmp_path.glob("pwned*"))
     assert out.restarts == 0 and pid > 0
 
@@ -105,11 +114,12 @@ def test_program_keep_alive_restarts_dead_program(tmp_path: Path) -> None:
     sink = tmp_path / "got.txt"
     # Each instance reads exactly one line and exits.
     out = ProgramOutput(f"head -n 1 >> {sink}", keep_alive=True)
-    out.emit(alert(0), "one")
+    one, two = alert(0, text="one"), alert(1, text="two")
+    out.emit(one)
     assert wait_for(lambda: out._proc.poll() is not None)
-    out.emit(alert(1), "two")
+    out.emit(two)
     out.close()
-    assert sink.read_text().splitlines() == ["one", "two"]
+    assert sink.read_text().splitlines() == [one.line, two.line]
     assert out.restarts == 1
 
 
@@ -117,11 +127,12 @@ def test_program_without_keep_alive_one_process_per_alert(tmp_path: Path
                                                           ) -> None:
     sink = tmp_path / "got.txt"
     out = ProgramOutput(f"(cat; echo \" pid=$$\") >> {sink}")
-    out.emit(alert(0), "one")
-    out.emit(alert(1), EVIL.format(p=tmp_path))
+    one, evil = alert(0, text="one"), alert(1, text=EVIL.format(p=tmp_path))
+    out.emit(one)
+    out.emit(evil)
     lines = sink.read_text().splitlines()
-    assert lines[0] == "one" and lines[1].startswith(" pid=")
-    assert lines[2] == EVIL.format(p=tmp_path)
+    assert lines[0] == one.line and lines[1].startswith(" pid=")
+    assert lines[2] == evil.line
     pids = [ln.split("pid=")[1] for ln in (lines[1], lines[3])]
     assert len(set(pids)) == 2
     assert not list(tmp_path.glob("pwned*"))
@@ -138,7 +149,7 @@ def test_program_spawn_is_injectable() -> None:
         def wait(self, timeout=None):
             return 0
 
-    ProgramOutput("mail -s x root", spawn=FakeProc).emit(alert(), "$(id)")
+    ProgramOutput("mail -s x root", spawn=FakeProc).emit(alert(text="$(id)"))
     assert seen == [["/bin/sh", "-c", "mail -s x root"]]
 
 
@@ -146,9 +157,10 @@ def test_journald_fields_with_fake_sender() -> None:
     sent = []
     out = JournaldOutput("falco-test", sender=lambda msg, **kw:
                          sent.append((msg, kw)))
-    out.emit(alert(0, Priority.ERROR), "LINE")
+    one = alert(0, Priority.ERROR)
+    out.emit(one)
     msg, kw = sent[0]
-    assert msg == "LINE"
+    assert msg == one.line
     assert kw["PRIORITY"] == "3" and kw["FALCO_PRIORITY"] == "Error"
     assert kw["SYSLOG_IDENTIFIER"] == "falco-test"
     assert kw["FALCO_RULE"] == "rule0" and kw["FALCO_TAGS"] == "a,b"
@@ -163,5 +175,5 @@ def test_program_that_never_exits_is_killed(tmp_path: Path) -> None:
     out = ProgramOutput("cat > /dev/null; sleep 30", timeout=0.3)
     start = time.monotonic()
     with pytest.raises(OSError, match="still running"):
-        out.emit(alert(), "x")
+        out.emit(alert())
     assert time.monotonic() - start < 25        # did not wait for sleep

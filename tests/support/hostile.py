@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Hostile inputs: crafted captures, rules files and configurations.
+
+Shared by the tests (tests/integration/test_hostile_*.py) and the benchmark
+that times them (bench/hostile.py). No tests here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+T0 = 1_700_000_000_000_000_000
+APP_TID = 100
+
+# File names and command-line arguments an attacker chooses, as raw bytes.
+HOSTILE_NAMES: dict[str, bytes] = {
+    "newline_fake_line": (b"/etc/evt\n00:00:00.000000000: Critical Fake "
+                          b"alert (user=root)\n\x1b[2J\x1b[31m"),
+    "ansi_osc": b"/etc/x\x1b]0;owned\x07\x1b[1;31mred\x1b[0m",
+    "cr_crlf": b"/etc/a\rb\r\nc",
+    "invalid_utf8": b"/etc/bad\xff\xfe\x80 \xc0\x80 \xed\xa0\x80 \xe2\x82",
+    "u2028_nel": "/etc/l\u2028p\u2029n\u0085c\u009b".encode(),
+    "literal_backslashes": b"/etc/lit\\x0a\\n\\\\\\u2028",
+    "tab_del": b"/etc/t\tab\x7fdel",
+    "bidi_zero_width": "/etc/\u202etxt.exe\u2066\u200b".encode(),
+    "valid_multibyte": "/etc/caf\u00e9-\u6f22\u5b57-\U0001f600".encode(),
+}
+
+OPEN_RULES = """\
+- rule: Hostile open
+  desc: an open below /etc
+  condition: evt.type = openat and evt.dir = < and fd.name startswith /etc/
+  output: "open (file=%fd.name cmd=%proc.cmdline name=%proc.name)"
+  priority: WARNING
+"""
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def write_open_capture(path: Path, names: list[bytes],
+                       args: list[bytes] | None = None) -> None:
+    """A capture where one process opens each name below /etc, its command
+    line holding ``args`` (the same hostile bytes by default)."""
+    from falco.events import make_event
+    from falco.events.capture_state import ProcEntry
+    from falco.events.scap_writer import ScapWriter
+
+    argv = args if args is not None else names
+    app = ProcEntry(tid=APP_TID, pid=APP_TID, ptid=1, comm="app",
+                    exe="/usr/bin/app", exepath="/usr/bin/app",
+                    args=[_text(a) for a in argv])
+    with ScapWriter(path, procs=[app]) as writer:
+        for i, name in enumerate(names):
+            writer.write_event(make_event("openat", "<", {
+                "fd": 7, "dirfd": -100, "name": _text(name),
+                "flags": "O_RDWR|O_CREAT", "mode": 0o644, "dev": 0x803,
+                "ino": 1000 + i}, ts=T0 + i * 1000, tid=APP_TID))
+
+
+# -- rules and configuration ---------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One hostile input: files to write and falco's arguments."""
+
+    name: str
+    files: dict[str, str]
+    args: tuple[str, ...]       # {dir} is replaced by the directory
+    capture: tuple[str, bytes] | None = None   # (file name, opened name)
+
+
+def regex_rules() -> str:
+    return """\
+- rule: Backtracking regex
+  desc: catastrophic backtracking in a backtracking engine
+  condition: evt.type = openat and evt.dir = < and fd.name regex "/etc/(a+)+"
+  output: "regex (file=%fd.name)"
+  priority: WARNING
+"""
+
+
+def doubling_macros(n: int = 22) -> str:
+    """Macro i uses macro i-1 twice: 2^n leaves if copied into its users."""
+    out = ["- macro: m0\n  condition: fd.name = /nonexistent\n"]
+    for i in range(1, n):
+        out.append(f"- macro: m{i}\n  condition: (m{i - 1} or m{i - 1})\n")
+    out.append(f"""\
+- rule: Doubling macros
+  desc: a condition that doubles at every macro
+  condition: evt.type = openat and evt.dir = < and m{n - 1}
+  output: "macros (file=%fd.name)"
+  priority: WARNING
+""")
+    return "".join(out)
+
+
+def deep_list(depth: int = 40000) -> str:
+    """A list whose items are nested ``depth`` YAML sequences deep."""
+    return ("- list: deep\n  items: " + "[" * depth + "x" + "]" * depth
+            + "\n")
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """falco.yaml whose rules selectors expand to width^levels nodes."""
+    lines = ["stdout_output: {enabled: true}",
+             "syslog_output: {enabled: false}",
+             "log_syslog: false",
+             "webserver: {enabled: false}",
+             "watch_config_files: false",
+             'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", '
+             '"lol", "lol"]']
+    for i in range(1, levels):
+        refs = ", ".join([f"*a{i - 1}"] * width)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    lines.append(f"rules: [{{disable: {{tag: *a{levels - 1}}}}}]")
+    return "\n".join(lines) + "\n"
+
+
+QUIET_CONFIG = """\
+stdout_output: {enabled: true}
+syslog_output: {enabled: false}
+log_syslog: false
+webserver: {enabled: false}
+watch_config_files: false
+"""
+
+
+def cases() -> list[Case]:
+    redos_name = b"/etc/" + b"a" * 40 + b"!"
+    return [
+        Case("regex /etc/(a+)+ vs /etc/a{40}!",
+             {"falco.yaml": QUIET_CONFIG, "rules.yaml": regex_rules()},
+             ("-c", "{dir}/falco.yaml", "-r", "{dir}/rules.yaml",
+              "-e", "{dir}/events.scap"),
+             ("events.scap", redos_name)),
+        Case("22 doubling macros",
+             {"falco.yaml": QUIET_CONFIG, "rules.yaml": doubling_macros()},
+             ("-c", "{dir}/falco.yaml", "-r", "{dir}/rules.yaml",
+              "-e", "{dir}/events.scap"),
+             ("events.scap", b"/etc/passwd")),
+        Case("list nested 40000 deep",
+             {"falco.yaml": QUIET_CONFIG, "rules.yaml": deep_list()},
+             ("-c", "{dir}/falco.yaml", "-V", "{dir}/rules.yaml")),
+        Case("YAML alias bomb in falco.yaml (9^9)",
+             {"falco.yaml": alias_bomb(),
+              "rules.yaml": OPEN_RULES},
+             ("-c", "{dir}/falco.yaml", "-r", "{dir}/rules.yaml",
+              "--dry-run")),
+    ]
+
+
+def prepare(case: Case, directory: Path) -> list[str]:
+    """Write the case's files into ``directory``; falco's arguments."""
+    for name, text in case.files.items():
+        (directory / name).write_text(text)
+    if case.capture is not None:
+        write_open_capture(directory / case.capture[0], [case.capture[1]],
+                           args=[b"app"])
+    return [a.replace("{dir}", str(directory)) for a in case.args]
