@@ -21,7 +21,8 @@ C1 controls (U+0080-U+009F, 2 bytes)       ``\\xc2\\xNN`` (both bytes)
 each byte of an invalid UTF-8 sequence     ``\\xNN``
 U+2028, U+2029 (line/paragraph separator)  ``\\u2028`` ``\\u2029``
 bidirectional controls (U+061C, U+200E,    ``\\uXXXX``
-U+200F, U+202A-U+202E, U+2066-U+2069)
+U+200F, U+202A-U+202E, U+2066-U+2069) and
+invisible U+200B, U+2060, U+FEFF
 anything else (valid UTF-8, ``é``, CJK)    unchanged
 =========================================  ===============================
 
@@ -33,9 +34,9 @@ JSON strings of ``output_fields`` (the attacker's values) are the value with
 ``\\`` doubled and each invalid byte as ``\\xNN`` (the same rule as the text,
 applied before JSON's own escaping): decode the JSON, then
 :func:`unescape_json_value`. JSON's escapes cover the controls; the JSON
-text itself also escapes DEL, C1, U+2028/2029 and the bidirectional
-controls as ``\\uXXXX``, so a JSON line holds no character a line reader or
-a terminal acts on, and is always valid UTF-8. The keys the administrator
+text itself also escapes DEL, C1, U+2028/2029, the bidirectional controls
+and the invisible characters above as ``\\uXXXX``, so a JSON line holds no
+character a line reader or a terminal acts on, and is always valid UTF-8. The keys the administrator
 wrote (rule name, tags, source) and the host name are kept as written, as
 Falco does (:func:`admin_text` only makes them valid UTF-8).
 """
@@ -47,15 +48,17 @@ from typing import Any, Callable
 
 # Everything the text form rewrites; the common case (none) costs a search.
 _TEXT_SPECIAL = re.compile(
-    "[\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
-    "\ud800-\udfff]")
+    "[\\\\\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060"
+    "\u2066-\u2069\ufeff\ud800-\udfff]")
 _JSON_SPECIAL = re.compile("[\\\\\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Characters json.dumps(ensure_ascii=False) leaves raw but we escape.
 _JSON_RAW = re.compile(
-    "[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-_UNICODE_ESCAPED = frozenset("\u061c\u200e\u200f\u2028\u2029\u202a\u202b"
-                             "\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    "[\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069"
+    "\ufeff]")
+_UNICODE_ESCAPED = frozenset("\u061c\u200b\u200e\u200f\u2028\u2029\u202a"
+                             "\u202b\u202c\u202d\u202e\u2060\u2066\u2067"
+                             "\u2068\u2069\ufeff")
 _SHORT = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

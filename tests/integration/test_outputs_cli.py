@@ -4,10 +4,8 @@ real sinks: file, program, a syslog datagram socket, systemd-journald
 (read back with journalctl) and an HTTP listener on 127.0.0.1."""
 from __future__ import annotations
 
-import fcntl
 import json
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -23,6 +21,8 @@ import yaml
 from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
                               alert_lines, run_falco, start_falco, wait_for,
                               write_config)
+from support.sinks import journal_entries, journald_available, \
+    journald_running
 
 pytestmark = pytest.mark.skipif(not CAT_WRITE.exists(),
                                 reason="shared captures not available")
@@ -111,36 +111,10 @@ def test_syslog_output_to_datagram_socket(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def journald() -> Iterator[None]:
     """A real systemd-journald, started by hand (PID 1 is not systemd)."""
-    exe = Path("/lib/systemd/systemd-journald")
-    if not exe.exists() or shutil.which("journalctl") is None:
-        pytest.skip("systemd-journald not installed")
-    pytest.importorskip("systemd.journal")
-    lock = open("/tmp/falco-tests-journald.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    sock_path = "/run/systemd/journal/socket"
-
-    def alive() -> bool:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-            try:
-                s.connect(sock_path)
-                return True
-            except OSError:
-                return False
-
-    proc = None
-    if not alive():
-        Path("/run/systemd/journal").mkdir(parents=True, exist_ok=True)
-        proc = subprocess.Popen([str(exe)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        assert wait_for(alive, 20), "journald did not start"
-    try:
+    if not journald_available():
+        pytest.skip("systemd-journald or systemd-python not installed")
+    with journald_running():
         yield
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(20)
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
 
 
 def test_journald_output(tmp_path: Path, journald: None) -> None:
@@ -149,11 +123,8 @@ def test_journald_output(tmp_path: Path, journald: None) -> None:
     res = falco_with(tmp_path, rules=tagged, journald_output={
         "enabled": True, "identifier": ident})
 
-    def entries() -> list[dict[str, str]]:
-        out = subprocess.run(["journalctl", "--no-pager", "-o", "json",
-                              f"SYSLOG_IDENTIFIER={ident}"],
-                             capture_output=True, text=True, timeout=60)
-        got = [json.loads(ln) for ln in out.stdout.splitlines() if ln]
+    def entries() -> list[dict[str, object]]:
+        got = journal_entries(ident)
         return got if len(got) >= 8 else []
 
     got = wait_for(entries, 30)

@@ -4,8 +4,6 @@ the test on a private socket and stopped at the end."""
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 from typing import Iterator
 
@@ -13,6 +11,7 @@ import pytest
 
 from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
                               alert_lines, run_falco, wait_for, write_config)
+from support.sinks import rsyslogd_running
 
 pytestmark = pytest.mark.skipif(
     not CAT_WRITE.exists() or shutil.which("rsyslogd") is None,
@@ -21,30 +20,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def rsyslog(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    sock, messages = tmp_path / "log", tmp_path / "messages"
-    conf = tmp_path / "rsyslog.conf"
-    conf.write_text(f"""\
-global(workDirectory="{tmp_path}")
-module(load="imuxsock" SysSock.Use="off")
-input(type="imuxsock" Socket="{sock}" CreatePath="on")
-template(name="plain" type="string"
-         string="%syslogfacility-text%.%syslogseverity-text% %programname%:%msg%\\n")
-*.* action(type="omfile" file="{messages}" template="plain")
-""")
-    proc = subprocess.Popen(["rsyslogd", "-n", "-f", str(conf), "-i",
-                             str(tmp_path / "rsyslogd.pid")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        assert wait_for(sock.exists, 30), "rsyslogd did not start"
-        yield sock, messages
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with rsyslogd_running(tmp_path) as sink:
+        yield sink
 
 
 def test_alerts_and_log_reach_rsyslog(tmp_path: Path, rsyslog) -> None:

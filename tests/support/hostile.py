@@ -33,30 +33,41 @@ OPEN_RULES = """\
   output: "open (file=%fd.name cmd=%proc.cmdline name=%proc.name)"
   priority: WARNING
 """
+COMM = b"a\nb\x1b[2J\xff"      # 16 bytes at most, as the kernel keeps
 
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+def expected_output(name: bytes, comm: bytes = COMM) -> bytes:
+    """The raw bytes OPEN_RULES's output holds for an open of ``name`` by
+    a process of ``write_open_capture``."""
+    return (b"open (file=" + name + b" cmd=" + comm + b" " + name
+            + b" name=" + comm + b")")
+
+
 def write_open_capture(path: Path, names: list[bytes],
-                       args: list[bytes] | None = None) -> None:
-    """A capture where one process opens each name below /etc, its command
-    line holding ``args`` (the same hostile bytes by default)."""
+                       args: list[bytes] | None = None,
+                       comm: bytes = COMM) -> None:
+    """A capture where process i opens ``names[i]`` below /etc, with that
+    name (or ``args``) as its command-line argument and ``comm`` as its
+    name: the hostile bytes are in names and in command lines."""
     from falco.events import make_event
     from falco.events.capture_state import ProcEntry
     from falco.events.scap_writer import ScapWriter
 
-    argv = args if args is not None else names
-    app = ProcEntry(tid=APP_TID, pid=APP_TID, ptid=1, comm="app",
-                    exe="/usr/bin/app", exepath="/usr/bin/app",
-                    args=[_text(a) for a in argv])
-    with ScapWriter(path, procs=[app]) as writer:
+    procs = [ProcEntry(tid=APP_TID + i, pid=APP_TID + i, ptid=1,
+                       comm=_text(comm), exe="/usr/bin/app",
+                       exepath="/usr/bin/app",
+                       args=[_text(a) for a in (args or [name])])
+             for i, name in enumerate(names)]
+    with ScapWriter(path, procs=procs) as writer:
         for i, name in enumerate(names):
             writer.write_event(make_event("openat", "<", {
                 "fd": 7, "dirfd": -100, "name": _text(name),
                 "flags": "O_RDWR|O_CREAT", "mode": 0o644, "dev": 0x803,
-                "ino": 1000 + i}, ts=T0 + i * 1000, tid=APP_TID))
+                "ino": 1000 + i}, ts=T0 + i * 1000, tid=APP_TID + i))
 
 
 # -- rules and configuration ---------------------------------------------
@@ -157,5 +168,5 @@ def prepare(case: Case, directory: Path) -> list[str]:
         (directory / name).write_text(text)
     if case.capture is not None:
         write_open_capture(directory / case.capture[0], [case.capture[1]],
-                           args=[b"app"])
+                           args=[b"x"], comm=b"app")
     return [a.replace("{dir}", str(directory)) for a in case.args]

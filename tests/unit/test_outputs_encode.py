@@ -21,6 +21,7 @@ _PIECES = st.sampled_from([
     b"\\", b"\n", b"\r", b"\t", b"\x00", b"\x1b", b"\x7f", b"\x80", b"\xbf",
     b"\xc0", b"\xc2", b"\xe2", b"\xed", b"\xf0", b"\xff", b"x0a", b"u2028",
     "\u2028".encode(), "\u0085".encode(), "\u202e".encode(), "é".encode(),
+    "\u200b".encode(), "\ufeff".encode(),
     "漢".encode(), "\U0001f600".encode(), b"\xed\xa0\x80", b"\xe2\x82"])
 HOSTILE_BYTES = st.one_of(
     st.binary(max_size=64),
@@ -38,7 +39,7 @@ def test_text_is_printable_utf8_and_reversible(raw: bytes) -> None:
     text = escape_bytes(raw)
     text.encode("utf-8")                    # strict: valid UTF-8
     assert printable(text)
-    assert "\u202e" not in text and "\u2066" not in text
+    assert not any(c in text for c in "\u202e\u2066\u200b\ufeff")
     assert unescape_text(text) == raw
 
 
