@@ -41,4 +41,5 @@ bench: build module
 
 clean:
 	$(MAKE) -C driver KERNELDIR=$(KERNELDIR) clean || true
-	rm -rf build *.egg-info falco/driver/_falco_ffi*.so falco/driver/_falco_ffi.c
+	rm -rf build *.egg-info falco/driver/_falco_ffi*.so falco/driver/_falco_ffi.c \
+		falco/filter/_falco_re2*.so

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Build and install the falco package and its cffi ring/decoder extension."""
+"""Build and install the falco package and its cffi extensions: the
+ring/decoder reader and the RE2 matcher."""
 import re
 from pathlib import Path
 
@@ -17,11 +18,12 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["falco", "falco.*"]),
-    package_data={"falco": ["py.typed", "driver/csrc/*"]},
+    package_data={"falco": ["py.typed", "driver/csrc/*", "filter/csrc/*"]},
     setup_requires=["cffi>=1.15"],
     install_requires=["cffi>=1.15", "ply>=3.11,<4", "PyYAML>=6.0"],
     extras_require={"journald": ["systemd-python>=234"]},
-    cffi_modules=["falco/driver/_ffi_build.py:ffibuilder"],
+    cffi_modules=["falco/driver/_ffi_build.py:ffibuilder",
+                  "falco/filter/_re2_build.py:ffibuilder"],
     entry_points={"console_scripts": ["falco=falco.app.run.cli:main"]},
     zip_safe=False,
 )

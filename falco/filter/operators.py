@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from falco.fields.registry import FieldType
+from falco.filter.re2 import Regex, RegexError
 
 Test = Callable[[Any], bool]
 
@@ -221,11 +222,11 @@ def scalar_test(ftype: FieldType, op: str, const: Any) -> Test:
         return lambda v: match(to_str(v)) is not None
     if op == "regex":
         try:
-            full = re.compile(const).fullmatch
-        except re.error as exc:
+            full = Regex(const).fullmatch
+        except RegexError as exc:
             raise OperandError(f"invalid regular expression '{const}': "
                                f"{exc}") from None
-        return lambda v: full(to_str(v)) is not None
+        return lambda v: full(v if v.__class__ is str else to_str(v))
     raise OperandError(f"operator '{op}' needs a list")
 
 
