@@ -144,7 +144,7 @@ def main() -> int:
                     help="batches run before the RSS baseline")
     opts = ap.parse_args()
 
-    insp = Inspector(fetch_container_metadata=False)
+    insp = Inspector()
     insp.bootstrap_capture([
         ProcEntry(tid=1, pid=1, ptid=0, comm="init", exe="/sbin/init"),
         ProcEntry(tid=2, pid=2, ptid=1, comm="bash", exe="/bin/bash",

@@ -12,9 +12,12 @@ from typing import Callable
 
 from falco import __version__
 from falco.config import Config
+from falco.containers.engines import build_engines
+from falco.containers.manager import MetadataManager
 from falco.driver._falco_ffi import lib
 from falco.driver.ring import SourceStats
 from falco.driver.schema import get_schema
+from falco.engine.holds import AlertHolds
 from falco.engine.loop import EventSource
 from falco.events.live import LiveSource
 from falco.events.progress import tty_progress
@@ -117,6 +120,32 @@ def open_source(config: Config, capture: str | None) -> OpenedSource:
         live.close()
         raise
     return OpenedSource(live, inspector, False, live.stats)
+
+
+def start_container_engines(inspector: Inspector, config: Config
+                            ) -> AlertHolds | None:
+    """Live runs: the runtime engines of ``container_engines`` feed the
+    inspector's container table (listeners and lookup threads start
+    here); returns the engine's alert holds, None without engines or
+    with no wait configured."""
+    conf = config.container_engines
+    table = inspector.containers
+    table.max_entries = conf.max_entries
+    table.exit_grace_s = conf.exit_grace_s
+    table.lookup_wait_s = conf.lookup_wait_ms / 1000
+    built = build_engines(conf, inspector.host_root,
+                          conf.lookup_timeout_ms / 1000)
+    for why in built.unavailable:
+        log.warning("container metadata: %s", why)
+    if not built.engines:
+        return None
+    manager = MetadataManager(built.engines, table)
+    table.lookups = manager
+    manager.start()
+    log.info("container engines: %s", ", ".join(
+        f"{e.name} ({e.socket})" for e in built.engines))
+    return AlertHolds(table, table.lookup_wait_s) \
+        if table.lookup_wait_s > 0 else None
 
 
 def versions() -> dict[str, str]:

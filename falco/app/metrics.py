@@ -68,4 +68,5 @@ class Metrics:
              [({}, float(self.drops.detected if self.drops else 0))]),
             ("falco_reloads_total", "Configuration and rules reloads",
              "counter", [({}, float(stats.reloads))]),
+            *self.engine.inspector.containers.metrics(),
         ]

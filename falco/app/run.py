@@ -21,6 +21,7 @@ from typing import Callable
 from falco import __version__
 from falco.app import append_output
 from falco.app.backend import (OpenedSource, event_names, open_source,
+                               start_container_engines,
                                state_events, versions)
 from falco.app.drops import DropMonitor
 from falco.app.lifecycle import (FileWatcher, PidFile, Services, Signals,
@@ -181,6 +182,8 @@ class App:
         engine = self.engine = Engine(
             opened.inspector, ruleset, router, config.rule_matching,
             hostname, extra)
+        if not opened.replay:
+            engine.holds = start_container_engines(opened.inspector, config)
         self.set_interesting(ruleset)
         services = self.start_services(engine, router, hostname)
         started = time.monotonic()
@@ -188,6 +191,7 @@ class App:
             code = self.process_events(engine, services)
         finally:
             services.stop()
+            opened.inspector.close()        # container runtime listeners
             opened.source.close()
             router.stop()
             if pidfile is not None:

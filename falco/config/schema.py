@@ -165,6 +165,39 @@ class EngineSection:
 
 
 @dataclass(slots=True)
+class SocketEngine:
+    """A runtime reached over unix sockets; no sockets: its defaults."""
+
+    enabled: bool = True
+    sockets: list[str] = _list()
+
+
+@dataclass(slots=True)
+class SimpleEngine:
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class ContainerEngines:
+    """Falco's container_engines keys (the container plugin's engines)."""
+
+    docker: SocketEngine = field(default_factory=SocketEngine)
+    podman: SocketEngine = field(default_factory=SocketEngine)
+    containerd: SocketEngine = field(default_factory=SocketEngine)
+    cri: SocketEngine = field(default_factory=SocketEngine)
+    lxc: SimpleEngine = field(default_factory=SimpleEngine)
+    libvirt_lxc: SimpleEngine = field(default_factory=SimpleEngine)
+    bpm: SimpleEngine = field(default_factory=SimpleEngine)
+    # Ours: how long the alerts of a container first seen wait for its
+    # metadata; one API call's timeout; how long an entry stays after its
+    # last thread left; the table's size.
+    lookup_wait_ms: int = _opt(300, min=0, max=60_000)
+    lookup_timeout_ms: int = _opt(2000, min=10, max=60_000)
+    exit_grace_s: float = _opt(30.0, min=0.0)
+    max_entries: int = _opt(4096, min=16)
+
+
+@dataclass(slots=True)
 class Config:
     rules_files: list[str] = _list(DEFAULT_RULES_FILES)
     # Ordered selectors: [{disable: {rule: "*"}}, {enable: {tag: network}}]
@@ -199,5 +232,7 @@ class Config:
     capture: Capture = field(default_factory=Capture)
     base_syscalls: BaseSyscalls = field(default_factory=BaseSyscalls)
     engine: EngineSection = field(default_factory=EngineSection)
+    container_engines: ContainerEngines = field(
+        default_factory=ContainerEngines)
     # Where the configuration came from (None: built-in defaults).
     source_path: str | None = _opt(None, internal=True)

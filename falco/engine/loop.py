@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 from falco.engine.alert import Alert
+from falco.engine.holds import AlertHolds
 from falco.events.event import Event
 from falco.rules.model import CompiledRule, Priority
 from falco.rules.ruleset import RuleSet
 from falco.state import EventContext, Inspector
+from falco.state.container_table import MetadataPending
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,8 @@ class Engine:
     on_event: Callable[[Event], None] | None = None
     on_match: Callable[[CompiledRule, Event], None] | None = None
     stats: EngineStats = field(default_factory=EngineStats)
+    # Alerts of containers whose metadata is being looked up wait here.
+    holds: AlertHolds | None = None
     exit_code: int = 0
     _pending: RuleSet | None = None
     _in_source: bool = False
@@ -158,6 +162,8 @@ class Engine:
                         break
                     if self._pending is not None:
                         self._apply_pending()
+                    if self.holds is not None and self.holds.by_cid:
+                        self.release_held()
                     self._in_source = True
         except StopRequested:
             pass
@@ -165,7 +171,16 @@ class Engine:
             self._in_source = False
         if self._pending is not None:
             self._apply_pending()
+        if self.holds is not None:
+            self.release_held(everything=True)
         return self.exit_code
+
+    def release_held(self, everything: bool = False) -> None:
+        """Test the held events whose container metadata came (or whose
+        wait ran out)."""
+        assert self.holds is not None
+        for held in self.holds.due(everything=everything):
+            self._test(held.ctx, held.ctx.evt, held.rules)
 
     def process(self, evt: Event) -> list[Alert]:
         ctx = self.inspector.process(evt)
@@ -178,12 +193,29 @@ class Engine:
             rules = self._index[name] = self.ruleset.rules_for(name)
         if not rules:
             return []
-        alerts = []
-        for rule in rules:
+        holds = self.holds
+        if holds is not None and holds.by_cid:
+            t = ctx.thread
+            if t is not None and t.container_id in holds.by_cid:
+                holds.hold(t.container_id, ctx, rules)
+                return []
+        return self._test(ctx, evt, rules)
+
+    def _test(self, ctx: EventContext, evt: Event,
+              rules: tuple[CompiledRule, ...]) -> list[Alert]:
+        alerts: list[Alert] = []
+        for i, rule in enumerate(rules):
             try:
                 if not rule.predicate(ctx):
                     continue
                 alert = self.make_alert(rule, ctx, evt)
+            except MetadataPending as wait:
+                if self.holds is None:
+                    # Nobody to wait with: the fields print <NA>.
+                    self.inspector.containers.give_up(wait.cid)
+                    return alerts + self._test(ctx, evt, rules[i:])
+                self.holds.hold(wait.cid, ctx, rules[i:])
+                return alerts
             except Exception as exc:  # a bad rule never stops the engine
                 self.stats.rule_errors[rule.name] += 1
                 if self.stats.rule_errors[rule.name] == 1:

@@ -11,10 +11,11 @@ from falco.fields.registry import (
 
 
 def default_registry() -> FieldRegistry:
-    from falco.fields import container, evt, fd, fspath, group, proc, \
+    from falco.fields import container, evt, fd, fspath, group, k8s, proc, \
         thread, user
     registry = FieldRegistry()
-    for module in (evt, proc, thread, fd, fspath, user, group, container):
+    for module in (evt, proc, thread, fd, fspath, user, group, container,
+                   k8s):
         registry.register_all(module.fields())
     return registry
 

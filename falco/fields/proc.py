@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from falco.fields._common import (
     B, I, P, S, ancestor, ancestors, cmdline, env_value, exeline, field,
-    main_of, parent_of, unavailable_field)
+    main_of, parent_of)
 from falco.fields.registry import ArgMode, FieldDef, FieldType
 from falco.state.entries import (
     EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE)
@@ -331,16 +331,4 @@ def fields() -> list[FieldDef]:
         field("proc.stdin.name", S, "name of fd 0", _std(0, "name")),
         field("proc.stdout.name", S, "name of fd 1", _std(1, "name")),
         field("proc.stderr.name", S, "name of fd 2", _std(2, "name")),
-        unavailable_field(
-            "proc.is_container_healthcheck", B, "process is a container "
-            "healthcheck", "needs the container's healthcheck command from "
-            "runtime metadata; not matched yet"),
-        unavailable_field(
-            "proc.is_container_liveness_probe", B, "process is a liveness "
-            "probe", "needs the pod's liveness probe command; not matched "
-            "yet"),
-        unavailable_field(
-            "proc.is_container_readiness_probe", B, "process is a "
-            "readiness probe", "needs the pod's readiness probe command; "
-            "not matched yet"),
     ]

@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from falco.state.containers import HOST, ContainerTable, match_cgroups
+from falco.state.container_table import ContainerTable
+from falco.state.containers import HOST, match_cgroups
 from falco.state.context import EventContext
 from falco.state.entries import (
     DEFAULT_MAX_FDS, DEFAULT_MAX_THREADS, DEFAULT_PURGE_INTERVAL_NS,
@@ -40,7 +41,6 @@ class Inspector:
     # On-demand /proc lookups of unknown threads (live sources only).
     proc_lookups: bool = False
     proc_lookup_budget: int = 256       # lookups per second of event time
-    fetch_container_metadata: bool = True
     # Keep each thread's last enter event to complete old-schema exit
     # events (captures); a live source with self-contained exit events
     # can turn this off and save a copy per enter event.
@@ -71,8 +71,7 @@ class Inspector:
 
     def __post_init__(self) -> None:
         self.users = UserDb(self.host_root)
-        self.containers = ContainerTable(
-            self.host_root, fetch_metadata=self.fetch_container_metadata)
+        self.containers = ContainerTable()
         self.procfs = ProcReader(self.host_root)
         self._enters = EnterKeeper(self._enter)
         self._exit_handlers = {**PROC_EXIT_HANDLERS, **FD_EXIT_HANDLERS,
@@ -252,13 +251,14 @@ class Inspector:
             self.remove_thread(t)
             removed += 1
         self.stats.purged += removed
-        self._forget_containers()
+        self._forget_containers(now)
         return removed
 
-    def _forget_containers(self) -> None:
-        """Containers without threads (and their user databases) go."""
+    def _forget_containers(self, now: int) -> None:
+        """Containers without threads go after a grace period (their user
+        databases at once)."""
         alive = {t.container_id for t in self.threads.values()}
-        self.containers.retain(alive)
+        self.containers.retain(alive, now)
         for cid in [c for c in self._container_users if c not in alive]:
             del self._container_users[cid]
 

@@ -143,7 +143,7 @@ def test_sysdig_agrees_with_our_state_engine(capture: Path) -> None:
     reg = fields.default_registry()
     extract = [reg.resolve(n) for n in ("evt.type", "proc.name", "fd.name")]
     rd = CaptureReader(capture)
-    insp = inspector.Inspector(fetch_container_metadata=False)
+    insp = inspector.Inspector()
     insp.bootstrap_capture(rd.procs, rd.fds, rd.users, rd.groups)
     ours = {}
     for ev in rd:

@@ -21,7 +21,6 @@ CL_CLONE_FILES = 1 << 0
 
 class Sim:
     def __init__(self, **kw: Any) -> None:
-        kw.setdefault("fetch_container_metadata", False)
         self.insp = Inspector(**kw)
         self.ts = BASE_TS
         self.registry = default_registry()

@@ -80,6 +80,7 @@ def test_churn_frees_everything() -> None:
 
 def test_containers_without_threads_are_forgotten() -> None:
     sim = Sim(purge_interval_ns=10 * NS, thread_timeout_ns=5 * NS)
+    sim.insp.containers.exit_grace_s = 15
     sim.init()
     cid = "ab" * 32
     sim.fork(1, 100, cgroups=f"cpu=/docker/{cid}\0")
@@ -87,7 +88,10 @@ def test_containers_without_threads_are_forgotten() -> None:
     sim.e("procexit", 100, status=0, ret=0, sig=0, core=0, reaper_tid=1)
     sim.ts += 20 * NS
     sim.x("chdir", 1, res=0, path="/")
-    sim.ts += 20 * NS
+    sim.ts += 10 * NS
+    sim.x("chdir", 1, res=0, path="/")
+    assert sim.insp.containers.get(cid[:12]) is not None   # grace: 15 s
+    sim.ts += 10 * NS
     sim.x("chdir", 1, res=0, path="/")
     assert sim.insp.containers.get(cid[:12]) is None
     assert len(sim.insp.containers) == 0

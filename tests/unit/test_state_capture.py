@@ -20,7 +20,7 @@ def _replay(name: str) -> Iterator[EventContext]:
     path = CAPTURES / name
     if not path.exists():
         pytest.skip(f"{path} not available")
-    insp = Inspector(fetch_container_metadata=False)
+    insp = Inspector()
     with CaptureReader(path) as rd:
         insp.bootstrap_capture(rd.procs, rd.fds, rd.users, rd.groups)
         for evt in rd:

@@ -55,7 +55,7 @@ def test_bootstrap_from_fake_host_root(tmp_path: Path) -> None:
         "pos:\t0\nflags:\t02100002\n")
     os.symlink("pipe:[4242]", tmp_path / "proc" / "50" / "fd" / "4")
     os.symlink("anon_inode:[eventpoll]", tmp_path / "proc" / "50" / "fd" / "5")
-    insp = Inspector(host_root=str(tmp_path), fetch_container_metadata=False)
+    insp = Inspector(host_root=str(tmp_path))
     assert insp.bootstrap_proc() == 3
     t = insp.threads[50]
     assert (t.comm, t.exe, t.args, t.cwd) == ("bash", "-bash", [], "/home/u/")
@@ -74,7 +74,7 @@ def test_bootstrap_from_fake_host_root(tmp_path: Path) -> None:
 
 
 def test_bootstrap_from_real_proc_finds_this_process() -> None:
-    insp = Inspector(fetch_container_metadata=False)
+    insp = Inspector()
     insp.bootstrap_proc()
     me = insp.threads[os.getpid()]
     assert me.cwd == os.getcwd().rstrip("/") + "/"
