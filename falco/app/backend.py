@@ -133,6 +133,10 @@ def start_container_engines(inspector: Inspector, config: Config
     table.max_entries = conf.max_entries
     table.exit_grace_s = conf.exit_grace_s
     table.lookup_wait_s = conf.lookup_wait_ms / 1000
+    table.disabled_types = frozenset(
+        kind for kind, engine in (("lxc", conf.lxc), ("libvirt-lxc",
+                                  conf.libvirt_lxc), ("bpm", conf.bpm))
+        if not engine.enabled)
     built = build_engines(conf, inspector.host_root,
                           conf.lookup_timeout_ms / 1000)
     for why in built.unavailable:

@@ -17,7 +17,7 @@ from falco.containers.cri import CriEngine
 from falco.containers.docker import DockerEngine
 from falco.containers.engine import Engine
 from falco.containers.podman import PodmanEngine
-from falco.containers.protos import ProtoUnavailable
+from falco.containers.protos import ProtoUnavailable, load
 
 DEFAULT_SOCKETS = {
     "docker": ("/var/run/docker.sock",),
@@ -77,6 +77,10 @@ def build_engines(conf: EnginesConf, host_root: str = "",
         engines += [PodmanEngine(s, timeout) for s in socks]
     cri_socks = _sockets("cri", conf.cri, host_root) if conf.cri.enabled else []
     try:
+        if cri_socks or conf.containerd.enabled:
+            # Imported here, before any listener thread runs.
+            load("cri")
+            load("containerd")
         engines += [CriEngine(s, timeout) for s in cri_socks]
         if conf.containerd.enabled:
             for s in _sockets("containerd", conf.containerd, host_root):

@@ -76,6 +76,9 @@ class ContainerTable:
     exit_grace_s: float = DEFAULT_EXIT_GRACE_S
     lookup_wait_s: float = DEFAULT_LOOKUP_WAIT_S
     lookups: Lookups | None = None
+    # Types whose cgroups are not taken for containers (the engines
+    # lxc, libvirt_lxc and bpm of container_engines turned off).
+    disabled_types: frozenset[str] = frozenset()
     stats: TableStats = field(default_factory=TableStats)
     _containers: dict[str, ContainerInfo] = field(default_factory=dict)
     # id -> time (event ns) its last thread was seen gone, or when a

@@ -93,6 +93,15 @@ def match_cgroup_path(path: str) -> ContainerMatch | None:
         if comp.endswith(".libvirt-lxc") and comp.startswith("lxc-"):
             name = comp[4:-len(".libvirt-lxc")].split("-", 1)[-1]
             return ContainerMatch(name, "libvirt-lxc", name)
+    # BOSH process manager: .../bpm-<id>.scope
+    for comp in parts:
+        cut = comp.find("bpm-")
+        if cut >= 0:
+            cid = comp[cut + 4:]
+            if cid.endswith(".scope"):
+                cid = cid[:-len(".scope")]
+            if cid and all(c.isalnum() or c in "._-" for c in cid):
+                return ContainerMatch(cid, "bpm", cid)
     # containerd without CRI: /<namespace>/<id>, short ids allowed.
     if len(parts) == 2 and parts[0] in CONTAINERD_NAMESPACES:
         cid = parts[1]

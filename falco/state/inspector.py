@@ -117,7 +117,7 @@ class Inspector:
         if not cgroups:
             return HOST
         match = match_cgroups(cgroups)
-        if match is None:
+        if match is None or match.type in self.containers.disabled_types:
             return HOST
         return self.containers.note(match)
 

@@ -25,7 +25,8 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from falco.app.backend import OpenedSource, capture_inspector, open_live
+from falco.app.backend import (OpenedSource, capture_inspector, open_live,
+                               start_container_engines)
 from falco.app.cli import main
 from falco.app.outputs_setup import build_outputs
 from falco.app.router import OutputRouter
@@ -42,6 +43,7 @@ from falco.events.scap_writer import ScapWriter
 from falco.outputs import OutputManager
 from falco.outputs.format import AlertFormatter
 from falco.rules import load_rules
+from falco.state import Inspector
 from support.fake_ring import FakeRing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,6 +137,21 @@ OTHER: dict[str, tuple[str, str]] = {
     "base_syscalls.all": ("true", "live"),
     "base_syscalls.custom_set": ("[ptrace]", "live"),
     "base_syscalls.repair": ("true", "refused"),
+    "container_engines.docker.enabled": ("false", "containers"),
+    "container_engines.docker.sockets": ("[{tmp}/d.sock]", "containers"),
+    "container_engines.podman.enabled": ("false", "containers"),
+    "container_engines.podman.sockets": ("[{tmp}/p.sock]", "containers"),
+    "container_engines.containerd.enabled": ("false", "containers"),
+    "container_engines.containerd.sockets": ("[{tmp}/c.sock]", "containers"),
+    "container_engines.cri.enabled": ("false", "containers"),
+    "container_engines.cri.sockets": ("[{tmp}/r.sock]", "containers"),
+    "container_engines.lxc.enabled": ("false", "containers"),
+    "container_engines.libvirt_lxc.enabled": ("false", "containers"),
+    "container_engines.bpm.enabled": ("false", "containers"),
+    "container_engines.lookup_wait_ms": ("50", "containers"),
+    "container_engines.lookup_timeout_ms": ("500", "containers"),
+    "container_engines.exit_grace_s": ("5", "containers"),
+    "container_engines.max_entries": ("100", "containers"),
 }
 # What a probe needs set for the key to matter (a key's own entry is
 # never applied while it is the key under test).
@@ -150,6 +167,7 @@ BASE: dict[str, list[str]] = {
                 "http_output.url=http://127.0.0.1:9/", "journald_output.enabled=true",
                 "syslog_output.path={tmp}/log.sock"],
     "live": [],
+    "containers": [],
 }
 EXTRA_BASE = {      # keys that need more than their probe's base
     "json_include_output_property": ["json_output=true"],
@@ -385,9 +403,31 @@ def probe_live(w: World, overrides: list[str], key: str) -> object:
     return param.read_text(), wanted
 
 
+def probe_containers(w: World, overrides: list[str], key: str) -> object:
+    """The runtime engines started for a live run (their sockets need not
+    answer), the container table's bounds and wait, and which cgroup
+    layouts are taken for containers."""
+    config = w.config(overrides)
+    inspector = Inspector()
+    holds = start_container_engines(inspector, config)
+    try:
+        table = inspector.containers
+        lookups = table.lookups
+        engines = [(e.name, e.socket.replace(str(w.tmp), "{tmp}"),
+                    getattr(e, "timeout", None))
+                   for e in getattr(lookups, "engines", [])]
+        kinds = [inspector.container_of([("cpu", path)]) for path in
+                 ("/lxc/web01", "/machine.slice/lxc-9-web02.libvirt-lxc",
+                  "/bpm-job1.scope")]
+        return (engines, table.max_entries, table.exit_grace_s,
+                None if holds is None else holds.wait_s, kinds)
+    finally:
+        inspector.close()
+
+
 PROBES: dict[str, Callable[[World, list[str], str], object]] = {
     "run": probe_run, "outputs": probe_outputs, "services": probe_services,
-    "live": probe_live}
+    "live": probe_live, "containers": probe_containers}
 
 
 def base_for(key: str, probe: str) -> list[str]:

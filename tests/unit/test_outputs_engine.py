@@ -50,7 +50,7 @@ def ruleset(text: str = RULES) -> RuleSet:
 
 
 def inspector() -> Inspector:
-    insp = Inspector(fetch_container_metadata=False)
+    insp = Inspector()
     insp.bootstrap_capture([ProcEntry(tid=7, pid=7, ptid=1, comm="cat",
                                       exe="/bin/cat", exepath="/bin/cat",
                                       args=["/etc/passwd"], cwd="/")])
