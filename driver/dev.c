@@ -88,6 +88,72 @@ static int fprobe_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+static void fprobe_get_stats2(struct fprobe_session *s,
+			      struct fprobe_stats2 *st)
+{
+	const struct fprobe_ring_info *info = s->info;
+
+	memset(st, 0, sizeof(*st));
+	st->n_evts = READ_ONCE(info->n_evts);
+	st->n_drops_buffer = READ_ONCE(info->n_drops_buffer);
+	st->n_drops_pf = READ_ONCE(info->n_drops_pf);
+	st->n_preemptions = READ_ONCE(info->n_preemptions);
+	st->n_compat = READ_ONCE(info->n_compat);
+	st->n_tracepoint_hit = READ_ONCE(info->n_tracepoint_hit);
+	st->n_filtered = READ_ONCE(info->n_filtered);
+	/* Pairs with the producer's release store of head. */
+	st->head = smp_load_acquire(&info->head);
+	st->tail = READ_ONCE(info->tail);
+}
+
+/*
+ * Install the program userspace passes (validated first: a refused one
+ * changes nothing), then wait until no probe still runs the old one.
+ */
+static long fprobe_set_prefilter(struct fprobe_session *s,
+				 void __user *uarg)
+{
+	struct fprobe_pf_load load;
+	struct fprobe_pf *pf, *old;
+
+	if (copy_from_user(&load, uarg, sizeof(load)))
+		return -EFAULT;
+	if (load.reserved || load.size == 0 ||
+	    load.size > FPROBE_PF_MAX_SIZE)
+		return -EINVAL;
+	pf = kvmalloc(struct_size(pf, prog, load.size), GFP_KERNEL);
+	if (!pf)
+		return -ENOMEM;
+	pf->size = load.size;
+	if (copy_from_user(pf->prog, u64_to_user_ptr(load.prog), load.size)) {
+		kvfree(pf);
+		return -EFAULT;
+	}
+	if (fprobe_pf_validate(pf->prog, pf->size)) {
+		kvfree(pf);
+		return -EINVAL;
+	}
+	old = rcu_replace_pointer(s->pf, pf,
+				  lockdep_is_held(&fprobe_ctl_mutex));
+	if (old) {
+		synchronize_rcu();
+		kvfree(old);
+	}
+	return 0;
+}
+
+static void fprobe_clear_prefilter(struct fprobe_session *s)
+{
+	struct fprobe_pf *old;
+
+	old = rcu_replace_pointer(s->pf, NULL,
+				  lockdep_is_held(&fprobe_ctl_mutex));
+	if (old) {
+		synchronize_rcu();
+		kvfree(old);
+	}
+}
+
 static void fprobe_get_stats(struct fprobe_session *s, struct fprobe_stats *st)
 {
 	const struct fprobe_ring_info *info = s->info;
@@ -107,6 +173,7 @@ static void fprobe_get_stats(struct fprobe_session *s, struct fprobe_stats *st)
 static long fprobe_ioctl_locked(struct fprobe_session *s, unsigned int cmd,
 				void __user *uarg)
 {
+	struct fprobe_stats2 st2;
 	struct fprobe_stats st;
 	u64 ver;
 	u32 val;
@@ -121,8 +188,16 @@ static long fprobe_ioctl_locked(struct fprobe_session *s, unsigned int cmd,
 	case FPROBE_IOCTL_GET_STATS:
 		fprobe_get_stats(s, &st);
 		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+	case FPROBE_IOCTL_GET_STATS2:
+		fprobe_get_stats2(s, &st2);
+		return copy_to_user(uarg, &st2, sizeof(st2)) ? -EFAULT : 0;
 	case FPROBE_IOCTL_DISABLE_ALL_SYSCALLS:
 		bitmap_zero(s->syscalls, FPROBE_SYSCALL_TABLE_SIZE);
+		return 0;
+	case FPROBE_IOCTL_SET_PREFILTER:
+		return fprobe_set_prefilter(s, uarg);
+	case FPROBE_IOCTL_CLEAR_PREFILTER:
+		fprobe_clear_prefilter(s);
 		return 0;
 	case FPROBE_IOCTL_ENABLE_SYSCALL:
 	case FPROBE_IOCTL_DISABLE_SYSCALL:

@@ -15,6 +15,7 @@
 #include "uapi/fprobe_abi.h"
 #include "uapi/fprobe_events.h"
 #include "uapi/fprobe_syscalls.h"
+#include "prefilter.h"
 
 #define FPROBE_NAME "falco_probe"
 
@@ -23,6 +24,25 @@
  * (args, env, cgroups).  One page like upstream.
  */
 #define FPROBE_STR_STORAGE PAGE_SIZE
+
+/*
+ * Room for one event filled aside when the ring is full, so the prefilter
+ * still tells a drop from an event it would have filtered.  Larger events
+ * count as drops.
+ */
+#define FPROBE_PF_SCRATCH (4 * PAGE_SIZE)
+
+/**
+ * struct fprobe_pf - an installed prefilter program
+ * @rcu: freed after a grace period once replaced
+ * @size: bytes of @prog
+ * @prog: the validated program blob
+ */
+struct fprobe_pf {
+	struct rcu_head rcu;
+	u32 size;
+	u8 prog[];
+};
 
 /**
  * struct fprobe_session - one open /dev/falco<N>: its ring and controls
@@ -37,6 +57,10 @@
  * @snaplen: bytes of I/O buffers captured
  * @syscalls: capture mask by native syscall number
  * @scratch: one page for assembling args/env/cgroups (producer only)
+ * @pf: the prefilter program, NULL for none (RCU: written under
+ *	fprobe_ctl_mutex, read by the probes)
+ * @pf_scratch: FPROBE_PF_SCRATCH bytes to fill an event that finds the
+ *	ring full (producer only)
  *
  * Controls are written under fprobe_ctl_mutex and read locklessly by the
  * probes with READ_ONCE/test_bit.  The producer fields are touched only by
@@ -55,6 +79,8 @@ struct fprobe_session {
 	u32 snaplen;
 	DECLARE_BITMAP(syscalls, FPROBE_SYSCALL_TABLE_SIZE);
 	char *scratch;
+	struct fprobe_pf __rcu *pf;
+	char *pf_scratch;
 };
 
 /* Why a record failed; the matching info page counter is incremented. */
@@ -63,6 +89,7 @@ enum fprobe_fail {
 	FPROBE_FAIL_FULL,
 	FPROBE_FAIL_PF,
 	FPROBE_SKIP,
+	FPROBE_FILTERED,
 };
 
 /**
@@ -81,6 +108,8 @@ enum fprobe_fail {
  * @args: the six syscall arguments
  * @task: task the event describes (current, or the child of a fork)
  * @bprm: exec binprm for sched_process_exec, else NULL
+ * @aside: the event is being filled in the session's pf_scratch, not in
+ *	the ring (which is full): it can only be filtered or dropped
  */
 struct fprobe_rec {
 	struct fprobe_session *s;
@@ -97,6 +126,7 @@ struct fprobe_rec {
 	unsigned long args[6];
 	struct task_struct *task;
 	struct linux_binprm *bprm;
+	bool aside;
 };
 
 /* main.c */
@@ -113,7 +143,10 @@ struct fprobe_session *fprobe_session_alloc(unsigned int cpu, u64 size);
 void fprobe_session_free(struct fprobe_session *s);
 struct page *fprobe_session_page(struct fprobe_session *s, unsigned long pgoff);
 bool fprobe_rec_begin(struct fprobe_rec *r, struct fprobe_session *s, u16 type);
+void fprobe_rec_aside(struct fprobe_rec *r);
+void fprobe_rec_filter(struct fprobe_rec *r, const struct fprobe_pf *pf);
 void fprobe_rec_end(struct fprobe_rec *r);
+void fprobe_pf_free(struct fprobe_session *s);
 
 /* probes.c */
 int fprobe_probes_init(void);

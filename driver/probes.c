@@ -66,17 +66,39 @@ static struct fprobe_session *fprobe_want(unsigned int tp)
 	return s;
 }
 
-/* Record one event through the re-entrancy gate; r is pre-filled. */
+/*
+ * Record one event through the re-entrancy gate; r is pre-filled.  With a
+ * prefilter program the filled event is judged before it is published; an
+ * event that finds the ring full is filled aside and judged too, so events
+ * the program drops never count as drops.
+ */
 static void fprobe_emit(struct fprobe_session *s, struct fprobe_rec *r,
 			u16 type)
 {
+	const struct fprobe_pf *pf;
+	bool ok;
+
 	if (atomic_inc_return(&s->preempt) != 1) {
 		fprobe_count(&s->info->n_evts);
 		fprobe_count(&s->info->n_preemptions);
 		goto out;
 	}
-	if (fprobe_rec_begin(r, s, type))
+	pf = rcu_dereference_sched(s->pf);
+	ok = fprobe_rec_begin(r, s, type);
+	if (!ok && pf && r->fail == FPROBE_FAIL_FULL) {
+		fprobe_rec_aside(r);
+		ok = r->fail == FPROBE_OK;
+	}
+	if (ok) {
 		fprobe_fill(r);
+		if (pf && r->fail == FPROBE_FAIL_FULL && !r->aside) {
+			fprobe_rec_aside(r);
+			if (r->fail == FPROBE_OK)
+				fprobe_fill(r);
+		}
+		if (pf && r->fail == FPROBE_OK)
+			fprobe_rec_filter(r, pf);
+	}
 	fprobe_rec_end(r);
 out:
 	atomic_dec(&s->preempt);

@@ -52,10 +52,13 @@ struct fprobe_session *fprobe_session_alloc(unsigned int cpu, u64 size)
 	s->scratch = kmalloc(FPROBE_STR_STORAGE, GFP_KERNEL);
 	if (!s->scratch)
 		goto err_free_session;
+	s->pf_scratch = kmalloc(FPROBE_PF_SCRATCH, GFP_KERNEL);
+	if (!s->pf_scratch)
+		goto err_free_scratch;
 
 	info_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	if (!info_page)
-		goto err_free_scratch;
+		goto err_free_pf_scratch;
 	s->info = page_address(info_page);
 	s->info->buffer_size = size;
 
@@ -84,11 +87,25 @@ err_free_data_pages:
 	kvfree(s->pages);
 err_free_info:
 	free_page((unsigned long)s->info);
+err_free_pf_scratch:
+	kfree(s->pf_scratch);
 err_free_scratch:
 	kfree(s->scratch);
 err_free_session:
 	kfree(s);
 	return NULL;
+}
+
+/**
+ * fprobe_pf_free() - free the prefilter program of a session no probe sees
+ * @s: the session
+ */
+void fprobe_pf_free(struct fprobe_session *s)
+{
+	struct fprobe_pf *pf = rcu_dereference_protected(s->pf, true);
+
+	RCU_INIT_POINTER(s->pf, NULL);
+	kvfree(pf);
 }
 
 /**
@@ -98,10 +115,12 @@ err_free_session:
  */
 void fprobe_session_free(struct fprobe_session *s)
 {
+	fprobe_pf_free(s);
 	vunmap(s->data);
 	fprobe_free_pages(s->pages, s->npages);
 	kvfree(s->pages);
 	free_page((unsigned long)s->info);
+	kfree(s->pf_scratch);
 	kfree(s->scratch);
 	kfree(s);
 }
@@ -147,6 +166,7 @@ bool fprobe_rec_begin(struct fprobe_rec *r, struct fprobe_session *s, u16 type)
 	r->nparams = fprobe_event_table[type].nparams;
 	r->cur = 0;
 	r->fail = FPROBE_OK;
+	r->aside = false;
 
 	/* Pairs with the reader's release store of tail. */
 	tail = smp_load_acquire(&info->tail);
@@ -163,6 +183,71 @@ bool fprobe_rec_begin(struct fprobe_rec *r, struct fprobe_session *s, u16 type)
 }
 
 /**
+ * fprobe_rec_aside() - fill a record in the session's pf_scratch instead
+ * @r: record started with fprobe_rec_begin() that found the ring full
+ *
+ * The event is filled again from its first parameter, aside, only so the
+ * prefilter can judge it: it is then filtered or counted as a drop.
+ */
+void fprobe_rec_aside(struct fprobe_rec *r)
+{
+	r->aside = true;
+	r->fail = FPROBE_OK;
+	r->base = r->s->pf_scratch;
+	r->room = FPROBE_PF_SCRATCH;
+	r->cur = 0;
+	r->pos = FPROBE_EVT_HDR_SIZE + 2 * r->nparams;
+	if (r->pos > r->room)
+		r->fail = FPROBE_FAIL_FULL;
+}
+
+/* Write the parameters the filler did not push as empty ones. */
+static void fprobe_rec_pad(struct fprobe_rec *r)
+{
+	u16 zero = 0;
+
+	while (r->cur < r->nparams) {
+		memcpy(r->base + FPROBE_EVT_HDR_SIZE + 2 * r->cur, &zero, 2);
+		r->cur++;
+	}
+}
+
+/**
+ * fprobe_rec_filter() - run the prefilter program on a filled record
+ * @r: a record whose filler succeeded
+ * @pf: the session's program (probe context, RCU-sched read side)
+ *
+ * A dropped event becomes FPROBE_FILTERED; one filled aside that the
+ * program lets through was lost to the full ring: FPROBE_FAIL_FULL.
+ */
+void fprobe_rec_filter(struct fprobe_rec *r, const struct fprobe_pf *pf)
+{
+	struct fprobe_pf_event ev;
+	char comm[TASK_COMM_LEN];
+	u32 lens = 2 * r->nparams;
+
+	fprobe_rec_pad(r);
+	if (fprobe_pf_entry_is(pf->prog, r->type, FPROBE_PF_PASS))
+		goto pass;
+	memcpy(comm, r->task->comm, sizeof(comm));
+	comm[sizeof(comm) - 1] = '\0';
+	ev.lens = (const u8 *)r->base + FPROBE_EVT_HDR_SIZE;
+	ev.data = ev.lens + lens;
+	ev.nparams = r->nparams;
+	ev.lensize = 2;
+	ev.datalen = r->pos - FPROBE_EVT_HDR_SIZE - lens;
+	ev.type = r->type;
+	ev.comm = comm;
+	if (fprobe_pf_eval(pf->prog, &ev) == FPROBE_PF_DROP) {
+		r->fail = FPROBE_FILTERED;
+		return;
+	}
+pass:
+	if (r->aside)
+		r->fail = FPROBE_FAIL_FULL;
+}
+
+/**
  * fprobe_rec_end() - publish an event or account for its loss
  * @r: record started with fprobe_rec_begin()
  *
@@ -173,7 +258,6 @@ void fprobe_rec_end(struct fprobe_rec *r)
 {
 	struct fprobe_session *s = r->s;
 	struct fprobe_evt_hdr hdr;
-	u16 zero = 0;
 
 	switch (r->fail) {
 	case FPROBE_OK:
@@ -188,11 +272,11 @@ void fprobe_rec_end(struct fprobe_rec *r)
 		/* Decided not to record after all: not an event. */
 		WRITE_ONCE(s->info->n_evts, READ_ONCE(s->info->n_evts) - 1);
 		return;
+	case FPROBE_FILTERED:
+		fprobe_count(&s->info->n_filtered);
+		return;
 	}
-	while (r->cur < r->nparams) {
-		memcpy(r->base + FPROBE_EVT_HDR_SIZE + 2 * r->cur, &zero, 2);
-		r->cur++;
-	}
+	fprobe_rec_pad(r);
 	hdr.ts = ktime_get_real_ns();
 	hdr.tid = r->task->pid;
 	hdr.len = r->pos;

@@ -21,8 +21,11 @@
  *    kernel never writes tail.
  *  - Every event the probes decide to record (syscall in the mask,
  *    tracepoint enabled) increments n_evts first; it is then either
- *    delivered or counted in exactly one of n_drops_buffer, n_drops_pf,
- *    n_preemptions.  So n_evts == delivered + all three drop counters.
+ *    delivered or counted in exactly one of n_filtered (the prefilter
+ *    program dropped it), n_drops_buffer, n_drops_pf, n_preemptions.  So
+ *    n_evts == delivered + n_filtered + all three drop counters.  An event
+ *    that finds the buffer full is still run through the prefilter: it
+ *    counts as a drop only if the program would have let it through.
  *  - Events are packed back to back with no padding: a struct fprobe_evt_hdr,
  *    nparams __u16 parameter lengths, then the parameter bytes.
  *  - Controls (ioctls) apply to the device they are issued on: a capture of
@@ -50,6 +53,8 @@ typedef int64_t __s64;
 #define _IO(type, nr) _IOC(0U, (type), (nr), 0)
 #endif
 
+#include "fprobe_prefilter.h"
+
 /* Versions: major bits 44-62, minor bits 24-43, patch bits 0-23. */
 #define FPROBE_VERSION_PACK(major, minor, patch) \
 	((((__u64)(major) & 0x7ffffULL) << 44) | \
@@ -60,7 +65,7 @@ typedef int64_t __s64;
 #define FPROBE_VERSION_PATCH(v) ((__u64)(v) & 0xffffffULL)
 
 #define FPROBE_API_VERSION_MAJOR 1
-#define FPROBE_API_VERSION_MINOR 0
+#define FPROBE_API_VERSION_MINOR 1
 #define FPROBE_API_VERSION_PATCH 0
 #define FPROBE_SCHEMA_VERSION_MAJOR 1
 #define FPROBE_SCHEMA_VERSION_MINOR 0
@@ -107,6 +112,7 @@ struct fprobe_evt_hdr {
  * @n_compat: 32-bit (ia32) syscalls skipped; not part of n_evts
  * @buffer_size: size in bytes of the data area (a power of two)
  * @n_tracepoint_hit: probe invocations on this CPU (any event)
+ * @n_filtered: events the prefilter program dropped (not drops)
  * @reserved: zero, room for growth without changing the layout
  */
 struct fprobe_ring_info {
@@ -119,7 +125,8 @@ struct fprobe_ring_info {
 	__u64 n_compat;
 	__u64 buffer_size;
 	__u64 n_tracepoint_hit;
-	__u64 reserved[7];
+	__u64 n_filtered;
+	__u64 reserved[6];
 };
 
 /**
@@ -137,6 +144,25 @@ struct fprobe_stats {
 	__u64 n_tracepoint_hit;
 	__u64 head;
 	__u64 tail;
+};
+
+/**
+ * struct fprobe_stats2 - counters returned by FPROBE_IOCTL_GET_STATS2
+ *
+ * struct fprobe_stats plus n_filtered (API 1.1); the same meanings as the
+ * info page fields.
+ */
+struct fprobe_stats2 {
+	__u64 n_evts;
+	__u64 n_drops_buffer;
+	__u64 n_drops_pf;
+	__u64 n_preemptions;
+	__u64 n_compat;
+	__u64 n_tracepoint_hit;
+	__u64 head;
+	__u64 tail;
+	__u64 n_filtered;
+	__u64 reserved[7];
 };
 
 /* mmap offsets (page aligned for any page size up to 1 MiB). */
@@ -182,5 +208,17 @@ struct fprobe_stats {
 #define FPROBE_IOCTL_GET_STATS _IOR(FPROBE_IOC_MAGIC, 7, struct fprobe_stats)
 /* Clear the whole syscall mask of this device. */
 #define FPROBE_IOCTL_DISABLE_ALL_SYSCALLS _IO(FPROBE_IOC_MAGIC, 8)
+/*
+ * Install a prefilter program (uapi/fprobe_prefilter.h) on this device,
+ * replacing the current one at once; -EINVAL for a program the module
+ * refuses, of any size (nothing changes then).
+ */
+#define FPROBE_IOCTL_SET_PREFILTER \
+	_IOW(FPROBE_IOC_MAGIC, 9, struct fprobe_pf_load)
+/* Remove this device's prefilter program: every event passes again. */
+#define FPROBE_IOCTL_CLEAR_PREFILTER _IO(FPROBE_IOC_MAGIC, 10)
+/* Copy this device's counters to a struct fprobe_stats2. */
+#define FPROBE_IOCTL_GET_STATS2 \
+	_IOR(FPROBE_IOC_MAGIC, 11, struct fprobe_stats2)
 
 #endif /* _UAPI_FPROBE_ABI_H */

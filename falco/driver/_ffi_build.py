@@ -22,7 +22,7 @@ CSRC = HERE / "csrc"
 _SKIP_MACROS = {"PPME_IS_ENTER", "PPME_IS_EXIT", "PPME_MAKE_EXIT"}
 _ENUMS = ("ppm_event_code", "ppm_sc_code", "ppm_event_category",
           "ppm_event_flags", "ppm_param_type", "ppm_print_format",
-          "fprobe_flag_table_id", "fprobe_dyn_table_id")
+          "fprobe_flag_table_id", "fprobe_dyn_table_id", "fprobe_pf_op")
 
 
 def header_constants(text: str) -> list[str]:
@@ -61,7 +61,7 @@ static const int FSRC_HAVE_SYSCALLS;
 
 def _cdef() -> str:
     consts = []
-    hdrs = ["fprobe_events.h", "fprobe_abi.h"]
+    hdrs = ["fprobe_events.h", "fprobe_abi.h", "fprobe_prefilter.h"]
     if has_syscall_table():
         hdrs.append("fprobe_syscalls.h")
     for hdr in hdrs:
@@ -94,10 +94,14 @@ struct fprobe_evt_hdr { __u64 ts; __u64 tid; __u32 len; __u16 type;
     __u32 nparams; ...; };
 struct fprobe_ring_info { __u64 head; __u64 tail; __u64 n_evts;
     __u64 n_drops_buffer; __u64 n_drops_pf; __u64 n_preemptions;
-    __u64 n_compat; __u64 buffer_size; __u64 n_tracepoint_hit; ...; };
+    __u64 n_compat; __u64 buffer_size; __u64 n_tracepoint_hit;
+    __u64 n_filtered; ...; };
 struct fprobe_stats { __u64 n_evts; __u64 n_drops_buffer; __u64 n_drops_pf;
     __u64 n_preemptions; __u64 n_compat; __u64 n_tracepoint_hit;
     __u64 head; __u64 tail; ...; };
+struct fprobe_stats2 { __u64 n_evts; __u64 n_drops_buffer;
+    __u64 n_drops_pf; __u64 n_preemptions; __u64 n_compat;
+    __u64 n_tracepoint_hit; __u64 head; __u64 tail; __u64 n_filtered; ...; };
 extern const struct fprobe_event_info fprobe_event_table[];
 extern const struct fprobe_name_value fprobe_flag_values[];
 extern const __u32 fprobe_flag_values_count;
@@ -105,12 +109,24 @@ extern const struct fprobe_table_ref fprobe_flag_tables[];
 extern const struct fprobe_param_info fprobe_dyn_params[];
 extern const struct fprobe_table_ref fprobe_dyn_tables[];
 extern const char fprobe_sc_names[][32];
+struct fprobe_pf_header { __u32 magic; __u16 version; __u16 flags;
+    __u32 n_insns; __u32 strtab_len; __u32 reserved[4];
+    __u16 entry[512]; };
+struct fprobe_pf_insn { __u8 op; __u8 arg; __u8 sub; __u8 width;
+    __u16 jt; __u16 jf; __u64 imm; };
+struct fprobe_pf_load { __u64 prog; __u32 size; __u32 reserved; };
+struct fprobe_pf_event { const __u8 *lens; const __u8 *data; __u32 nparams;
+    __u32 lensize; __u32 datalen; __u16 type; const char *comm; };
+int fprobe_pf_validate(const void *prog, __u32 size);
+int fprobe_pf_eval(const void *prog, const struct fprobe_pf_event *ev);
+int fprobe_pf_entry_is(const void *prog, __u16 type, __u16 target);
 """
 
 
 def _sources() -> list[str]:
     srcs = [DRIVER / "event_table.c", DRIVER / "flags_table.c",
-            CSRC / "ring.c", CSRC / "scan.c"]
+            DRIVER / "prefilter.c", CSRC / "ring.c", CSRC / "scan.c",
+            CSRC / "comms.c"]
     if has_syscall_table():
         srcs.append(DRIVER / "syscall_table.c")
     return [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)

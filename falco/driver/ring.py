@@ -53,10 +53,16 @@ class RingStats:
     delivered: int = 0
     skipped: int = 0
     corrupt: int = 0
+    n_filtered: int = 0
 
     @property
     def dropped(self) -> int:
         return self.n_drops_buffer + self.n_drops_pf + self.n_preemptions
+
+    @property
+    def seen(self) -> int:
+        """Events the driver saw: delivered + filtered + dropped."""
+        return self.n_evts
 
 
 @dataclass(slots=True)
@@ -69,7 +75,7 @@ class SourceStats:
         for s in self.per_cpu:
             for name in ("n_evts", "n_drops_buffer", "n_drops_pf",
                          "n_preemptions", "n_compat", "delivered", "skipped",
-                         "corrupt"):
+                         "corrupt", "n_filtered"):
                 setattr(t, name, getattr(t, name) + getattr(s, name))
         return t
 
@@ -151,6 +157,7 @@ class RingReader:
         self._devices: list[str] = []
         self._seq = 0
         self._keep: list[RingMemory] = []
+        self._prefilter: bytes | None = None
         if rings is not None:
             self._attach_fake(rings)
         else:
@@ -281,6 +288,26 @@ class RingReader:
                 if tp in tps:
                     raise
 
+    def set_prefilter(self, program: bytes | None) -> None:
+        """Install a prefilter program on every device (None: remove it).
+        The module validates it; a refused program changes nothing."""
+        if not self.live:
+            self._prefilter = program
+            return
+        keep = ffi.from_buffer(program) if program is not None else ffi.NULL
+        size = len(program) if program is not None else 0
+        for i in range(self._ds.nrings):
+            rc = lib.fsrc_ioctl_prefilter(self._ds.rings[i].fd, keep, size)
+            if rc < 0:
+                raise DriverError(
+                    f"{self._devices[i]}: the module refused the prefilter "
+                    f"program ({os.strerror(-rc)})")
+        self._prefilter = program
+
+    @property
+    def prefilter(self) -> bytes | None:
+        return self._prefilter
+
     def set_snaplen(self, snaplen: int) -> None:
         if not 1 <= snaplen <= lib.FPROBE_SNAPLEN_MAX:
             raise ValueError(f"snaplen must be 1..{lib.FPROBE_SNAPLEN_MAX}")
@@ -329,7 +356,7 @@ class RingReader:
                 n_drops_pf=info.n_drops_pf,
                 n_preemptions=info.n_preemptions, n_compat=info.n_compat,
                 delivered=r.delivered, skipped=r.skipped,
-                corrupt=r.corrupt))
+                corrupt=r.corrupt, n_filtered=info.n_filtered))
         return st
 
     @property

@@ -35,6 +35,10 @@ class LiveSource:
     def set_snaplen(self, snaplen: int) -> None:
         self.reader.set_snaplen(snaplen)
 
+    def set_prefilter(self, program: bytes | None) -> None:
+        """Let the kernel drop what ``program`` filters (None: nothing)."""
+        self.reader.set_prefilter(program)
+
     def next_batch(self, block: bool = True) -> list[Event]:
         """The wanted events of one batch, in timestamp order (may be
         empty: the reader slept because every ring was empty)."""

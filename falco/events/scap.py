@@ -31,6 +31,8 @@ REC_SIZE = ffi.sizeof("struct fsrc_rec")
 REC_FMT = struct.Struct("<QQIIIHHHHII%dx" % (REC_SIZE - 44))
 MAX_RECS = 4096
 MAX_BLOCK = 64 << 20
+# Events scanned ahead for the exit of an enter event the prefilter drops.
+LOOKAHEAD = 256
 
 
 class _Stream:
@@ -102,6 +104,11 @@ class CaptureReader:
         self.seen = 0
         self.skipped = 0
         self.delivered = 0
+        self.filtered = 0
+        self._filter = ffi.new("struct fsrc_scan_filter *")
+        self._filter.lookahead = LOOKAHEAD
+        self._prog: bytes | None = None
+        self._comms = ffi.NULL
         self._wanted_buf = ffi.new("uint8_t[]", lib.FSRC_WANTED_BYTES)
         self._wanted = ffi.NULL
         self._names: frozenset[str] | None = None
@@ -136,12 +143,37 @@ class CaptureReader:
         if names is None:
             self._wanted = ffi.NULL
             self._names = None
-            return
-        wanted = frozenset(names)
-        self._names = wanted
-        bits = wanted_bitmap(get_schema(), wanted)
-        ffi.memmove(self._wanted_buf, bits, len(bits))
-        self._wanted = self._wanted_buf
+        else:
+            wanted = frozenset(names)
+            self._names = wanted
+            bits = wanted_bitmap(get_schema(), wanted)
+            ffi.memmove(self._wanted_buf, bits, len(bits))
+            self._wanted = self._wanted_buf
+        self._filter.wanted = self._wanted
+
+    def set_prefilter(self, program: bytes | None) -> None:
+        """Evaluate a prefilter program on every wanted event, as the live
+        module does (None: none). Its thread-name tests read the names of
+        the capture's threads, kept in step with the events delivered."""
+        if program is not None and \
+                lib.fprobe_pf_validate(ffi.from_buffer(program),
+                                       len(program)) != 0:
+            raise CaptureError("invalid prefilter program")
+        self._prog = program
+        self._filter.prog = ffi.from_buffer(program) if program is not None \
+            else ffi.NULL
+        if program is not None and self._comms == ffi.NULL:
+            self._comms = ffi.new("struct fsrc_comms *")
+            for p in self.procs:
+                comm = str(getattr(p, "comm", "") or "").encode(
+                    "utf-8", "surrogateescape")
+                lib.fsrc_comms_set(self._comms, int(p.tid), comm, len(comm))
+        self._filter.comms = self._comms if program is not None \
+            else ffi.NULL
+
+    @property
+    def prefilter(self) -> bytes | None:
+        return self._prog
 
     # -- buffer management -----------------------------------------------
     def _fill(self) -> bool:
@@ -241,18 +273,22 @@ class CaptureReader:
         """Wanted events in file order, a list per scanned chunk."""
         events = get_schema().events
         recs = self._recs
+        eof_scanned = False
         while True:
             buf = self._buf
             self._cpos[0] = self._pos
             self._cskip[0] = 0
             self._cseen[0] = 0
-            rc = lib.fsrc_scan_events(ffi.from_buffer(buf), len(buf),
-                                      self._cpos, recs, MAX_RECS,
-                                      self._nrecs, self._wanted,
-                                      self._cskip, self._cseen)
+            filtered0 = self._filter.filtered
+            rc = lib.fsrc_scan_filtered(ffi.from_buffer(buf), len(buf),
+                                        self._cpos, 1 if self._eof else 0,
+                                        recs, MAX_RECS, self._nrecs,
+                                        self._filter, self._cskip,
+                                        self._cseen)
             seen0 = self.seen
             self.seen += self._cseen[0]
             self.skipped += self._cskip[0]
+            self.filtered += self._filter.filtered - filtered0
             n = self._nrecs[0]
             scanned_to = self._cpos[0]
             if n:
@@ -286,6 +322,9 @@ class CaptureReader:
             # FSRC_SCAN_MORE
             before = len(self._buf) - self._pos
             if not self._fill():
+                if before and not eof_scanned:
+                    eof_scanned = True      # scan the rest knowing it ends
+                    continue
                 if before:
                     raise DecodeError(f"truncated event block ({before} "
                                       "bytes at the end of the file)",

@@ -272,7 +272,7 @@ class RulesCompiler:
             specializer=functools.lru_cache(maxsize=None)(
                 functools.partial(self.cond.specialize, compiled)),
             location=info.location, capture=info.capture,
-            capture_duration=info.capture_duration,
+            capture_duration=info.capture_duration, ast=compiled.ast,
             exception_fields=frozenset(
                 f for ex in info.exceptions
                 for f in (ex.fields if isinstance(ex.fields, list)

@@ -129,6 +129,9 @@ class CompiledRule:
     # ConditionCompiler.specialize); None when not available.
     specializer: Callable[[str], Callable[[Any], bool]] | None = field(
         default=None, repr=False, compare=False)
+    # The folded condition (exceptions and macros included), for the
+    # prefilter analysis; None for rules built without one.
+    ast: Any = field(default=None, repr=False, compare=False)
 
     def for_event(self, evt_name: str) -> "CompiledRule":
         """This rule with a predicate tuned for events named ``evt_name``

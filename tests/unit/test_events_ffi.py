@@ -106,7 +106,8 @@ def c_view(tmp_path_factory: pytest.TempPathFactory) -> dict:
     subprocess.run(["gcc", "-std=gnu11", "-o", str(exe), str(d / "dump.c"),
                     str(ROOT / "driver" / "event_table.c"),
                     str(ROOT / "driver" / "flags_table.c"),
-                    "-I", str(UAPI), "-I", str(_ffi_build.CSRC)],
+                    "-I", str(UAPI), "-I", str(_ffi_build.CSRC),
+                    "-I", str(_ffi_build.DRIVER)],
                    check=True, capture_output=True)
     out = subprocess.run([str(exe)], check=True, capture_output=True,
                          text=True).stdout

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fprobe_events.h"
+#include "prefilter.h"
+
 #define FSRC_MAX_RINGS 1024
 #define FSRC_WAIT_US_START 500
 #define FSRC_WAIT_US_MAX 30000
@@ -78,6 +81,19 @@ struct fsrc_devset {
 	struct fsrc_ring rings[FSRC_MAX_RINGS];
 };
 
+/*
+ * fsrc_is_wanted - whether event code @type is set in the @wanted bitmap
+ * (NULL: every known code); the one test both readers use.
+ */
+static inline int fsrc_is_wanted(const uint8_t *wanted, uint16_t type)
+{
+	if (type >= PPM_EVENT_MAX)
+		return 0;
+	if (!wanted)
+		return 1;
+	return (wanted[type >> 3] >> (type & 7)) & 1;
+}
+
 /* Result codes of fsrc_next_batch (>= 0 is a number of records). */
 #define FSRC_EMPTY 0
 
@@ -88,6 +104,7 @@ int fsrc_ioctl_get_u64(int fd, unsigned long req, uint64_t *out);
 int fsrc_ioctl_set_u32(int fd, unsigned long req, uint32_t val);
 int fsrc_ioctl_none(int fd, unsigned long req);
 int fsrc_ioctl_stats(int fd, void *stats);
+int fsrc_ioctl_prefilter(int fd, const void *prog, uint32_t size);
 
 void fsrc_ring_attach(struct fsrc_ring *r, void *info, const uint8_t *data,
 		      uint64_t size, int cpu);
@@ -114,5 +131,58 @@ int fsrc_scan_events(const uint8_t *buf, uint64_t len, uint64_t *pos,
 		     const uint8_t *wanted, uint64_t *skipped,
 		     uint64_t *seen);
 int fsrc_v1_nparams(const uint8_t *evt, uint32_t len);
+
+/*
+ * Task names of a replayed capture (comms.c): what the state knows of each
+ * thread's name, kept in step with the events the scanner delivers, so a
+ * prefilter program's name tests mean the same as on the live kernel.  A
+ * thread without an entry (or marked unknown) has no name: tests on it
+ * cannot be evaluated and let the event pass.
+ */
+#define FSRC_COMM_LEN 16
+#define FSRC_COMM_SLOTS 65536	/* a power of two */
+
+struct fsrc_comm_slot {
+	uint32_t tid;
+	uint8_t state;		/* 0 empty, 1 named, 2 unknown */
+	char comm[FSRC_COMM_LEN];
+};
+
+struct fsrc_comms {
+	uint32_t used;		/* slots not empty */
+	uint64_t overflows;	/* names not kept: table full */
+	struct fsrc_comm_slot slots[FSRC_COMM_SLOTS];
+	struct fsrc_comm_slot spare[FSRC_COMM_SLOTS];
+};
+
+void fsrc_comms_reset(struct fsrc_comms *c);
+void fsrc_comms_set(struct fsrc_comms *c, uint64_t tid, const char *comm,
+		    uint32_t len);
+const char *fsrc_comms_get(const struct fsrc_comms *c, uint64_t tid);
+
+/*
+ * What the capture scanner lets through: event codes in @wanted, then the
+ * prefilter program @prog (NULL: none), with task names from @comms (NULL:
+ * names unknown).  An enter event the program drops is still delivered
+ * when its exit (the same thread's next event, looked for at most
+ * @lookahead events ahead) is: old captures complete exit events with the
+ * parameters of their enter event.
+ */
+struct fsrc_scan_filter {
+	const uint8_t *wanted;
+	const void *prog;
+	struct fsrc_comms *comms;
+	uint32_t lookahead;
+	uint64_t filtered;	/* events the program dropped */
+	uint64_t enters_kept;	/* dropped enter events kept for their exit */
+};
+
+int fsrc_scan_filtered(const uint8_t *buf, uint64_t len, uint64_t *pos,
+		       int eof, struct fsrc_rec *recs, int maxrecs,
+		       int *nrecs, struct fsrc_scan_filter *f,
+		       uint64_t *skipped, uint64_t *seen);
+int fsrc_event_view(const uint8_t *evt, uint32_t len, uint32_t hdrlen,
+		    uint32_t nparams, const char *comm,
+		    struct fprobe_pf_event *out);
 
 #endif /* FSRC_H */

@@ -112,6 +112,22 @@ int fsrc_ioctl_stats(int fd, void *stats)
 	return ioctl(fd, FPROBE_IOCTL_GET_STATS, stats) < 0 ? -errno : 0;
 }
 
+/*
+ * fsrc_ioctl_prefilter - install @prog (@size bytes) on a device, or
+ * remove its program when @prog is NULL
+ */
+int fsrc_ioctl_prefilter(int fd, const void *prog, uint32_t size)
+{
+	struct fprobe_pf_load load;
+
+	if (!prog)
+		return ioctl(fd, FPROBE_IOCTL_CLEAR_PREFILTER, 0) < 0 ? -errno : 0;
+	memset(&load, 0, sizeof(load));
+	load.prog = (uint64_t)(uintptr_t)prog;
+	load.size = size;
+	return ioctl(fd, FPROBE_IOCTL_SET_PREFILTER, &load) < 0 ? -errno : 0;
+}
+
 void fsrc_ring_attach(struct fsrc_ring *r, void *info, const uint8_t *data,
 		      uint64_t size, int cpu)
 {
@@ -123,15 +139,6 @@ void fsrc_ring_attach(struct fsrc_ring *r, void *info, const uint8_t *data,
 	r->cpu = cpu;
 	r->cursor = __atomic_load_n(&ri->tail, __ATOMIC_RELAXED);
 	r->end = r->cursor;
-}
-
-static inline int is_wanted(const uint8_t *wanted, uint16_t type)
-{
-	if (type >= PPM_EVENT_MAX)
-		return 0;
-	if (!wanted)
-		return 1;
-	return (wanted[type >> 3] >> (type & 7)) & 1;
 }
 
 /* Does @r hold at least an event header between cursor and end? */
@@ -218,7 +225,7 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 			best->cursor = best->end;
 			continue;
 		}
-		if (!is_wanted(wanted, type)) {
+		if (!fsrc_is_wanted(wanted, type)) {
 			seq++;
 			best->skipped++;
 			best->cursor += len;

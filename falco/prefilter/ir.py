@@ -1,0 +1,254 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The prefilter's boolean expressions over kernel-evaluable tests.
+
+A :class:`Check` is one instruction of the program format
+(driver/uapi/fprobe_prefilter.h); ``And``/``Or``/``Not`` combine them and
+``TRUE``/``FALSE`` are constants. The constructors ``all_of``, ``any_of``
+and ``negate`` fold constants, flatten and drop duplicates, so "may be
+true" expressions with unknown parts shrink to ``TRUE`` on their own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Union
+
+from falco.driver._falco_ffi import lib
+
+OP_PRESENT = lib.FPROBE_PF_OP_PRESENT
+OP_EQ = lib.FPROBE_PF_OP_EQ
+OP_LT = lib.FPROBE_PF_OP_LT
+OP_GT = lib.FPROBE_PF_OP_GT
+OP_MASK = lib.FPROBE_PF_OP_MASK
+OP_STR_EQ = lib.FPROBE_PF_OP_STR_EQ
+OP_STR_PREFIX = lib.FPROBE_PF_OP_STR_PREFIX
+OP_STR_SUFFIX = lib.FPROBE_PF_OP_STR_SUFFIX
+OP_STR_CONTAINS = lib.FPROBE_PF_OP_STR_CONTAINS
+OP_PATH_CLEAN = lib.FPROBE_PF_OP_PATH_CLEAN
+OP_PATH_DIR = lib.FPROBE_PF_OP_PATH_DIR
+INT_OPS = frozenset((OP_EQ, OP_LT, OP_GT, OP_MASK))
+STR_OPS = frozenset((OP_STR_EQ, OP_STR_PREFIX, OP_STR_SUFFIX,
+                     OP_STR_CONTAINS, OP_PATH_DIR))
+ARG_COMM = lib.FPROBE_PF_ARG_COMM
+SIGNED = lib.FPROBE_PF_W_SIGNED
+MAX_STR = lib.FPROBE_PF_MAX_STR
+MAX_NEEDLE = 32
+MAX_PATH = lib.FPROBE_PF_MAX_PATH
+
+OP_NAMES = {OP_PRESENT: "present", OP_EQ: "==", OP_LT: "<", OP_GT: ">",
+            OP_MASK: "mask", OP_STR_EQ: "==", OP_STR_PREFIX: "startswith",
+            OP_STR_SUFFIX: "endswith", OP_STR_CONTAINS: "contains",
+            OP_PATH_CLEAN: "is clean path", OP_PATH_DIR: "dirname =="}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One instruction's test; ``label`` names the operand for humans."""
+
+    op: int
+    arg: int
+    sub: int = 0
+    width: int = 0
+    imm: int = 0
+    text: bytes | None = None
+    label: str = ""
+
+    def describe(self) -> str:
+        name = self.label or ("comm" if self.arg == ARG_COMM
+                              else f"param[{self.arg}]")
+        if self.op == OP_PRESENT:
+            return f"{name} present"
+        if self.op == OP_PATH_CLEAN:
+            return f"{name} is a clean absolute path (<= {self.imm} bytes)"
+        if self.op == OP_MASK:
+            mask, value = self.imm >> 32, self.imm & 0xFFFFFFFF
+            return f"({name} & {mask:#x}) == {value:#x}"
+        if self.op in INT_OPS:
+            value = self.imm
+            if self.width & SIGNED and value >= 1 << 63:
+                value -= 1 << 64
+            return f"{name} {OP_NAMES[self.op]} {value}"
+        text = (self.text or b"").decode("utf-8", "backslashreplace")
+        if self.op == OP_PATH_DIR:
+            return f"dirname({name}) == {text[:-1] or '/'!r}"
+        return f"{name} {OP_NAMES[self.op]} {text!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    items: tuple["Expr", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    items: tuple["Expr", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Ite:
+    """``then`` where ``cond`` holds, else ``other`` (``cond`` tested once)."""
+
+    cond: Check
+    then: "Expr"
+    other: "Expr"
+
+
+Expr = Union[Const, Check, And, Or, Not, Ite]
+TRUE = Const(True)
+FALSE = Const(False)
+
+
+def _gather(kind: type, items: Iterable[Expr], absorb: Const,
+            neutral: Const) -> Expr:
+    out: list[Expr] = []
+    seen: set[Expr] = set()
+    for item in items:
+        if item == absorb:
+            return absorb
+        if item == neutral:
+            continue
+        parts = item.items if isinstance(item, kind) else (item,)
+        for part in parts:     # type: ignore[attr-defined]
+            if part not in seen:
+                seen.add(part)
+                out.append(part)
+    for part in out:            # x and not x / x or not x
+        if Not(part) in seen:
+            return absorb
+    if not out:
+        return neutral
+    if len(out) == 1:
+        return out[0]
+    return kind(tuple(out))
+
+
+def all_of(*items: Expr) -> Expr:
+    return _gather(And, items, FALSE, TRUE)
+
+
+def any_of(*items: Expr) -> Expr:
+    return _gather(Or, items, TRUE, FALSE)
+
+
+def negate(item: Expr) -> Expr:
+    if isinstance(item, Const):
+        return FALSE if item.value else TRUE
+    if isinstance(item, Not):
+        return item.item
+    return Not(item)
+
+
+def when(guard: Expr, then: Expr, otherwise: Expr) -> Expr:
+    """``then`` where ``guard`` holds, ``otherwise`` elsewhere."""
+    return any_of(all_of(guard, then), all_of(negate(guard), otherwise))
+
+
+def ite(cond: Check, then: Expr, other: Expr) -> Expr:
+    if then == other:
+        return then
+    if then == TRUE and other == FALSE:
+        return cond
+    if then == FALSE and other == TRUE:
+        return Not(cond)
+    if other == FALSE:
+        return all_of(cond, then)
+    if then == TRUE:
+        return any_of(cond, other)
+    return Ite(cond, then, other)
+
+
+def atoms(expr: Expr, out: dict[Check, None] | None = None
+          ) -> dict[Check, None]:
+    """The distinct tests of ``expr``, in order of first appearance."""
+    out = {} if out is None else out
+    if isinstance(expr, Check):
+        out.setdefault(expr, None)
+    elif isinstance(expr, Not):
+        atoms(expr.item, out)
+    elif isinstance(expr, (And, Or)):
+        for item in expr.items:
+            atoms(item, out)
+    elif isinstance(expr, Ite):
+        out.setdefault(expr.cond, None)
+        atoms(expr.then, out)
+        atoms(expr.other, out)
+    return out
+
+
+def restrict(expr: Expr, atom: Check, value: bool) -> Expr:
+    """``expr`` with ``atom`` replaced by ``value``, folded."""
+    if isinstance(expr, Check):
+        return (TRUE if value else FALSE) if expr == atom else expr
+    if isinstance(expr, Not):
+        return negate(restrict(expr.item, atom, value))
+    if isinstance(expr, And):
+        return all_of(*(restrict(i, atom, value) for i in expr.items))
+    if isinstance(expr, Or):
+        return any_of(*(restrict(i, atom, value) for i in expr.items))
+    if isinstance(expr, Ite):
+        if expr.cond == atom:
+            return restrict(expr.then if value else expr.other, atom, value)
+        return ite(expr.cond, restrict(expr.then, atom, value),
+                   restrict(expr.other, atom, value))
+    return expr
+
+
+def simplify(expr: Expr, limit: int = 8) -> Expr:
+    """A decision-diagram form of ``expr`` (each test at most once on any
+    path; tautologies and contradictions become constants) when it has
+    at most ``limit`` distinct tests; else ``expr`` unchanged."""
+    order = list(atoms(expr))
+    if len(order) > limit:
+        return expr
+    memo: dict[tuple[Expr, int], Expr] = {}
+
+    def go(e: Expr, i: int) -> Expr:
+        if isinstance(e, Const) or i >= len(order):
+            return e
+        key = (e, i)
+        hit = memo.get(key)
+        if hit is None:
+            a = order[i]
+            hi = go(restrict(e, a, True), i + 1)
+            lo = go(restrict(e, a, False), i + 1)
+            hit = memo[key] = ite(a, hi, lo)
+        return hit
+    return go(expr, 0)
+
+
+def size(expr: Expr) -> int:
+    """Number of tests (an upper bound of the instructions emitted)."""
+    if isinstance(expr, Check):
+        return 1
+    if isinstance(expr, Ite):
+        return 1 + size(expr.then) + size(expr.other)
+    if isinstance(expr, Not):
+        return size(expr.item)
+    if isinstance(expr, (And, Or)):
+        return sum(size(i) for i in expr.items)
+    return 0
+
+
+def render(expr: Expr) -> str:
+    """The expression as readable text."""
+    if isinstance(expr, Const):
+        return "true" if expr.value else "false"
+    if isinstance(expr, Check):
+        return expr.describe()
+    if isinstance(expr, Not):
+        return f"not ({render(expr.item)})"
+    if isinstance(expr, Ite):
+        return (f"(if {expr.cond.describe()} then {render(expr.then)} "
+                f"else {render(expr.other)})")
+    sep = " and " if isinstance(expr, And) else " or "
+    return sep.join(f"({render(i)})" if isinstance(i, (And, Or)) else
+                    render(i) for i in expr.items)
