@@ -36,6 +36,7 @@ bench: build module
 	$(PYTHON) bench/rules.py
 	$(PYTHON) bench/replay.py
 	$(PYTHON) bench/churn.py
+	$(PYTHON) bench/outputs.py
 	bench/kernel_overhead.sh
 	scripts/vm-run.sh 'python3 bench/replay_live.py'
 

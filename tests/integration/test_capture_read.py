@@ -3,35 +3,35 @@
 from __future__ import annotations
 
 import gzip
-import shutil
+import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
+import support.cli as s
 from falco.errors import CaptureError, DecodeError
 from falco.events.scap import CaptureReader, read_capture
+from support.external import CAPTURES, require_tool
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "captures"
 NAMES = ["cat_write", "open-multiple-files", "connect_localhost"]
 # captures recorded by sysdig 0.29.3 in the VM (tests/data/captures/README)
 OURS = sorted((Path(__file__).resolve().parents[1] / "data" /
                "captures").glob("*.scap*"))
 
-pytestmark = pytest.mark.skipif(not CAPTURES.exists(),
-                                reason="shared captures not available")
+needs_shared = pytest.mark.usefixtures("shared")
 
 
 def sysdig(path: Path, fmt: str, filt: str = "") -> list[str]:
-    if shutil.which("sysdig") is None:
-        pytest.skip("sysdig not installed")
-    cmd = ["sysdig", "-r", str(path), "-p", fmt]
+    cmd = [require_tool("sysdig"), "-r", str(path), "-p", fmt]
     if filt:
         cmd.append(filt)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return out.stdout.splitlines()
 
 
+@needs_shared
 @pytest.mark.parametrize("name", NAMES)
 def test_event_headers_match_sysdig(name: str) -> None:
     path = CAPTURES / f"{name}.scap"
@@ -61,7 +61,6 @@ def test_sysdig_recorded_captures_match_sysdig(path: Path) -> None:
             assert ours[int(num)].param_str(field) == text, (field, line)
     # sysdig renders fds and relative paths from its state: compare the
     # raw numbers in evt.args and the raw name
-    import re
     checked = 0
     for line in sysdig(path, "*%evt.num %evt.rawarg.name %evt.args"):
         num, rawname, args = (line.split(" ", 2) + [""])[:3]
@@ -77,6 +76,7 @@ def test_sysdig_recorded_captures_match_sysdig(path: Path) -> None:
     assert checked > 100
 
 
+@needs_shared
 @pytest.mark.parametrize("name,field", [
     ("cat_write", "name"), ("open-multiple-files", "name"),
     ("connect_localhost", "tuple"), ("cat_write", "flags"),
@@ -92,6 +92,7 @@ def test_param_values_match_sysdig(name: str, field: str) -> None:
         assert ours[int(num)].param_str(field) == text, line
 
 
+@needs_shared
 def test_capture_state_blocks() -> None:
     with CaptureReader(CAPTURES / "cat_write.scap") as rd:
         assert rd.version[0] == 1
@@ -105,6 +106,7 @@ def test_capture_state_blocks() -> None:
         assert any(f.name.startswith("/") for f in rd.fds)
 
 
+@needs_shared
 def test_interesting_events_are_filtered_in_c() -> None:
     path = CAPTURES / "open-multiple-files.scap"
     every = read_capture(path)
@@ -118,6 +120,7 @@ def test_interesting_events_are_filtered_in_c() -> None:
                                         range(1, 14)}
 
 
+@needs_shared
 def test_plain_and_gzip_give_the_same_events(tmp_path: Path) -> None:
     plain = tmp_path / "plain.scap"
     plain.write_bytes(gzip.decompress((CAPTURES /
@@ -143,6 +146,7 @@ def test_not_a_capture(tmp_path: Path) -> None:
     assert "not a readable capture" in str(exc.value)
 
 
+@needs_shared
 def test_truncated_capture_reports_offset(tmp_path: Path) -> None:
     data = gzip.decompress((CAPTURES / "cat_write.scap").read_bytes())
     cut = tmp_path / "cut.scap"
@@ -157,6 +161,7 @@ def test_truncated_capture_reports_offset(tmp_path: Path) -> None:
     assert len(got) > 300
 
 
+@needs_shared
 def test_corrupt_block_reports_offset(tmp_path: Path) -> None:
     data = bytearray(gzip.decompress((CAPTURES /
                                       "cat_write.scap").read_bytes()))
@@ -178,13 +183,8 @@ def test_corrupt_block_reports_offset(tmp_path: Path) -> None:
     assert exc.value.offset == pos
 
 
-def _cli():
-    support = pytest.importorskip("support.cli")
-    return support
-
-
+@needs_shared
 def test_cli_missing_capture_message_and_status(tmp_path: Path) -> None:
-    s = _cli()
     cfg = s.write_config(tmp_path)
     res = s.run_falco("-c", str(cfg), "-r", str(s.SINGLE_RULE), "-e",
                       str(tmp_path / "absent.scap"))
@@ -193,10 +193,8 @@ def test_cli_missing_capture_message_and_status(tmp_path: Path) -> None:
     assert "No such file" in res.stderr
 
 
+@needs_shared
 def test_cli_unreadable_capture_message_and_status(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    s = _cli()
     cap = tmp_path / "locked.scap"
     cap.write_bytes((CAPTURES / "cat_write.scap").read_bytes())
     cap.chmod(0)
@@ -212,8 +210,8 @@ def test_cli_unreadable_capture_message_and_status(tmp_path: Path) -> None:
     assert "Permission denied" in res.stderr and "locked.scap" in res.stderr
 
 
+@needs_shared
 def test_cli_truncated_capture_reports_offset(tmp_path: Path) -> None:
-    s = _cli()
     data = gzip.decompress((CAPTURES / "cat_write.scap").read_bytes())
     cut = tmp_path / "cut.scap"
     cut.write_bytes(data[:len(data) - 50])

@@ -3,7 +3,6 @@
 evt.type / proc.name / fd.name our state engine shows."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,9 @@ from falco.events.capture_state import (FdEntry, GroupEntry, MachineInfo,
                                         UserEntry)
 from falco.events.scap import CaptureReader, read_capture
 from falco.events.scap_writer import ScapWriter
+from falco.fields import default_registry
+from falco.state import Inspector
+from support.external import require_tool
 
 PROCS = [
     ProcEntry(tid=1, pid=1, ptid=0, comm="init", exe="/sbin/init",
@@ -128,22 +130,18 @@ def test_enter_events_are_synthesized(capture: Path) -> None:
 
 
 def _sysdig(path: Path) -> list[tuple[str, ...]]:
-    if shutil.which("sysdig") is None:
-        pytest.skip("sysdig not installed")
     out = subprocess.run(
-        ["sysdig", "-r", str(path), "-p",
+        [require_tool("sysdig"), "-r", str(path), "-p",
          "*%evt.num\t%evt.type\t%evt.dir\t%proc.name\t%fd.name"],
         capture_output=True, text=True, check=True).stdout
     return [tuple(line.split("\t")) for line in out.splitlines()]
 
 
 def test_sysdig_agrees_with_our_state_engine(capture: Path) -> None:
-    inspector = pytest.importorskip("falco.state.inspector")
-    fields = pytest.importorskip("falco.fields")
-    reg = fields.default_registry()
+    reg = default_registry()
     extract = [reg.resolve(n) for n in ("evt.type", "proc.name", "fd.name")]
     rd = CaptureReader(capture)
-    insp = inspector.Inspector()
+    insp = Inspector()
     insp.bootstrap_capture(rd.procs, rd.fds, rd.users, rd.groups)
     ours = {}
     for ev in rd:

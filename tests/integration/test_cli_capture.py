@@ -2,7 +2,6 @@
 """capture.*: an alert starts a recording of the following events."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,9 +12,9 @@ from falco.events.capture_state import ProcEntry
 from falco.events.scap_writer import ScapWriter
 from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
                               alert_lines, run_falco, write_config)
+from support.external import require_tool
 
-needs_shared = pytest.mark.skipif(not CAT_WRITE.exists(),
-                                  reason="shared captures not available")
+needs_shared = pytest.mark.usefixtures("shared")
 
 
 @needs_shared
@@ -46,10 +45,9 @@ def test_alert_records_a_replayable_capture(tmp_path: Path) -> None:
     lines = alert_lines(again.stdout)
     assert lines == alert_lines(res.stdout)
     assert len(lines) == 8 and all(ln.endswith(OPEN_SEEN) for ln in lines)
-    if shutil.which("sysdig"):
-        out = subprocess.run(["sysdig", "-r", str(files[0])],
-                             capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0 and " open " in out.stdout
+    out = subprocess.run([require_tool("sysdig"), "-r", str(files[0])],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and " open " in out.stdout
 
 
 @needs_shared
@@ -118,9 +116,8 @@ def test_recording_carries_the_fds_opened_before_it(tmp_path: Path) -> None:
                       "-r", str(rules), "-e", str(files[0]))
     assert again.returncode == 0, again.stderr
     assert [ln.split("Warning ", 1)[1] for ln in alert_lines(again.stdout)] == expected
-    if shutil.which("sysdig"):
-        out = subprocess.run(["sysdig", "-r", str(files[0]), "-p", "%fd.name",
-                              "evt.type=write and evt.dir=<"],
-                             capture_output=True, text=True, timeout=120)
-        assert out.stdout.split() == ["/srv/data.db", "10.0.0.1:40000->10.0.0.2:443"], \
-            out.stdout + out.stderr
+    out = subprocess.run([require_tool("sysdig"), "-r", str(files[0]), "-p",
+                          "%fd.name", "evt.type=write and evt.dir=<"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["/srv/data.db", "10.0.0.1:40000->10.0.0.2:443"], \
+        out.stdout + out.stderr

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
+import subprocess
 import threading
 import urllib.request
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from falco.app.lifecycle import (FileWatcher, PidFile, Watchdog, sd_notify,
                           watchdog_interval)
 from falco.app.webserver import WebServer, render_metrics
+from support.external import require_tool
 
 
 @pytest.fixture
@@ -123,11 +126,7 @@ def test_webserver_healthz_and_metrics() -> None:
 
 
 def test_webserver_tls(tmp_path: Path) -> None:
-    import shutil
-    import ssl
-    import subprocess
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not installed")
+    require_tool("openssl")
     pem = tmp_path / "falco.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
                     "-nodes", "-days", "1", "-subj", "/CN=localhost",

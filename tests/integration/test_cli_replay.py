@@ -13,8 +13,7 @@ from support.cli import (CAT_WRITE, OPEN_SEEN, REGRESSION, ROOT,
                               SINGLE_RULE, alert_lines, run_falco,
                               write_config)
 
-pytestmark = pytest.mark.skipif(not CAT_WRITE.exists(),
-                                reason="shared captures not available")
+pytestmark = pytest.mark.usefixtures("shared")
 RULES = REGRESSION / "rules"
 EXPECTED = REGRESSION / "output_files"
 

@@ -26,8 +26,7 @@ from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE, falco_argv,
                               env, run_falco, scap_blocks, wait_for,
                               write_config)
 
-pytestmark = pytest.mark.skipif(not CAT_WRITE.exists(),
-                                reason="shared captures not available")
+pytestmark = pytest.mark.usefixtures("shared")
 HEADER, EVENTS = scap_blocks(CAT_WRITE) if CAT_WRITE.exists() else (b"", [])
 SPLIT = len(EVENTS) // 2
 

@@ -21,11 +21,11 @@ import yaml
 from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
                               alert_lines, run_falco, start_falco, wait_for,
                               write_config)
+from support.external import require
 from support.sinks import journal_entries, journald_available, \
     journald_running
 
-pytestmark = pytest.mark.skipif(not CAT_WRITE.exists(),
-                                reason="shared captures not available")
+pytestmark = pytest.mark.usefixtures("shared")
 
 
 def falco_with(tmp_path: Path, *extra: str, rules: Path = SINGLE_RULE,
@@ -111,8 +111,9 @@ def test_syslog_output_to_datagram_socket(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def journald() -> Iterator[None]:
     """A real systemd-journald, started by hand (PID 1 is not systemd)."""
-    if not journald_available():
-        pytest.skip("systemd-journald or systemd-python not installed")
+    require(journald_available(), "systemd-journald, journalctl or "
+            "systemd-python is not installed (.ci/apt-packages.txt, "
+            "requirements-dev.txt)")
     with journald_running():
         yield
 
@@ -189,9 +190,10 @@ def test_http_output(tmp_path: Path, http_sink: ThreadingHTTPServer) -> None:
 def test_stalled_http_does_not_delay_file(tmp_path: Path,
                                           http_sink: ThreadingHTTPServer
                                           ) -> None:
-    """The HTTP listener stalls 10 s on its first request; the file output
-    must be complete within 100 ms of that first request arriving."""
-    http_sink.stall = 10.0
+    """The HTTP listener stalls on its first request; the file output is
+    complete while it still stalls (an order that holds under load;
+    bench/outputs.py measures the delay)."""
+    http_sink.stall = 30.0
     out = tmp_path / "events.txt"
     cfg = write_config(tmp_path, file_output={"enabled": True,
                                               "filename": str(out)},
@@ -202,17 +204,12 @@ def test_stalled_http_does_not_delay_file(tmp_path: Path,
                        str(CAT_WRITE))
     try:
         assert wait_for(lambda: http_sink.times, 60)
-        first_post = http_sink.times[0]          # wall clock, like mtime
-        assert wait_for(lambda: out.exists() and len(
-            out.read_text().splitlines()) == 8, 8), \
-            "file output waited for the stalled http"
-        # When the 8th line was written, measured by the file system, not
-        # by this test's polling.
-        delay = out.stat().st_mtime - first_post
-        assert delay < 0.1, delay
-        assert len(http_sink.bodies) == 0       # still stalled
+        assert wait_for(lambda: http_sink.bodies or (out.exists() and len(
+            out.read_text().splitlines()) == 8), 60)
+        assert len(out.read_text().splitlines()) == 8
+        assert len(http_sink.bodies) == 0, "file output waited for http"
+        http_sink.stall_event.set()             # end the stall
         stdout, stderr = proc.communicate(timeout=60)
-        assert time.time() - first_post >= 9.9   # the stall was real
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -3,7 +3,6 @@
 the test on a private socket and stopped at the end."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -11,15 +10,15 @@ import pytest
 
 from support.cli import (CAT_WRITE, OPEN_SEEN, SINGLE_RULE,
                               alert_lines, run_falco, wait_for, write_config)
+from support.external import require_tool
 from support.sinks import rsyslogd_running
 
-pytestmark = pytest.mark.skipif(
-    not CAT_WRITE.exists() or shutil.which("rsyslogd") is None,
-    reason="needs the shared captures and rsyslog")
+pytestmark = pytest.mark.usefixtures("shared")
 
 
 @pytest.fixture
 def rsyslog(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    require_tool("rsyslogd")
     with rsyslogd_running(tmp_path) as sink:
         yield sink
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+import support.cli as support
 from falco.driver.ring import device_paths
 
-support = pytest.importorskip("support.cli")
+pytestmark = pytest.mark.usefixtures("shared")
 
 
 @pytest.mark.skipif(bool(device_paths()), reason="falco_probe is loaded")

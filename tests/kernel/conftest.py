@@ -56,9 +56,13 @@ def _reset_module() -> None:
 
 @pytest.fixture(autouse=True)
 def _module_ready() -> Iterator[None]:
-    """Every test starts, and leaves, the module loaded with defaults."""
+    """Every test starts, and leaves, the module loaded with defaults; in
+    the VM a missing device is a failure, never a skip."""
     if IN_VM:
         _reset_module()
+        if not Path("/dev/falco0").exists():
+            pytest.fail("falco_probe is loaded but /dev/falco0 is missing",
+                        pytrace=False)
     yield
     if IN_VM:
         _reset_module()

@@ -14,8 +14,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "/etc/falco-cli-live.conf"
 # rules/falco_rules.yaml's "Write below etc" (priority ERROR).
@@ -69,8 +67,6 @@ def _metrics(proc: subprocess.Popen[str]) -> str:
 
 
 def test_live_write_below_etc_and_summary_on_ctrl_c() -> None:
-    if not Path("/dev/falco0").exists():
-        pytest.skip("falco_probe is not loaded: run in the VM harness")
     undo: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="falco-cli-") as d:
         work = Path(d)

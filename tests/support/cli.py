@@ -15,9 +15,7 @@ from typing import Any, Callable
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-CAPTURES = Path("/work/shared/captures")
-REGRESSION = Path("/work/shared/falco-regression")
+from support.external import CAPTURES, REGRESSION, ROOT
 CAT_WRITE = CAPTURES / "cat_write.scap"
 SINGLE_RULE = REGRESSION / "rules" / "single_rule.yaml"
 OPEN_SEEN = "Warning An open was seen (command=cat /dev/null)"

@@ -44,6 +44,7 @@ from falco.outputs import OutputManager
 from falco.outputs.format import AlertFormatter
 from falco.rules import load_rules
 from falco.state import Inspector
+from support.external import require_tool
 from support.fake_ring import FakeRing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ RULES = """
   priority: NOTICE
 """
 # What each key is set to instead of its default ({tmp}, {capture},
-# {rules}, {pem} are filled in), and the probe that observes it; "refused":
+# {rules}, {pem}, {port}: a free TCP port, are filled in), and the probe that observes it; "refused":
 # not implemented, any value but the default is an error (whoever
 # implements such a key gives it a probe here).
 OTHER: dict[str, tuple[str, str]] = {
@@ -120,7 +121,7 @@ OTHER: dict[str, tuple[str, str]] = {
     "syscall_event_drops.simulate_drops": ("true", "services"),
     "webserver.enabled": ("false", "services"),
     "webserver.threadiness": ("4", "refused"),
-    "webserver.listen_port": ("0", "services"),
+    "webserver.listen_port": ("{port}", "services"),
     "webserver.listen_address": ("127.0.0.2", "services"),
     "webserver.k8s_healthz_endpoint": ("/health", "services"),
     "webserver.prometheus_metrics_enabled": ("false", "services"),
@@ -216,10 +217,12 @@ class World:
     rules: Path
     pem: Path | None
     syslog: socket.socket
+    port: int
 
     def fill(self, text: str) -> str:
         return text.format(tmp=self.tmp, capture=self.capture,
-                           rules=self.rules, pem=self.pem or "{pem}")
+                           rules=self.rules, pem=self.pem or "{pem}",
+                           port=self.port)
 
     def config(self, overrides: list[str]) -> Config:
         return load_config(str(CONF), [self.fill(o) for o in overrides]).config
@@ -264,11 +267,12 @@ def world(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(tmp_path / "log.sock"))
     sock.setblocking(False)
+    with socket.socket() as probe:          # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     yield World(tmp_path, capsys, write_capture(tmp_path / "c.scap"), rules,
-                pem, sock)
+                pem, sock, port)
     sock.close()
-    for stray in Path("/tmp").glob("falco_17000000*.scap"):
-        stray.unlink()          # capture.path_prefix's default, /tmp/falco
 
 
 _STAMP = re.compile(r"^(\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}|"
@@ -358,8 +362,8 @@ def probe_services(w: World, overrides: list[str], key: str) -> object:
         if services.web is not None:
             scheme = "https" if services.web.ssl_certificate else "http"
             port = services.web.bound_port
-            if key == "webserver.listen_port":     # Falco's port, or not
-                port = 8765
+            if key == "webserver.listen_port":     # on that port, or not
+                port = w.port
             base = f"{scheme}://127.0.0.1:{port}"
             web = [_get(base + p, w.pem) for p in
                    ("/healthz", "/health", "/metrics", "/versions")]
@@ -369,8 +373,7 @@ def probe_services(w: World, overrides: list[str], key: str) -> object:
         router.stop()
     drops = services.drops
     recordings = {}
-    for path in sorted(w.tmp.glob("*.scap")) + sorted(
-            Path("/tmp").glob("falco_17000000*.scap")):
+    for path in sorted(w.tmp.glob("*.scap")):
         if path.name != "c.scap":
             recordings[path.name] = len(read_capture(path))
             path.unlink()
@@ -430,12 +433,18 @@ PROBES: dict[str, Callable[[World, list[str], str], object]] = {
     "live": probe_live, "containers": probe_containers}
 
 
+# Keys compared with their base value instead of their default: an enabled
+# http_output needs a url; the default /tmp/falco prefix is shared by every
+# checkout on the machine, and so is the default port 8765.
+KEEP_BASE = {"http_output.url", "capture.path_prefix",
+             "webserver.listen_port"}
+
+
 def base_for(key: str, probe: str) -> list[str]:
     """The probe's base without the key's own entry (its default is what
-    the other value is compared with), unless the default is refused with
-    the base (an enabled http_output needs a url)."""
+    the other value is compared with), except for KEEP_BASE."""
     base = [o for o in BASE[probe] if o.split("=")[0] != key
-            or key == "http_output.url"]
+            or key in KEEP_BASE]
     return base + EXTRA_BASE.get(key, [])
 
 
@@ -449,9 +458,8 @@ def test_key_changes_behaviour_or_is_refused(world: World, key: str) -> None:
         assert str(info.value).startswith(f"{key}: ")
         assert "not" in str(info.value) and "remove the key" in str(info.value)
         return
-    if "{pem}" in override and world.pem is None:
-        pytest.fail("openssl is needed to make a certificate "
-                    "(.ci/apt-packages.txt)")
+    if "{pem}" in override:
+        require_tool("openssl")
     observe = PROBES[probe]
     base = base_for(key, probe)
     default = observe(world, base, key)

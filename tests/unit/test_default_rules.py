@@ -12,6 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
+from falco.driver.schema import get_schema
+from falco.fields import default_registry
+from falco.rules import Priority, RuleSet, load_rules
+
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "rules"
 DEFAULT_FILES = [RULES_DIR / "falco_rules.yaml",
@@ -20,8 +24,6 @@ DEFAULT_FILES = [RULES_DIR / "falco_rules.yaml",
 ARTICLE_FILE = ROOT / "tests" / "data" / "article_rules.yaml"
 ACTIONS = ROOT / "tests" / "kernel" / "actions"
 
-PRIORITIES = {"EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE",
-              "INFORMATIONAL", "INFO", "DEBUG"}
 MITRE_TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 MITRE_TACTIC = re.compile(r"^mitre_[a-z_]+$")
 ANALYST_FIELDS = ("%user.name", "%proc.cmdline", "%container.id")
@@ -60,7 +62,7 @@ def test_rule_names_are_unique() -> None:
 def test_rule_metadata(rule: dict[str, Any]) -> None:
     for key in ("desc", "condition", "output", "priority", "tags"):
         assert rule.get(key), f"{rule['rule']}: missing {key}"
-    assert str(rule["priority"]).upper() in PRIORITIES
+    Priority.parse(str(rule["priority"]))        # raises when unknown
     tags = rule["tags"]
     assert any(MITRE_TECHNIQUE.match(t) for t in tags), f"no MITRE technique in {tags}"
     assert any(MITRE_TACTIC.match(t) for t in tags), f"no MITRE tactic in {tags}"
@@ -128,67 +130,37 @@ def test_article_macros_defined_in_default_rules() -> None:
 
 # --- the real engine --------------------------------------------------------
 
-def _engine() -> tuple[Any, Any, frozenset[str]]:
-    rules_mod = pytest.importorskip("falco.rules", reason="rules engine not built yet")
-    fields_mod = pytest.importorskip("falco.fields")
-    if not hasattr(rules_mod, "load_rules") or not hasattr(fields_mod, "default_registry"):
-        pytest.skip("falco.rules.load_rules / falco.fields.default_registry not available yet")
-    schema = pytest.importorskip("falco.driver.schema")
-    names = frozenset(e.name for e in schema.get_schema().events if not e.unused)
-    return rules_mod.load_rules, fields_mod.default_registry(), names
-
-
-def _problems(result: Any) -> tuple[list[Any], list[Any]]:
-    """(errors, warnings) from what load_rules(..., collect_errors=True) returns."""
-    errors = getattr(result, "errors", None)
-    warnings = getattr(result, "warnings", None)
-    if errors is None and isinstance(result, tuple):
-        rest = [r for r in result[1:] if isinstance(r, (list, tuple))]
-        errors = rest[0] if rest else []
-        warnings = rest[1] if len(rest) > 1 else warnings
-    if warnings is None:
-        ruleset = result[0] if isinstance(result, tuple) else result
-        warnings = getattr(ruleset, "warnings", [])
-    return list(errors or []), list(warnings or [])
-
-
-def _rule_names(result: Any) -> set[str]:
-    ruleset = result[0] if isinstance(result, tuple) else result
-    rules = getattr(ruleset, "rules", None)
-    if rules is None and hasattr(ruleset, "ruleset"):
-        rules = ruleset.ruleset.rules
-    if isinstance(rules, dict):
-        return set(rules)
-    return {getattr(r, "name", r) for r in rules or ()}
-
-
-def _load(paths: list[Path]) -> Any:
-    load_rules, registry, names = _engine()
-    return load_rules([str(p) for p in paths], registry, all_evttypes=names,
-                      collect_errors=True)
+def _load(paths: list[Path]) -> RuleSet:
+    schema = get_schema()
+    names = frozenset(e.name for e in schema.events if not e.unused)
+    return load_rules([str(p) for p in paths], default_registry(),
+                      all_evttypes=names, collect_errors=True)
 
 
 def test_default_rules_load_without_errors_or_warnings() -> None:
     result = _load(DEFAULT_FILES)
-    errors, warnings = _problems(result)
-    assert errors == []
-    assert warnings == []
-    assert _rule_names(result) >= set(RULE_IDS)
+    assert [str(e) for e in result.errors] == []
+    assert [str(w) for w in result.warnings] == []
+    assert [r.name for r in result.rules] == RULE_IDS
 
 
 def test_article_rules_load_unchanged_on_top() -> None:
     result = _load(DEFAULT_FILES + [ARTICLE_FILE])
-    errors, warnings = _problems(result)
-    assert errors == []
-    assert warnings == []
-    assert {"write_etc", "system_binaries_network_activity_container"} <= _rule_names(result)
+    assert [str(e) for e in result.errors] == []
+    assert [str(w) for w in result.warnings] == []
+    assert [r.name for r in result.rules] == RULE_IDS + [
+        "write_etc", "system_binaries_network_activity_container"]
 
 
 def test_article_rules_need_our_macros() -> None:
     """Loaded alone, the article rules must fail: the macros come from us."""
     result = _load([ARTICLE_FILE])
-    errors, _ = _problems(result)
-    assert any("write_etc_common" in str(e) for e in errors)
+    assert result.rules == []
+    assert [(e.code, e.item_name, e.message) for e in result.errors] == [
+        ("LOAD_ERR_VALIDATE", "write_etc",
+         "Undefined macro 'write_etc_common' used in filter."),
+        ("LOAD_ERR_VALIDATE", "system_binaries_network_activity_container",
+         "Undefined macro 'inbound' used in filter.")]
 
 
 def _output_fields(output: str) -> set[str]:

@@ -7,7 +7,7 @@ struct layout and table entry; the test compares that with what Python sees.
 from __future__ import annotations
 
 import json
-import shutil
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import pytest
 from falco.driver import _ffi_build
 from falco.driver._falco_ffi import ffi, lib
 from falco.driver.schema import get_schema
+from support.external import UPSTREAM_RULES, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 UAPI = ROOT / "driver" / "uapi"
@@ -82,8 +83,7 @@ int main(void) {
 
 @pytest.fixture(scope="module")
 def c_view(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc not installed")
+    require_tool("gcc")
     names = []
     for hdr in ("fprobe_events.h", "fprobe_abi.h"):
         names += _ffi_build.header_constants((UAPI / hdr).read_text())
@@ -167,11 +167,8 @@ def test_event_codes_pair_up() -> None:
                 assert p.flags, (ev.name, p.name)
 
 
-def test_rule_syscalls_are_in_the_table() -> None:
-    rules = Path(__file__).resolve().parents[3] / "shared" / "upstream-rules"
-    if not rules.exists():
-        pytest.skip("shared upstream rules not available")
-    import re
+def test_rule_syscalls_are_in_the_table(shared: Path) -> None:
+    rules = UPSTREAM_RULES
     schema = get_schema()
     used: set[str] = set()
     for f in ("falco_rules.yaml", "falco-incubating_rules.yaml",

@@ -8,17 +8,15 @@ from pathlib import Path
 import pytest
 
 from falco.rules import load_rules
-
+from support.external import UPSTREAM_RULES
 from support.state_sim import Sim
 
-RULES = Path("/work/shared/upstream-rules/falco_rules.yaml")
+RULES = UPSTREAM_RULES / "falco_rules.yaml"
 H = "9a8b7c6d5e4f" + "0" * 52
 
 
 @pytest.fixture(scope="module")
-def ruleset():  # type: ignore[no-untyped-def]
-    if not RULES.exists():
-        pytest.skip("upstream rules not available")
+def ruleset(shared: Path):  # type: ignore[no-untyped-def]
     return load_rules([str(RULES)], Sim().registry)
 
 

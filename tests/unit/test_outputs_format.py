@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from falco.engine.alert import Alert
 from falco.outputs.format import AlertFormatter, format_time
 from falco.rules import Priority
+from support.external import REGRESSION
 
-EXPECTED = Path("/work/shared/falco-regression/output_files")
+EXPECTED = REGRESSION / "output_files"
 # 2016-08-04T16:17:57.881781397Z, the first alert of cat_write.scap.
 TS = 1470327477881781397
 
@@ -40,14 +40,14 @@ def test_text_line_local_time(monkeypatch, tz: str, clock: str) -> None:
                     "(command=cat /dev/null)")
 
 
-@pytest.mark.skipif(not EXPECTED.is_dir(), reason="no regression data")
+@pytest.mark.usefixtures("shared")
 def test_iso_text_matches_falco_file() -> None:
     first = (EXPECTED / "single_rule_with_cat_write.txt").read_text(
     ).splitlines()[0]
     assert AlertFormatter(iso_time=True).text(cat_alert()) == first
 
 
-@pytest.mark.skipif(not EXPECTED.is_dir(), reason="no regression data")
+@pytest.mark.usefixtures("shared")
 def test_json_matches_falco_file_byte_for_byte() -> None:
     first = (EXPECTED / "single_rule_with_cat_write.json").read_text(
     ).splitlines()[0]

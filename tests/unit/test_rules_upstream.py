@@ -3,38 +3,35 @@
 registry and event table, and ``falco -V`` says so."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from falco.driver.schema import get_schema
+from falco.fields import default_registry
 from falco.rules import RuleSet, load_rules
+from support.external import ROOT, UPSTREAM_RULES as UPSTREAM
 
-ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM = ROOT.parent / "shared" / "upstream-rules"
 STABLE = UPSTREAM / "falco_rules.yaml"
 INCUBATING = UPSTREAM / "falco-incubating_rules.yaml"
 SANDBOX = UPSTREAM / "falco-sandbox_rules.yaml"
 OLD = UPSTREAM / "falco-0.13.0_falco_rules.yaml"
 K8S = UPSTREAM / "falco-0.13.0_k8s_audit_rules.yaml"
 
-pytestmark = pytest.mark.skipif(not STABLE.exists(),
-                                reason="../shared/upstream-rules missing")
+pytestmark = pytest.mark.usefixtures("shared")
 
 
 def event_names() -> frozenset[str]:
     """Every evt.type value: event names plus syscall names."""
-    schema_mod = pytest.importorskip("falco.driver.schema")
-    schema = schema_mod.get_schema()
+    schema = get_schema()
     return frozenset(n for n in (*schema.by_name, *schema.sc_names)
                      if n and n != "NA")
 
 
 def load(*paths: Path) -> RuleSet:
-    fields = pytest.importorskip("falco.fields")
-    return load_rules(list(paths), fields.default_registry(),
+    return load_rules(list(paths), default_registry(),
                       all_evttypes=event_names(), collect_errors=True)
 
 
@@ -70,8 +67,6 @@ def test_k8s_audit_rules_are_refused() -> None:
     assert rs.errors[0].location.line == 25
 
 
-@pytest.mark.skipif(importlib.util.find_spec("falco.app.cli") is None,
-                    reason="falco.app.cli not written yet")
 @pytest.mark.parametrize("files,ok", [
     ([STABLE], True), ([STABLE, INCUBATING, SANDBOX], True), ([OLD], True),
     ([K8S], False)])

@@ -2,7 +2,6 @@
 """Replaying the shared captures (old enter/exit-pair schema)."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -10,16 +9,13 @@ import pytest
 from falco.events.scap import CaptureReader
 from falco.fields import default_registry
 from falco.state import EventContext, Inspector
+from support.external import CAPTURES
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "captures"
-if not CAPTURES.is_dir():
-    CAPTURES = Path("/work/shared/captures")
+pytestmark = pytest.mark.usefixtures("shared")
 
 
 def _replay(name: str) -> Iterator[EventContext]:
     path = CAPTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} not available")
     insp = Inspector()
     with CaptureReader(path) as rd:
         insp.bootstrap_capture(rd.procs, rd.fds, rd.users, rd.groups)
