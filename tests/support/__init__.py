@@ -1,2 +1,3 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers shared by the test suites: CLI runners, state simulators, fake rings."""
+"""Helpers shared by the test suites: CLI runners, real event contexts,
+state simulators, fake rings, what tests need from outside the repository."""

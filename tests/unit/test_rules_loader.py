@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from falco.errors import RuleLoadError
 from falco.rules import Priority, RuleSet, RulesError, load_rules
-from support.dict_registry import TEST_EVTTYPES, make_test_registry
+from support.contexts import EVENT_NAMES as TEST_EVTTYPES
+from support.contexts import REGISTRY as REG
+from support.contexts import ctx
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rules"
-REG = make_test_registry()
 
 
 def load(*texts: str, collect: bool = True) -> RuleSet:
@@ -46,18 +47,21 @@ def test_valid_files_and_override() -> None:
     shell, opened = rs.rules
     assert shell.evttypes == frozenset({"execve", "execveat"})
     assert shell.tags == frozenset({"process", "shell"})
-    base = {"evt.type": "execve", "proc.name": "ash", "proc.pname": "nginx",
-            "proc.cmdline": "ash -i"}
-    assert shell.matches(base)            # ash appended to shell_binaries
-    assert not shell.matches({**base, "proc.cmdline":
-                              "sh -c /usr/local/bin/healthcheck --x"})
-    assert not shell.matches({**base, "proc.pname": "httpd",
-                              "proc.cmdline": "sh -c true"})
-    assert shell.matches({**base, "proc.pname": "httpd"})
+    def execve(comm: str, args: list[str], parent: str) -> Any:
+        return ctx("execve", comm=comm, args=args, parents=[parent])
+
+    # ash appended to shell_binaries
+    assert shell.matches(execve("ash", ["-i"], "nginx"))
+    assert not shell.matches(execve("ash", ["-i"], "sshd"))
+    assert not shell.matches(execve("sh", ["-c", "/usr/local/bin/healthcheck",
+                                           "--x"], "nginx"))
+    assert not shell.matches(execve("sh", ["-c", "true"], "httpd"))
+    assert shell.matches(execve("sh", ["-c", "true"], "nginx"))
+    assert shell.matches(execve("ash", ["-i"], "httpd"))
     assert opened.priority is Priority.ERROR and not opened.enabled
     assert "and not proc.name = vim" in opened.condition
-    assert not opened.matches({"evt.type": "open", "fd.name": "/etc/x",
-                               "proc.name": "vim"})
+    assert not opened.matches(ctx("open", comm="vim", name="/etc/x"))
+    assert opened.matches(ctx("open", comm="cat", name="/etc/x"))
     assert rs.rules_for("open") == ()      # disabled by override
     assert rs.rules_for("execve") == (shell,)
 
@@ -126,9 +130,8 @@ def test_bare_equals_in_comps_loads() -> None:
     rs = load(text)
     assert not rs.errors
     rule = rs.rules[0]
-    ctx = {"evt.type": "open", "proc.name": "cat", "fd.name": "/tmp/x"}
-    assert not rule.matches(ctx)
-    assert rule.matches({**ctx, "fd.name": "/var/x"})
+    assert not rule.matches(ctx("open", comm="cat", name="/tmp/x"))
+    assert rule.matches(ctx("open", comm="cat", name="/var/x"))
 
 
 @pytest.mark.parametrize("text,item_type,name,message", [
@@ -211,9 +214,9 @@ def test_list_and_macro_visibility() -> None:
     rule = rs.rules[0]
     # a was redefined after b, so it sees b and expands b's raw items
     # [a, y]; the inner "a" is not expanded again (Falco's order)
-    assert rule.matches({"evt.type": "open", "proc.name": "y"})
-    assert rule.matches({"evt.type": "open", "proc.name": "a"})
-    assert not rule.matches({"evt.type": "open", "proc.name": "x"})
+    assert rule.matches(ctx("open", comm="y"))
+    assert rule.matches(ctx("open", comm="a"))
+    assert not rule.matches(ctx("open", comm="x"))
 
 
 def test_macro_cannot_use_a_later_macro() -> None:
@@ -247,16 +250,16 @@ def test_list_substitution_forms() -> None:
 - list: one
   items: [cat]
 - list: two
-  items: [ls, "cat /dev/null", '"quoted item"']
+  items: [ls, "cat /dev/null", '"cat quoted item"']
 - list: empty
   items: []
 """ + RULE.format(cond="evt.type=open and proc.name = one and "
                   "proc.cmdline in (two, empty, x)"))
     rule = rs.rules[0]
-    ctx = {"evt.type": "open", "proc.name": "cat"}
-    assert rule.matches({**ctx, "proc.cmdline": "cat /dev/null"})
-    assert rule.matches({**ctx, "proc.cmdline": "quoted item"})
-    assert not rule.matches({**ctx, "proc.cmdline": "one"})
+    assert rule.matches(ctx("open", comm="cat", args=["/dev/null"]))
+    assert rule.matches(ctx("open", comm="cat", args=["quoted", "item"]))
+    assert not rule.matches(ctx("open", comm="cat", args=["one"]))
+    assert not rule.matches(ctx("open", comm="ls"))
     err = only_error(load("- list: two\n  items: [a, b]\n" +
                           RULE.format(cond="proc.name = two")))
     assert "has 2 items" in err.message
@@ -277,15 +280,17 @@ def test_exceptions_forms() -> None:
       comps: [=, in]
       values:
         - [cat, cmds]
-        - [cat, [a b, c]]
+        - [cat, [cat a b, c]]
 """)
     assert not rs.errors, [str(e) for e in rs.errors]
     rule = rs.rules[0]
-    base = {"evt.type": "open", "proc.name": "cat", "fd.name": "/x"}
-    assert rule.matches({**base, "proc.cmdline": "cat /x"})
-    assert not rule.matches({**base, "fd.name": "/var/tmp/x"})
-    assert not rule.matches({**base, "proc.cmdline": "cat /dev/zero"})
-    assert not rule.matches({**base, "proc.cmdline": "a b"})
+    assert rule.matches(ctx("open", comm="cat", args=["/x"], name="/x"))
+    assert not rule.matches(ctx("open", comm="cat", args=["/x"],
+                                name="/var/tmp/x"))
+    assert not rule.matches(ctx("open", comm="cat", args=["/dev/zero"],
+                                name="/x"))
+    assert not rule.matches(ctx("open", comm="cat", args=["a", "b"],
+                                name="/x"))
     assert rule.exception_fields == frozenset({"fd.name", "proc.name",
                                                "proc.cmdline"})
 
@@ -469,11 +474,11 @@ def test_override_append_and_replace_every_key() -> None:
     assert rule.output == 'o %proc.name (%fd.name)'
     assert rule.tags == frozenset({"a", "b"})
     assert rule.priority is Priority.DEBUG
-    ctx = {"evt.type": "open", "fd.name": "/x"}
-    assert rule.matches({**ctx, "proc.name": "cat"})   # old exception gone
-    assert not rule.matches({**ctx, "proc.name": "dog"})
-    assert not rule.matches({**ctx, "proc.name": "x", "fd.name": "/y"})
-    assert rule.format_output({**ctx, "proc.name": "x"})[0] == "o x (/x)"
+    assert rule.matches(ctx("open", comm="cat", name="/x"))  # old one gone
+    assert not rule.matches(ctx("open", comm="dog", name="/x"))
+    assert not rule.matches(ctx("open", comm="x", name="/y"))
+    assert rule.format_output(ctx("open", comm="x", name="/x"))[0] == \
+        "o x (/x)"
 
 
 def test_enabled_only_item_toggles_with_a_deprecation_warning() -> None:
@@ -483,9 +488,8 @@ def test_enabled_only_item_toggles_with_a_deprecation_warning() -> None:
 
 
 def test_deprecated_fields_warn() -> None:
-    from falco.fields.registry import FieldDef, FieldType
-    reg = make_test_registry([FieldDef("k8s.rc.name", FieldType.STRING, "",
-                                       lambda c, a: None, deprecated=True)])
+    reg = REG
+    assert reg.resolve("k8s.rc.name")[0].deprecated
     text = RULE.format(cond="evt.type=open and k8s.rc.name = x").replace(
         '"o %proc.name"', '"o %k8s.rc.name"')
     rs = load_rules([("t.yaml", text)], reg, all_evttypes=TEST_EVTTYPES)

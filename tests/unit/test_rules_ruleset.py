@@ -6,7 +6,7 @@ import pytest
 
 from falco.rules import Priority, RuleSet, load_rules
 from falco.rules.ruleset import MIXED_SELECTION
-from support.dict_registry import TEST_EVTTYPES, make_test_registry
+from support.contexts import EVENT_NAMES, REGISTRY, ctx
 
 RULES = """
 - rule: open_cat
@@ -44,8 +44,8 @@ RULES = """
 
 @pytest.fixture()
 def rs() -> RuleSet:
-    return load_rules([("r.yaml", RULES)], make_test_registry(),
-                      all_evttypes=TEST_EVTTYPES)
+    return load_rules([("r.yaml", RULES)], REGISTRY,
+                      all_evttypes=EVENT_NAMES)
 
 
 def names(rules: object) -> list[str]:
@@ -64,11 +64,12 @@ def test_index_keeps_load_order_with_all_type_rules(rs: RuleSet) -> None:
 
 
 def test_match_first_and_all(rs: RuleSet) -> None:
-    ctx = {"evt.type": "open", "proc.name": "cat", "fd.name": "/dev/null"}
-    assert names(rs.match(ctx, "open")) == ["open_cat"]
-    assert names(rs.match(ctx, "open", "all")) == ["open_cat",
-                                                   "anything_cat",
-                                                   "open_dev_null"]
+    where = ctx("open", comm="cat", name="/dev/null")
+    assert names(rs.match(where, "open")) == ["open_cat"]
+    assert names(rs.match(where, "open", "all")) == ["open_cat",
+                                                     "anything_cat",
+                                                     "open_dev_null"]
+    assert names(rs.match(ctx("open", comm="dog"), "open", "all")) == []
 
 
 def test_disable_by_substring_and_tags(rs: RuleSet) -> None:
