@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from falco.errors import RuleLoadError, SourceLocation
-from falco.fields.registry import ArgMode, FieldRegistry, FieldType, \
-    UnknownFieldError
+from falco.fields.registry import ArgMode, FieldDef, FieldRegistry, \
+    FieldType, UnknownFieldError
 from falco.filter import syntax
 from falco.filter import operators as ops
 from falco.filter.evttypes import EVT_DIR_FIELD, EVT_TYPE_FIELD, \
@@ -28,6 +28,13 @@ Getter = Callable[[Any], Any]
 
 CODE_COMPILE = "LOAD_ERR_COMPILE_CONDITION"
 CODE_VALIDATE = "LOAD_ERR_VALIDATE"
+# Fields Falco compares with logic of their own (any ancestor, either end
+# of a connection, a name resolved to addresses, a dynamic type): they take
+# no transformer and no right-hand side field (nor do multi-value fields
+# and networks, see _own_logic).
+_OWN_LOGIC = frozenset({"evt.rawarg", "evt.around", "fd.proto",
+                        "fd.cip.name", "fd.sip.name", "fd.lip.name",
+                        "fd.rip.name"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +209,19 @@ class ConditionCompiler:
         """(getter, type, multi, cost)."""
         if isinstance(node, syntax.FieldExpr):
             return self._field(node)
-        getter, ftype, multi, cost = self._lhs(node.operand)
+        operand = node.operand
+        if isinstance(operand, syntax.FieldExpr):
+            fdef, _ = self._field_def(operand)
+            if _own_logic(fdef):
+                raise self._err(f"field '{fdef.name}' does not support "
+                                f"transformers", node.span)
+        getter, ftype, multi, cost = self._lhs(operand)
         return transform(self._err, node, getter, ftype, multi, cost)
 
-    def _field(self, node: syntax.FieldExpr
-               ) -> tuple[Getter, FieldType, bool, int]:
+    def _field_def(self, node: syntax.FieldExpr
+                   ) -> tuple[FieldDef, str | None]:
+        """The field and its argument; errors for unknown fields and
+        arguments the field does not take or needs."""
         try:
             fdef, dotted = self.registry.resolve(node.name)
         except UnknownFieldError as exc:
@@ -224,6 +239,11 @@ class ConditionCompiler:
         if arg is None and fdef.arg is ArgMode.REQUIRED:
             raise self._err(f"field '{fdef.name}' requires an argument",
                             node.span)
+        return fdef, arg
+
+    def _field(self, node: syntax.FieldExpr
+               ) -> tuple[Getter, FieldType, bool, int]:
+        fdef, arg = self._field_def(node)
         self._used.add(fdef.name)
         key = (fdef.name, arg)
         getter = self._getters.get(key)
@@ -299,11 +319,27 @@ class ConditionCompiler:
     def _field_vs_field(self, node: syntax.BinaryCheck, getter: Getter,
                         ftype: FieldType, op: str,
                         cost: int) -> tuple[Predicate, int]:
+        """``field op val(field)`` or ``field op transformer(field)``:
+        both sides of the same type (Falco's rule: a string is not a path),
+        neither a field with logic of its own."""
         rhs = node.rhs
         operand = rhs.operand if isinstance(rhs, syntax.ValExpr) else rhs
         assert not isinstance(operand, (syntax.StrValue, syntax.ListValue))
+        if isinstance(rhs, syntax.ValExpr) and \
+                not isinstance(operand, syntax.FieldExpr):
+            raise self._err("val() takes a field, not a transformer",
+                            rhs.span)
+        for side, where in ((node.lhs, node.span), (operand, rhs.span)):
+            base = _base_field(side)
+            fdef, _ = self._field_def(base)
+            if _own_logic(fdef) or fdef.type is FieldType.CHARBUF_LIST:
+                raise self._err(f"field '{fdef.name}' cannot be compared "
+                                "with another field", where)
         other, rtype, _, cost2 = self._lhs(operand)
-        if _family(ftype) != _family(rtype):
+        if ftype is FieldType.IPNET:
+            raise self._err("a network field cannot be compared with "
+                            "another field", node.span)
+        if ftype is not rtype:
             raise self._err(
                 f"field '{_lhs_name(node.lhs)}' has type '{ftype.value}' "
                 f"while the right-hand side field '{_lhs_name(operand)}' "
@@ -330,14 +366,15 @@ _COSTLY_PREFIXES = (("proc.a", 5), ("proc.env", 5), ("evt.arg", 4),
                     ("group.", 3), ("proc.cmdline", 3))
 
 
-def _family(ftype: FieldType) -> str:
-    if ftype in ops.STRINGY:
-        return "string"
-    if ftype in ops.NUMERIC:
-        return "number"
-    if ftype in (FieldType.IPADDR, FieldType.IPNET):
-        return "ip"
-    return str(ftype.value)
+def _own_logic(fdef: FieldDef) -> bool:
+    return fdef.name in _OWN_LOGIC or fdef.type is FieldType.IPNET or (
+        fdef.multi and fdef.type is not FieldType.CHARBUF_LIST)
+
+
+def _base_field(node: syntax.LhsExpr) -> syntax.FieldExpr:
+    while isinstance(node, syntax.TransformExpr):
+        node = node.operand
+    return node
 
 
 def _field_cost(name: str) -> int:

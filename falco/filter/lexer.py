@@ -18,9 +18,12 @@ from ply import lex
 
 from falco.filter.syntax import LIST_OPS, SCALAR_OPS, TRANSFORMERS, UNARY_OPS
 
+# Falco's escapes in quoted strings; "\ " is read as a lone backslash (old
+# rules wrote it for one) and \xHH is a byte (a character below 256).
 _ESCAPES: Mapping[str, str] = MappingProxyType({
     "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'",
-    "\\": "\\"})
+    "\\": "\\", "/": "/", " ": "\\"})
+_HEX2 = re.compile(r"[0-9a-fA-F]{2}")
 _WORD_OPS = (SCALAR_OPS | LIST_OPS | UNARY_OPS) - {"=", "==", "!=", "<", "<=",
                                                   ">", ">="}
 _KEYWORDS: Mapping[str, str] = MappingProxyType(
@@ -37,25 +40,53 @@ class LexIssue(Exception):
         self.offset = offset
 
 
-def unescape(body: str) -> str:
-    """Resolve Falco's backslash escapes; unknown escapes stay verbatim."""
+class EscapeError(ValueError):
+    """A backslash escape Falco does not accept, at ``index`` of the
+    string's body."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def unescape(body: str, quote: str = '"') -> str:
+    """Resolve Falco's backslash escapes in the body of a string quoted
+    with ``quote``; raises EscapeError for the ones Falco refuses."""
     if "\\" not in body:
         return body
     out: list[str] = []
     i = 0
     while i < len(body):
         c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-            else:
-                out.append(c + nxt)
-            i += 2
+        if c != "\\":
+            out.append(c)
+            i += 1
             continue
-        out.append(c)
-        i += 1
+        nxt = body[i + 1] if i + 1 < len(body) else ""
+        if nxt == "x":
+            digits = body[i + 2:i + 4]
+            if _HEX2.fullmatch(digits) is None:
+                raise EscapeError(f"invalid hex escape \\x{digits}: two hex "
+                                  "digits expected", i)
+            out.append(chr(int(digits, 16)))
+            i += 4
+            continue
+        if nxt in "\"'" and nxt and nxt != quote:
+            raise EscapeError(f"invalid \\{nxt} escape in a {quote}-quoted "
+                              "string", i)
+        if nxt not in _ESCAPES or not nxt:
+            raise EscapeError(f"unsupported escape sequence \\{nxt}", i)
+        out.append(_ESCAPES[nxt])
+        i += 2
     return "".join(out)
+
+
+def _unquote(t: Any) -> str:
+    """The value of a quoted string token, escapes resolved."""
+    try:
+        return unescape(t.value[1:-1], t.value[0])
+    except EscapeError as exc:
+        raise LexIssue(str(exc), t.lexpos + 1 + exc.index) from None
 
 
 class FilterLexer:
@@ -138,7 +169,7 @@ class FilterLexer:
 
     def t_STRING(self, t: Any) -> Any:
         r""""(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'"""
-        t.value = unescape(t.value[1:-1])
+        t.value = _unquote(t)
         return t
 
     def t_BARESTR(self, t: Any) -> Any:
@@ -156,7 +187,7 @@ class FilterLexer:
 
     def t_rhs_STRING(self, t: Any) -> Any:
         r""""(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'"""
-        t.value = unescape(t.value[1:-1])
+        t.value = _unquote(t)
         t.lexer.begin("INITIAL")
         return t
 
@@ -183,7 +214,7 @@ class FilterLexer:
 
     def t_list_STRING(self, t: Any) -> Any:
         r""""(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'"""
-        t.value = unescape(t.value[1:-1])
+        t.value = _unquote(t)
         return t
 
     def t_list_BARESTR(self, t: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
+import socket
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -26,13 +27,14 @@ STRINGY = frozenset({FieldType.STRING, FieldType.PATH,
 _EQ_OPS = frozenset({"=", "==", "!=", "in", "intersects", "exists"})
 _ORDER_OPS = frozenset({"<", "<=", ">", ">="})
 _STR_OPS = frozenset({"contains", "icontains", "startswith", "endswith",
-                      "glob", "iglob", "regex", "pmatch", "bcontains",
-                      "bstartswith"})
+                      "glob", "iglob", "regex", "pmatch"})
 
+# As Falco's filter compiler: lists (fd.types) take only in, intersects and
+# exists; bcontains/bstartswith are for byte buffers alone.
 ALLOWED_OPS: Mapping[FieldType, frozenset[str]] = MappingProxyType({
     FieldType.STRING: _EQ_OPS | _ORDER_OPS | _STR_OPS,
     FieldType.PATH: _EQ_OPS | _ORDER_OPS | _STR_OPS,
-    FieldType.CHARBUF_LIST: _EQ_OPS | _STR_OPS,
+    FieldType.CHARBUF_LIST: frozenset({"in", "intersects", "exists"}),
     FieldType.INT: _EQ_OPS | _ORDER_OPS,
     FieldType.PORT: _EQ_OPS | _ORDER_OPS,
     FieldType.ABSTIME: _EQ_OPS | _ORDER_OPS,
@@ -41,7 +43,8 @@ ALLOWED_OPS: Mapping[FieldType, frozenset[str]] = MappingProxyType({
     FieldType.IPADDR: _EQ_OPS,
     FieldType.IPNET: _EQ_OPS,
     FieldType.BYTES: _EQ_OPS | frozenset({"contains", "startswith",
-                                          "bcontains", "bstartswith"}),
+                                          "endswith", "bcontains",
+                                          "bstartswith"}),
 })
 
 
@@ -65,57 +68,86 @@ def to_bytes(value: Any) -> bytes:
     return to_str(value).encode("utf-8", "surrogateescape")
 
 
-def parse_number(text: str) -> int | float:
-    t = text.strip()
+# A decimal integer as Falco reads one (scanf "%d"): leading blanks and a
+# sign allowed; hex, octal prefixes, fractions, trailing text are not.
+_DECIMAL = re.compile(r"[ \t\n\r\f\v]*[-+]?[0-9]+")
+_HEX_BYTES = re.compile(r"(?:[0-9a-fA-F]{2})+")
+
+
+def parse_number(text: str) -> int:
+    if _DECIMAL.fullmatch(text) is None:
+        raise OperandError(f"'{text}' is not a valid number")
+    return int(text)
+
+
+def parse_port(text: str) -> int:
+    """Digits, a service name (``http``, from the services database, as
+    Falco) or nothing (port 0)."""
+    if text.isdigit() and text.isascii():
+        return int(text)
+    if not text:
+        return 0
     try:
-        if t.lower().startswith(("0x", "-0x", "+0x")):
-            return int(t, 16)
-        return int(t, 10)
-    except ValueError:
-        pass
-    try:
-        return float(t)
-    except ValueError:
-        raise OperandError(f"'{text}' is not a valid number") from None
+        return socket.getservbyname(text)
+    except OSError:
+        raise OperandError(f"unrecognized protocol '{text}': neither a "
+                           "port number nor a service name") from None
 
 
 def parse_bool(text: str) -> bool:
-    low = text.strip().lower()
-    if low in ("true", "1"):
+    if text == "true":
         return True
-    if low in ("false", "0"):
+    if text == "false":
         return False
-    raise OperandError(f"'{text}' is not a valid boolean (true/false)")
+    raise OperandError(f"'{text}' is not a valid boolean (true or false)")
+
+
+def parse_addr(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """An address (the one-address network it is compared as)."""
+    try:
+        return ipaddress.ip_network(ipaddress.ip_address(text))
+    except ValueError:
+        raise OperandError(f"'{text}' is not a valid IP address") from None
 
 
 def parse_net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A network written address/prefix (host bits are ignored)."""
     try:
-        return ipaddress.ip_network(text.strip(), strict=False)
+        if "/" not in text:
+            raise ValueError(text)
+        return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise OperandError(f"'{text}' is not a valid IP address or "
-                           "network") from None
+        raise OperandError(f"'{text}' is not a valid IP network "
+                           "(address/prefix)") from None
 
 
 def parse_hex(text: str) -> bytes:
-    try:
-        return bytes.fromhex(text.strip())
-    except ValueError:
-        raise OperandError(f"'{text}' is not a valid hex byte string") \
-            from None
+    """bcontains/bstartswith: pairs of hex digits, nothing else."""
+    if _HEX_BYTES.fullmatch(text) is None:
+        raise OperandError(f"'{text}' is not a hex byte string (pairs of "
+                           "hex digits, no spaces or 0x): bcontains and "
+                           "bstartswith take hex strings only")
+    return bytes.fromhex(text)
 
 
 def convert(ftype: FieldType, op: str, text: str) -> Any:
     """Turn a literal into the constant compared against ``ftype``."""
     if op in ("bcontains", "bstartswith"):
         return parse_hex(text)
+    if ftype is FieldType.BYTES:
+        return text.encode("utf-8", "surrogateescape")
+    if "\0" in text:
+        raise OperandError("a value cannot contain a NUL byte (\\x00)")
+    if ftype is FieldType.PORT:
+        return parse_port(text)
     if ftype in NUMERIC:
         return parse_number(text)
     if ftype is FieldType.BOOL:
         return parse_bool(text)
-    if ftype in (FieldType.IPADDR, FieldType.IPNET):
+    if ftype is FieldType.IPADDR:
+        return parse_addr(text)
+    if ftype is FieldType.IPNET:
         return parse_net(text)
-    if ftype is FieldType.BYTES:
-        return text.encode("utf-8", "surrogateescape")
     return text
 
 
@@ -205,6 +237,8 @@ def scalar_test(ftype: FieldType, op: str, const: Any) -> Test:
     if op in ("bcontains", "bstartswith") or ftype is FieldType.BYTES:
         if op in ("contains", "bcontains"):
             return lambda v: const in to_bytes(v)
+        if op == "endswith":
+            return lambda v: to_bytes(v).endswith(const)
         return lambda v: to_bytes(v).startswith(const)
     if op == "contains":
         return lambda v: const in (v if v.__class__ is str else to_str(v))

@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Field transformers: ``tolower``, ``toupper``, ``b64``, ``basename``,
-``len`` applied to extracted values (element-wise for multi-value fields).
+``len`` applied to extracted values (element-wise for lists).
+
+The types each one takes are Falco's: ``tolower``, ``toupper`` and
+``basename`` strings and paths, ``b64`` strings and byte buffers, ``len``
+strings, paths, byte buffers and lists; the result keeps the input's type
+(``len``: an integer).
 """
 from __future__ import annotations
 
@@ -17,14 +22,29 @@ Getter = Callable[[Any], Any]
 ErrorFactory = Callable[[str, syntax.Span], Exception]
 
 
+_STRINGS = frozenset({FieldType.STRING, FieldType.PATH,
+                      FieldType.CHARBUF_LIST})
+ACCEPTS: Mapping[str, frozenset[FieldType]] = MappingProxyType({
+    "tolower": _STRINGS, "toupper": _STRINGS, "basename": _STRINGS,
+    "b64": frozenset({FieldType.STRING, FieldType.CHARBUF_LIST,
+                      FieldType.BYTES}),
+    "len": _STRINGS | {FieldType.BYTES},
+})
+
+
 def transform(fail: ErrorFactory, node: syntax.TransformExpr,
               getter: Getter, ftype: FieldType, multi: bool,
               cost: int) -> tuple[Getter, FieldType, bool, int]:
     name = node.name
+    accepts = ACCEPTS.get(name)
+    if accepts is None:
+        raise fail(f"unknown transformer '{name}'", node.span)
+    if ftype not in accepts:
+        raise fail(f"transformer '{name}' does not support type "
+                   f"{ftype.value} (it takes "
+                   f"{', '.join(sorted(t.value for t in accepts))})",
+                   node.span)
     if name == "len":
-        if ftype in ops.NUMERIC or ftype is FieldType.BOOL:
-            raise fail(f"transformer 'len' needs a string or list, "
-                       f"not {ftype.value}", node.span)
 
         def length(ctx: Any) -> Any:
             v = getter(ctx)
@@ -33,12 +53,9 @@ def transform(fail: ErrorFactory, node: syntax.TransformExpr,
             return len(v) if isinstance(v, (str, bytes, tuple, list)) \
                 else len(ops.to_str(v))
         return length, FieldType.INT, False, cost + 1
-    if ftype not in ops.STRINGY and ftype is not FieldType.BYTES:
-        raise fail(f"transformer '{name}' needs a string field, "
-                   f"not {ftype.value}", node.span)
-    fn = _STRING_TRANSFORMS.get(name)
-    if fn is None:
-        raise fail(f"unknown transformer '{name}'", node.span)
+    fn = _STRING_TRANSFORMS[name]
+    if ftype is FieldType.BYTES:        # b64 of a buffer is a buffer
+        fn = _b64_bytes
 
     def apply(ctx: Any) -> Any:
         v = getter(ctx)
@@ -47,9 +64,14 @@ def transform(fail: ErrorFactory, node: syntax.TransformExpr,
         if v.__class__ is tuple:
             return tuple(fn(x) for x in v)
         return fn(v)
-    out_type = FieldType.STRING if ftype is not FieldType.CHARBUF_LIST \
-        else ftype
-    return apply, out_type, multi, cost + 1
+    return apply, ftype, multi, cost + 1
+
+
+def _b64_bytes(value: Any) -> bytes | None:
+    try:
+        return base64.b64decode(ops.to_bytes(value), validate=False)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _b64(value: Any) -> Any:

@@ -18,7 +18,7 @@ from falco.errors import RuleLoadError, SourceLocation
 from falco.fields.registry import FieldRegistry
 from falco.filter import syntax
 from falco.filter.compiler import ConditionCompiler
-from falco.filter.lexer import unescape
+from falco.filter.lexer import EscapeError, unescape
 from falco.filter.parser import FilterParser
 from falco.rules import exceptions as exc_mod
 from falco.rules.collector import Collector, ItemError
@@ -331,10 +331,13 @@ class RulesCompiler:
 
 def _item_value(text: str, span: syntax.Span) -> syntax.StrValue:
     """A list item as the parser would read it after Falco's quoting."""
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return syntax.StrValue(unescape(text[1:-1]), True, span)
-    if " " in text:
-        return syntax.StrValue(unescape(text), True, span)
+    try:
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+            return syntax.StrValue(unescape(text[1:-1], text[0]), True, span)
+        if " " in text:
+            return syntax.StrValue(unescape(text), True, span)
+    except EscapeError:
+        return syntax.StrValue(text, True, span)   # no escapes, then
     return syntax.StrValue(text, any(c in syntax.BARE_FORBIDDEN for c in text),
                         span)
 
