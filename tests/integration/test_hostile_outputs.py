@@ -11,7 +11,6 @@ with journalctl) and an HTTP listener on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import unicodedata
 import uuid
@@ -21,6 +20,7 @@ import pytest
 
 from falco.outputs.encode import unescape_json_value, unescape_text
 from support.cli import run_falco, wait_for, write_config
+from support.external import require, require_tool
 from support.hostile import COMM, HOSTILE_NAMES, OPEN_RULES, \
     expected_output, write_open_capture
 from support.sinks import http_listener, journal_entries, \
@@ -30,9 +30,14 @@ NAMES = list(HOSTILE_NAMES.values())
 N = len(NAMES)
 PREFIX = ": Warning "
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("rsyslogd") is None or not journald_available(),
-    reason="needs rsyslogd, systemd-journald and systemd-python")
+@pytest.fixture(autouse=True, scope="module")
+def _sinks_installed() -> None:
+    """rsyslogd, journald and systemd-python are listed dependencies:
+    missing, the tests skip (fail under CI=true)."""
+    require_tool("rsyslogd")
+    require(journald_available(), "systemd-journald, journalctl or "
+            "systemd-python is not installed (.ci/apt-packages.txt, "
+            "requirements-dev.txt)")
 
 
 def printable(text: str) -> bool:
