@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import socket
 import sys
 import time
 
@@ -64,6 +65,7 @@ def setup_logging(*, stderr: bool = True, syslog: bool = False,
     logger.addHandler(err)
     if syslog:
         try:
+            _probe(syslog_path)
             handler = _SyslogLogHandler(
                 address=syslog_path,
                 facility=logging.handlers.SysLogHandler.LOG_USER)
@@ -75,3 +77,15 @@ def setup_logging(*, stderr: bool = True, syslog: bool = False,
         handler.ident = "falco: "
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
+
+
+def _probe(path: str) -> None:
+    """Raise OSError unless a syslog daemon listens on ``path``, on a
+    datagram or a stream socket (the handler itself would only find out
+    at the first record)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(path)
+    except OSError:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(path)

@@ -29,6 +29,8 @@ _WORD_OPS = (SCALAR_OPS | LIST_OPS | UNARY_OPS) - {"=", "==", "!=", "<", "<=",
 _KEYWORDS: Mapping[str, str] = MappingProxyType(
     {"and": "AND", "or": "OR", "not": "NOT"})
 _CALL_AHEAD = re.compile(r"[ \t\r\n]*\(")
+_QUOTED = r""""(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'"""
+_BARE = r"""[^\s(),="']+"""
 
 
 class LexIssue(Exception):
@@ -167,16 +169,17 @@ class FilterLexer:
             t.type = "IDENT"
         return t
 
-    def t_STRING(self, t: Any) -> Any:
-        r""""(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'"""
+    # quoted and bare strings read the same outside a check's value
+    @lex.TOKEN(_QUOTED)
+    def t_INITIAL_list_STRING(self, t: Any) -> Any:
         t.value = _unquote(t)
         return t
 
-    def t_BARESTR(self, t: Any) -> Any:
-        r"""[^\s(),="']+"""
+    @lex.TOKEN(_BARE)
+    def t_INITIAL_list_BARESTR(self, t: Any) -> Any:
         return t
 
-    def t_error(self, t: Any) -> None:
+    def t_ANY_error(self, t: Any) -> None:
         self._fail(t)
 
     # -- rhs: exactly one value after an operator ---------------------
@@ -185,22 +188,19 @@ class FilterLexer:
         t.lexer.begin("list")
         return t
 
+    @lex.TOKEN(_QUOTED)
     def t_rhs_STRING(self, t: Any) -> Any:
-        r""""(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'"""
         t.value = _unquote(t)
         t.lexer.begin("INITIAL")
         return t
 
+    @lex.TOKEN(_BARE)
     def t_rhs_BARESTR(self, t: Any) -> Any:
-        r"""[^\s(),="']+"""
         t.lexer.begin("INITIAL")
         if (t.value in TRANSFORMERS or t.value == "val") and \
                 _CALL_AHEAD.match(t.lexer.lexdata, t.lexer.lexpos):
             t.type = "VAL" if t.value == "val" else "XFORM"
         return t
-
-    def t_rhs_error(self, t: Any) -> None:
-        self._fail(t)
 
     # -- list: items up to the closing parenthesis --------------------
     def t_list_COMMA(self, t: Any) -> Any:
@@ -211,18 +211,6 @@ class FilterLexer:
         r"\)"
         t.lexer.begin("INITIAL")
         return t
-
-    def t_list_STRING(self, t: Any) -> Any:
-        r""""(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'"""
-        t.value = _unquote(t)
-        return t
-
-    def t_list_BARESTR(self, t: Any) -> Any:
-        r"""[^\s(),="']+"""
-        return t
-
-    def t_list_error(self, t: Any) -> None:
-        self._fail(t)
 
     def _fail(self, t: Any) -> None:
         ch = t.value[0]
