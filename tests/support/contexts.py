@@ -96,7 +96,7 @@ class On:
         return {**base, **self.params}
 
     def build(self, num: int = 1) -> EventContext:
-        insp = Inspector(fetch_container_metadata=False)
+        insp = Inspector()
         fds = self.fd_entries()
         if self.evt in ("write", "read", "close"):
             fds.append(FdEntry(tid=self.pid, fd=FD, type=ScapFdType.FILE_V2,
