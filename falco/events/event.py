@@ -10,7 +10,7 @@ from itertools import accumulate
 from falco.driver.schema import EF_LARGE_PAYLOAD, EventInfo, get_schema
 from falco.errors import DecodeError
 from falco.events.params import (SIGNED_TYPES, UNSIGNED_TYPES, decode_typed,
-                                 render_value)
+                                 empty_value, render_value)
 
 HDR_V2 = 26
 HDR_V1 = 22
@@ -183,7 +183,10 @@ class Event:
         return bytes(self.buf[start:start + lens[i]])
 
     def param(self, key: int | str) -> object:
-        """Decoded value of a parameter by index or name (None if empty)."""
+        """Decoded value of a parameter by index or name: None when the
+        event does not carry it or carries no value for it; a carried empty
+        buffer is ``b""`` (``""`` for args, env, cgroups). See
+        ``falco.events.params``: empty is not absent."""
         info = self.info
         i = key if isinstance(key, int) else info.index.get(key)
         if i is None:
@@ -211,6 +214,8 @@ class Event:
                     val = int.from_bytes(raw, "little")
                 else:
                     val = self._decode(i, raw, start)
+            else:
+                val = empty_value(info.params[i])
         values[i] = val
         return val
 

@@ -2,8 +2,17 @@
 """Table-driven decoding and rendering of event parameters.
 
 ``decode_param`` turns the raw bytes of one parameter into a Python value
-(see docs/ARCHITECTURE.md, "Event"); ``render_param`` prints it the way
+(see docs/ARCHITECTURE.md, "Event"); ``render_value`` prints it the way
 sysdig does (flags as names, errno names, addresses as text).
+
+Empty is not absent. A parameter the event does not carry has no value
+(None, decided by the caller). A parameter carried with zero bytes is:
+- for a buffer (PT_BYTEBUF), the empty buffer: ``b""``, or ``""`` for the
+  NUL-separated lists (args, env, cgroups): a program run without
+  arguments has an empty ``args``, not a missing one;
+- for every other type, no value (None): strings always carry their NUL
+  (an empty string is one byte), numbers and addresses their width, so
+  zero bytes is how the driver says it could not read the value.
 """
 from __future__ import annotations
 
@@ -31,7 +40,6 @@ _STRINGS = frozenset((S.PT_CHARBUF, S.PT_FSPATH, S.PT_FSRELPATH))
 # Byte buffers that hold NUL-separated strings: decoded as str.
 _STRLIST_NAMES = frozenset(("args", "env", "cgroups"))
 
-INT_TYPES = _SIGNED | _UNSIGNED
 # For callers that decode integers inline (Event.param's fast path).
 SIGNED_TYPES = _SIGNED
 UNSIGNED_TYPES = _UNSIGNED
@@ -114,7 +122,8 @@ def decode_typed(ptype: int, raw: bytes, name: str = "",
         return _text(raw)
     if ptype == S.PT_BYTEBUF:
         if name in _STRLIST_NAMES:
-            return _text(bytes(raw))
+            # every item keeps its NUL: "\0" is one empty argument
+            return bytes(raw).decode("utf-8", "surrogateescape")
         return bytes(raw)
     if ptype == S.PT_BOOL:
         return int.from_bytes(raw, "little") != 0
@@ -144,10 +153,17 @@ def decode_typed(ptype: int, raw: bytes, name: str = "",
     return bytes(raw)
 
 
+def empty_value(pinfo: ParamInfo) -> object:
+    """The value of a parameter carried with zero bytes (module doc)."""
+    if pinfo.type == S.PT_BYTEBUF:
+        return "" if pinfo.name in _STRLIST_NAMES else b""
+    return None
+
+
 def decode_param(pinfo: ParamInfo, raw: bytes) -> object:
-    """Decode one parameter described by ``pinfo``; empty means None."""
+    """Decode one carried parameter described by ``pinfo``."""
     if not raw:
-        return None
+        return empty_value(pinfo)
     return decode_typed(pinfo.type, raw, pinfo.name, pinfo.dyn)
 
 
@@ -216,6 +232,8 @@ def render_value(pinfo: ParamInfo, value: object) -> str:
         return str(value)
     if isinstance(value, str):
         if pinfo.name in _STRLIST_NAMES:
+            if value.endswith("\0"):
+                value = value[:-1]
             return value.replace("\0", " ")
         return value
     if isinstance(value, (bytes, bytearray)):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-AF_UNIX = 1
-AF_INET = 2
-AF_INET6 = 10
+from falco.driver._falco_ffi import lib
+
+# Socket families as the driver encodes them (PPM_AF_*).
+AF_UNIX = lib.PPM_AF_UNIX
+AF_INET = lib.PPM_AF_INET
+AF_INET6 = lib.PPM_AF_INET6
+AF_NETLINK = lib.PPM_AF_NETLINK
 
 FAMILY_NAMES = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6",
                 16: "AF_NETLINK", 17: "AF_PACKET"}

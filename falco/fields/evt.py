@@ -8,9 +8,11 @@ import time
 from types import MappingProxyType
 from typing import Any
 
+from falco.driver._falco_ffi import lib
 from falco.fields._common import B, I, S, field, unavailable_field
 from falco.fields.evt_args import abspath, arg, args, rawarg
 from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.state.context import EventContext
 from falco.state.entries import (
     O_CREAT, O_F_CREATED, O_RDONLY, O_TMPFILE, O_WRONLY, S_IXANY)
 
@@ -19,23 +21,22 @@ _NO_PLUGINS = ("this engine loads no plugins, so no event comes from a "
                "plugin")
 _INFRA_TODO = "infrastructure events are not decoded yet"
 _OPENS = frozenset(("open", "openat", "openat2", "open_by_handle_at"))
-_IO_READ = frozenset(("read", "readv", "pread", "preadv", "recv", "recvfrom",
-                      "recvmsg", "recvmmsg", "preadv2"))
-_IO_WRITE = frozenset(("write", "writev", "pwrite", "pwritev", "send",
-                       "sendto", "sendmsg", "sendmmsg", "pwritev2",
-                       "sendfile"))
-_WAITS = frozenset(("nanosleep", "clock_nanosleep", "select", "pselect6",
-                    "poll", "ppoll", "epoll_wait", "epoll_pwait", "pause",
-                    "wait4", "waitid", "futex", "accept", "accept4"))
-_CATEGORIES = {0: "unknown", 1: "other", 2: "file", 3: "net", 4: "IPC",
-               5: "memory", 6: "process", 7: "sleep", 8: "system",
-               9: "signal", 10: "user", 11: "time", 12: "processing",
-               32: "IO_read", 33: "IO_write", 34: "IO_other", 64: "wait",
-               128: "scheduler", 256: "internal"}
-_META = frozenset(("procexit", "switch", "drop", "container", "procinfo",
-                   "cpu_hotplug", "notification", "infra", "pluginevent",
-                   "useradded", "userdeleted", "groupadded", "groupdeleted",
-                   "k8s", "tracer", "mesos", "signaldeliver", "page_fault"))
+_CATEGORIES = MappingProxyType({
+    lib.EC_UNKNOWN: "unknown", lib.EC_OTHER: "other", lib.EC_FILE: "file",
+    lib.EC_NET: "net", lib.EC_IPC: "IPC", lib.EC_MEMORY: "memory",
+    lib.EC_PROCESS: "process", lib.EC_SLEEP: "sleep",
+    lib.EC_SYSTEM: "system", lib.EC_SIGNAL: "signal", lib.EC_USER: "user",
+    lib.EC_TIME: "time", lib.EC_PROCESSING: "processing",
+    lib.EC_IO_READ: "IO_read", lib.EC_IO_WRITE: "IO_write",
+    lib.EC_IO_OTHER: "IO_other", lib.EC_WAIT: "wait",
+    lib.EC_SCHEDULER: "scheduler", lib.EC_INTERNAL: "internal"})
+_IO_CATEGORIES = frozenset((lib.EC_IO_READ, lib.EC_IO_WRITE,
+                            lib.EC_IO_OTHER))
+# the category proper, without the syscall/tracepoint/plugin/meta bits
+_CATEGORY_MASK = 0x1FF
+EC_IO_BASE, EC_SYSCALL = lib.EC_IO_BASE, lib.EC_SYSCALL
+EF_READS_FROM_FD, EF_WRITES_TO_FD = lib.EF_READS_FROM_FD, lib.EF_WRITES_TO_FD
+EF_WAITS = lib.EF_WAITS
 
 
 def _flags(ctx: Any) -> int:
@@ -92,23 +93,12 @@ def _latency(ctx: Any) -> int:
     return int(ctx.evt.ts - ctx.enter.ts)
 
 
-def _eflags(evt: Any) -> int | None:
-    flags = getattr(getattr(evt, "info", None), "flags", None)
-    return flags if isinstance(flags, int) else None
+def _is_io_read(ctx: EventContext, _arg: str | None) -> bool:
+    return bool(ctx.evt.info.flags & EF_READS_FROM_FD)
 
 
-def _is_io_read(ctx: Any, _arg: str | None) -> bool:
-    flags = _eflags(ctx.evt)
-    if flags is not None:
-        return bool(flags & (1 << 3))
-    return ctx.evt.name in _IO_READ
-
-
-def _is_io_write(ctx: Any, _arg: str | None) -> bool:
-    flags = _eflags(ctx.evt)
-    if flags is not None:
-        return bool(flags & (1 << 4))
-    return ctx.evt.name in _IO_WRITE
+def _is_io_write(ctx: EventContext, _arg: str | None) -> bool:
+    return bool(ctx.evt.info.flags & EF_WRITES_TO_FD)
 
 
 _IO_SUBCATEGORY = MappingProxyType({
@@ -118,18 +108,10 @@ _IO_SUBCATEGORY = MappingProxyType({
 })
 
 
-def _raw_category(evt: Any) -> int | None:
-    cat = getattr(getattr(evt, "info", None), "category", None)
-    return cat if isinstance(cat, int) else None
-
-
-def _category(ctx: Any, _arg: str | None) -> str | None:
+def _category(ctx: EventContext, _arg: str | None) -> str | None:
     """The table category; I/O events are named after their fd's kind."""
-    cat = _raw_category(ctx.evt)
-    if cat is None:
-        return None
-    low = cat & 0x1FF
-    if low in (32, 33, 34):
+    low = ctx.evt.info.category & _CATEGORY_MASK
+    if low in _IO_CATEGORIES:
         fdi = ctx.fdinfo
         return "unknown" if fdi is None else _IO_SUBCATEGORY.get(
             fdi.type.value, "unknown")
@@ -143,13 +125,9 @@ def _buffer(ctx: Any, _arg: str | None) -> bytes | None:
     return bytes(data) if isinstance(data, (bytes, bytearray)) else None
 
 
-def _buflen(ctx: Any, _arg: str | None) -> int | None:
+def _buflen(ctx: EventContext, _arg: str | None) -> int | None:
     """Bytes moved by an I/O event (its result), when its fd is known."""
-    cat = _raw_category(ctx.evt)
-    if cat is not None:
-        if not cat & 32 or ctx.fdinfo is None:
-            return None
-    elif not (_is_io_read(ctx, None) or _is_io_write(ctx, None)):
+    if not ctx.evt.info.category & EC_IO_BASE or ctx.fdinfo is None:
         return None
     res = _rawres(ctx, None)
     return res if res is not None and res >= 0 else None
@@ -190,12 +168,8 @@ def _hostname(ctx: Any, _arg: str | None) -> str:
     return str(name)
 
 
-def _syscall_type(ctx: Any, _arg: str | None) -> str | None:
-    cat = _raw_category(ctx.evt)
-    if cat is not None:
-        return ctx.evt.name if cat & 512 else None     # EC_SYSCALL
-    name = ctx.evt.name
-    return None if name in _META else name
+def _syscall_type(ctx: EventContext, _arg: str | None) -> str | None:
+    return ctx.evt.name if ctx.evt.info.category & EC_SYSCALL else None
 
 
 def _type_is(ctx: Any, arg: str | None) -> int:
@@ -282,7 +256,7 @@ def fields() -> list[FieldDef]:
         field("evt.category", S, "event category (file, net, process...)",
               _category),
         field("evt.cpu", I, "CPU the event happened on",
-              lambda c, a: getattr(c.evt, "cpu", None)),
+              lambda c, a: c.evt.cpu),
         field("evt.args", S, "all event arguments as text", args),
         field("evt.arg", S, "one argument, rendered; by name "
               "(evt.arg.fd, evt.arg[name]) or index (evt.arg[0])", arg,
@@ -308,10 +282,10 @@ def fields() -> list[FieldDef]:
               lambda c, a: "write" if _is_io_write(c, a) else
               "read" if _is_io_read(c, a) else None),
         field("evt.is_wait", B, "true for events that make the thread wait",
-              lambda c, a: (f := _eflags(c.evt)) is not None and
-              bool(f & (1 << 7)) or f is None and c.evt.name in _WAITS),
+              lambda c, a: bool(c.evt.info.flags & EF_WAITS)),
         field("evt.wait_latency", REL, "time spent waiting",
-              lambda c, a: _latency(c) if c.evt.name in _WAITS else 0),
+              lambda c, a: _latency(c) if c.evt.info.flags & EF_WAITS
+              else 0),
         field("evt.is_syslog", B, "true for writes to /dev/log",
               lambda c, a: (f := c.fdinfo) is not None and
               "/dev/log" in f.name and _is_io_write(c, a)),

@@ -7,8 +7,8 @@ Rendering follows libsinsp: fd arguments show the fd's type and name
 """
 from __future__ import annotations
 
-from typing import Any
-
+from falco.events.event import Event
+from falco.state.context import EventContext
 from falco.state.parse_fd import resolve_dirfd
 from falco.state.paths import concatenate_paths
 
@@ -17,18 +17,11 @@ _UID_NAMES = frozenset(("uid", "euid", "ruid", "suid", "loginuid"))
 _GID_NAMES = frozenset(("gid", "egid", "rgid", "sgid"))
 
 
-def _param_names(evt: Any) -> list[str]:
-    try:
-        return list(evt.param_names())
-    except (AttributeError, TypeError):
-        return []
-
-
 def _key(arg: str) -> str | int:
     return int(arg) if arg.isdigit() else arg
 
 
-def _resolved(ctx: Any, name: str, value: Any) -> str | None:
+def _resolved(ctx: EventContext, name: str, value: object) -> str | None:
     """libsinsp's resolved form of fd and id parameters."""
     if value is None or isinstance(value, bool) or not isinstance(value, int):
         return None
@@ -40,63 +33,49 @@ def _resolved(ctx: Any, name: str, value: Any) -> str | None:
         info = ctx.inspector.users_of(ctx.thread).user(value)
         return info.name if info is not None else None
     elif name in _GID_NAMES and ctx.thread is not None:
-        info = ctx.inspector.users_of(ctx.thread).group(value)
-        return info.name if info is not None else None
+        group = ctx.inspector.users_of(ctx.thread).group(value)
+        return group.name if group is not None else None
     return None
 
 
-def _param_str(evt: Any, key: str | int) -> str | None:
-    try:
-        text: str | None = evt.param_str(key)
-        return text
-    except (KeyError, IndexError, ValueError, TypeError):
-        return None
-
-
-def arg(ctx: Any, arg: str | None) -> Any:
+def arg(ctx: EventContext, arg: str | None) -> str | None:
     if arg is None:
         return None
     key = _key(arg)
     evt = ctx.evt
     if isinstance(key, int):
-        names = _param_names(evt)
+        names = evt.param_names()
         if key >= len(names):
             return None
         name = names[key]
     else:
         name = key
-    target = evt
-    if ctx.arg(name) is not None and _get(evt, name) is None:
+    # old captures: the value may be in the enter event only
+    target: Event = evt
+    if evt.param(name) is None and ctx.enter is not None \
+            and ctx.enter.param(name) is not None:
         target = ctx.enter
-    value = _get(target, name)
-    res = _resolved(ctx, name, value)
+    res = _resolved(ctx, name, target.param(name))
     if res is not None:
         return res
-    return _param_str(target, name)
+    return target.param_str(name)
 
 
-def _get(evt: Any, name: str) -> Any:
-    try:
-        return evt.param(name)
-    except (KeyError, IndexError, ValueError, TypeError):
-        return None
-
-
-def rawarg(ctx: Any, arg: str | None) -> Any:
+def rawarg(ctx: EventContext, arg: str | None) -> object:
     if arg is None:
         return None
     key = _key(arg)
     if isinstance(key, int):
-        return _get(ctx.evt, key)  # type: ignore[arg-type]
+        return ctx.evt.param(key)
     return ctx.arg(key)
 
 
-def args(ctx: Any, _arg: str | None) -> str:
+def args(ctx: EventContext, _arg: str | None) -> str:
     evt = ctx.evt
     out = []
-    for name in _param_names(evt):
-        value = _get(evt, name)
-        text = _param_str(evt, name)
+    for name in evt.param_names():
+        value = evt.param(name)
+        text = evt.param_str(name)
         res = _resolved(ctx, name, value)
         if res is not None:
             text = f"{value}({res})"
@@ -104,7 +83,7 @@ def args(ctx: Any, _arg: str | None) -> str:
     return " ".join(out)
 
 
-def abspath(ctx: Any, arg: str | None) -> str | None:
+def abspath(ctx: EventContext, arg: str | None) -> str | None:
     """evt.abspath[.src|.dst]: a path argument resolved against its dirfd."""
     evt = ctx.evt
     name = evt.name

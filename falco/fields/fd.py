@@ -40,7 +40,7 @@ def _name_from_event(ctx: Any, raw: bool = False) -> Any:
         return None
     name = evt.name
     if name in ("open", "creat", "openat", "openat2", "open_by_handle_at"):
-        path = ctx.arg("name") or ctx.arg("pathname")
+        path = ctx.arg("path" if name == "open_by_handle_at" else "name")
         if not isinstance(path, str):
             return None
         if raw or ctx.thread is None:
@@ -54,18 +54,20 @@ def _name_from_event(ctx: Any, raw: bool = False) -> Any:
             base = ctx.inspector.main_thread(ctx.thread).cwd
         return concatenate_paths(base, path)
     if name in ("connect", "accept", "accept4"):
-        try:
-            return evt.param_str("tuple")
-        except (KeyError, IndexError, ValueError, TypeError):
-            return None
+        return evt.param_str("tuple")
     return ""
 
 
 def _name(ctx: Any, _arg: str | None) -> Any:
-    if not ctx.inspector.uses_fd(ctx.evt):
+    evt = ctx.evt
+    if not ctx.inspector.uses_fd(evt):
         return None
     fdi = ctx.fdinfo
-    return fdi.name if fdi is not None else _name_from_event(ctx)
+    if fdi is None or evt.name == "connect" and evt.direction == "<" \
+            and (evt.res or 0) < 0:
+        # no fd, or a failed connect: what the event tried (libsinsp)
+        return _name_from_event(ctx)
+    return fdi.name
 
 
 def _nameraw(ctx: Any, _arg: str | None) -> Any:

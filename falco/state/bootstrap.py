@@ -13,7 +13,6 @@ from falco.state.containers import parse_cgroups
 from falco.state.entries import (
     EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE,
     NO_LOGINUID, FdInfo, FdType, ThreadInfo)
-from falco.state.parse_proc import split_args
 from falco.state.paths import dir_with_slash
 
 # scap_fd_type numbers (libscap scap.h) -> our fd types.
@@ -43,8 +42,8 @@ def thread_from_entry(entry: Any) -> ThreadInfo:
     t.comm = str(_get(entry, "comm", "<NA>"))
     t.exe = str(_get(entry, "exe", t.comm))
     t.exepath = str(_get(entry, "exepath", ""))
-    t.args = split_args(_get(entry, "args", []))
-    t.env = split_args(_get(entry, "env", []))
+    t.args = list(_get(entry, "args", []))
+    t.env = list(_get(entry, "env", []))
     t.cwd = dir_with_slash(str(_get(entry, "cwd", "/")) or "/")
     loginuid = _get(entry, "loginuid", NO_LOGINUID)
     t.loginuid = int(loginuid) & 0xFFFFFFFF

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from falco.events.event import Event
 from falco.state.entries import FdInfo, ThreadInfo
 
 if TYPE_CHECKING:
     from falco.state.inspector import Inspector
 
 _UNSET: Any = object()
-
-
-def get_param(evt: Any, name: str) -> Any:
-    """An event parameter by name, None when absent or empty."""
-    try:
-        return evt.param(name)
-    except (KeyError, IndexError, ValueError, TypeError):
-        return None
 
 
 class EventContext:
@@ -30,8 +23,8 @@ class EventContext:
 
     __slots__ = ("evt", "thread", "inspector", "enter", "_fd", "cache")
 
-    def __init__(self, evt: Any, thread: ThreadInfo | None,
-                 inspector: Inspector, enter: Any = None) -> None:
+    def __init__(self, evt: Event, thread: ThreadInfo | None,
+                 inspector: Inspector, enter: Event | None = None) -> None:
         self.evt = evt
         self.thread = thread
         self.inspector = inspector
@@ -41,14 +34,20 @@ class EventContext:
         self.cache: dict[Any, Any] | None = None
 
     def arg(self, name: str) -> Any:
-        """A parameter of the event, or of its enter event when missing."""
-        try:
-            value = self.evt.param(name)
-        except (KeyError, IndexError, ValueError, TypeError):
-            value = None
+        """A parameter of the event, or of its enter event when the exit
+        event has no value for it (old captures split the arguments over
+        the two). None: neither carries a value; an empty buffer is a
+        value (see ``falco.events.params``). A corrupt parameter raises
+        ``DecodeError``."""
+        value = self.evt.param(name)
         if value is None and self.enter is not None:
-            value = get_param(self.enter, name)
+            value = self.enter.param(name)
         return value
+
+    def int_arg(self, name: str, default: int = 0) -> int:
+        """An integer parameter, ``default`` when there is none."""
+        value = self.arg(name)
+        return value if isinstance(value, int) else default
 
     @property
     def fdnum(self) -> int | None:

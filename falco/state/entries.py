@@ -2,58 +2,50 @@
 """State records: one ``ThreadInfo`` per thread, one ``FdInfo`` per open fd.
 
 Flag values are the driver's portable ``PPM_*`` encodings (the same
-numbers falcosecurity/libs uses), since event parameters carry those.
+numbers falcosecurity/libs uses), since event parameters carry those; they
+come from the cffi extension, built from the driver's own headers.
 """
 from __future__ import annotations
 
 import enum
+import socket
 from dataclasses import dataclass, field
 
-# Open flags (PPM_O_*).
-O_RDONLY = 1 << 0
-O_WRONLY = 1 << 1
-O_RDWR = O_RDONLY | O_WRONLY
-O_CREAT = 1 << 2
-O_DIRECTORY = 1 << 10
-O_CLOEXEC = 1 << 12
-O_TMPFILE = 1 << 13
-O_F_CREATED = 1 << 14
-FD_UPPER_LAYER = 1 << 15
-FD_LOWER_LAYER = 1 << 16
+from falco.driver._falco_ffi import lib
 
-# Mode bits (PPM_S_*).
-S_IXOTH = 1 << 0
-S_IXGRP = 1 << 3
-S_IXUSR = 1 << 6
-S_IXANY = S_IXOTH | S_IXGRP | S_IXUSR
+# Open flags (PPM_O_*) and fd flags (PPM_FD_*).
+O_RDONLY = lib.PPM_O_RDONLY
+O_WRONLY = lib.PPM_O_WRONLY
+O_RDWR = lib.PPM_O_RDWR
+O_CREAT = lib.PPM_O_CREAT
+O_DIRECTORY = lib.PPM_O_DIRECTORY
+O_CLOEXEC = lib.PPM_O_CLOEXEC
+O_TMPFILE = lib.PPM_O_TMPFILE
+O_F_CREATED = lib.PPM_O_F_CREATED
+FD_UPPER_LAYER = lib.PPM_FD_UPPER_LAYER
+FD_LOWER_LAYER = lib.PPM_FD_LOWER_LAYER
+
+# Mode bits (PPM_S_*): any execute bit.
+S_IXANY = lib.PPM_S_IXOTH | lib.PPM_S_IXGRP | lib.PPM_S_IXUSR
 
 # Clone flags (PPM_CL_*).
-CL_CLONE_FILES = 1 << 0
-CL_CLONE_FS = 1 << 1
-CL_CLONE_NEWPID = 1 << 6
-CL_CLONE_PARENT = 1 << 8
-CL_CLONE_THREAD = 1 << 13
-CL_CLONE_VFORK = 1 << 27
-CL_CHILD_IN_PIDNS = 1 << 29
+CL_CLONE_FILES = lib.PPM_CL_CLONE_FILES
+CL_CLONE_THREAD = lib.PPM_CL_CLONE_THREAD
 
 # execve flags (PPM_EXE_*).
-EXE_WRITABLE = 1 << 0
-EXE_UPPER_LAYER = 1 << 1
-EXE_FROM_MEMFD = 1 << 2
-EXE_LOWER_LAYER = 1 << 3
+EXE_WRITABLE = lib.PPM_EXE_WRITABLE
+EXE_UPPER_LAYER = lib.PPM_EXE_UPPER_LAYER
+EXE_FROM_MEMFD = lib.PPM_EXE_FROM_MEMFD
+EXE_LOWER_LAYER = lib.PPM_EXE_LOWER_LAYER
 
-# Socket families (PPM_AF_*).
-AF_UNIX = 1
-AF_INET = 2
-AF_INET6 = 10
-AF_NETLINK = 16
-
-AT_FDCWD = -100
-SOCK_CLOEXEC = 0o2000000
-MFD_CLOEXEC = 1
-FCNTL_F_DUPFD = 1
-FCNTL_F_DUPFD_CLOEXEC = 26
-PR_SET_NAME = 15
+AT_FDCWD = lib.PPM_AT_FDCWD
+MFD_CLOEXEC = lib.PPM_MFD_CLOEXEC
+FCNTL_F_DUPFD = lib.PPM_FCNTL_F_DUPFD
+FCNTL_F_DUPFD_CLOEXEC = lib.PPM_FCNTL_F_DUPFD_CLOEXEC
+PR_SET_NAME = lib.PPM_PR_SET_NAME
+CLOSE_RANGE_CLOEXEC = lib.PPM_CLOSE_RANGE_CLOEXEC
+# socket()'s type argument is passed through unconverted: the kernel's bit.
+SOCK_CLOEXEC = socket.SOCK_CLOEXEC
 
 # Falco's defaults (falco.yaml falco_libs / libsinsp settings.h).
 DEFAULT_MAX_THREADS = 262144

@@ -4,32 +4,19 @@ and its counters."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from falco.state.parse_fd import FD_EXIT_HANDLERS
+from falco.driver._falco_ffi import lib
+from falco.events.event import Event
 
-# Events that use an fd even when an old exit event lacks the parameter.
-FD_USERS = frozenset((
-    "read", "write", "readv", "writev", "pread", "pwrite", "preadv",
-    "pwritev", "send", "sendto", "sendmsg", "sendmmsg", "recv", "recvfrom",
-    "recvmsg", "recvmmsg", "fstat", "fstat64", "lseek", "llseek", "ioctl",
-    "getdents", "getdents64", "fchdir", "fchmod", "fchown", "fsync",
-    "fdatasync", "flock", "mmap", "mmap2", "splice", "sendfile", "shutdown",
-    "getsockopt", "setsockopt", "getsockname", "getpeername", "epoll_ctl",
-    "ftruncate", "fallocate", "fstatfs", "fstatfs64", "sync_file_range",
-))
+_FD_FLAGS = lib.EF_CREATES_FD | lib.EF_DESTROYS_FD | lib.EF_USES_FD
 
 
-def detached(evt: Any) -> Any:
+def detached(evt: Event) -> Event:
     """An enter event kept for pairing must not pin its source's whole
     batch buffer (a ring snapshot or a capture chunk): copy it out."""
-    buf = getattr(evt, "buf", None)
-    if buf is None or len(buf) <= 4096:
+    if len(evt.buf) <= 4096:
         return evt
-    try:
-        return evt.detached()
-    except (AttributeError, TypeError, ValueError):
-        return evt
+    return evt.detached()
 
 
 @dataclass(slots=True)
@@ -44,12 +31,12 @@ class EnterKeeper:
     copied at once.
     """
 
-    kept: dict[int, Any] = field(default_factory=dict)
-    _buf: Any = None
+    kept: dict[int, Event] = field(default_factory=dict)
+    _buf: bytes | memoryview | None = None
     _fresh: set[int] = field(default_factory=set)
 
-    def keep(self, tid: int, evt: Any) -> None:
-        buf = getattr(evt, "buf", None)
+    def keep(self, tid: int, evt: Event) -> None:
+        buf = evt.buf
         if buf.__class__ is not bytes:
             self.kept[tid] = detached(evt)
             return
@@ -82,15 +69,7 @@ class InspectorStats:
     bad_events: int = 0
 
 
-def event_uses_fd(evt: Any) -> bool:
-    """Whether the event creates, uses or destroys an fd: the EF_* flags of
-    its table entry, or failing those an ``fd`` parameter or a known name."""
-    flags = getattr(getattr(evt, "info", None), "flags", None)
-    if isinstance(flags, int):
-        return bool(flags & 0x7)    # EF_CREATES_FD | EF_DESTROYS_FD | USES
-    try:
-        names = evt.param_names()
-    except (AttributeError, TypeError):
-        names = ()
-    return ("fd" in names or evt.name in FD_EXIT_HANDLERS
-            or evt.name in FD_USERS)
+def event_uses_fd(evt: Event) -> bool:
+    """Whether the event creates, uses or destroys an fd (the EF_* flags
+    of its table entry)."""
+    return bool(evt.info.flags & _FD_FLAGS)

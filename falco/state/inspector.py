@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from falco.events.event import Event
 from falco.state.container_table import ContainerTable
 from falco.state.containers import HOST, match_cgroups
 from falco.state.context import EventContext
@@ -25,7 +26,7 @@ from falco.state.eventinfo import EnterKeeper, InspectorStats, event_uses_fd
 from falco.state.parse_fd import FD_EXIT_HANDLERS
 from falco.state.parse_net import IO_EXIT_HANDLERS
 from falco.state.parse_proc import (
-    CLONE_EVENTS, PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS)
+    CLONE_EVENTS, PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS, Handler)
 from falco.state.procfs import ProcReader
 from falco.state.users import UserDb
 
@@ -50,7 +51,7 @@ class Inspector:
     containers: ContainerTable = field(init=False)
     stats: InspectorStats = field(default_factory=InspectorStats)
     procfs: ProcReader = field(init=False)
-    _enter: dict[int, Any] = field(default_factory=dict)
+    _enter: dict[int, Event] = field(default_factory=dict)
     _enters: EnterKeeper = field(init=False)
     _pending: list[int] = field(default_factory=list)
     _last_purge: int = 0
@@ -58,7 +59,7 @@ class Inspector:
     _orphans: dict[int, set[int]] = field(default_factory=dict)
     _budget_window: int = 0
     _budget_used: int = 0
-    _exit_handlers: dict[str, Any] = field(default_factory=dict)
+    _exit_handlers: dict[str, Handler] = field(default_factory=dict)
     _fd_events: dict[str, bool] = field(default_factory=dict)
     first_ts: int = 0
     prev_ts: int = 0
@@ -340,7 +341,7 @@ class Inspector:
         return t
 
     # -- the event path -----------------------------------------------------
-    def process(self, evt: Any) -> EventContext:
+    def process(self, evt: Event) -> EventContext:
         if self._pending:
             self._flush_pending()
         ts = evt.ts
@@ -384,7 +385,7 @@ class Inspector:
             # A corrupt parameter (DecodeError) leaves the tables as they
             # were; the event is still handed on.
             self.stats.bad_events += 1
-            log.debug("event %s (%s): %s", getattr(evt, "num", "?"), name,
+            log.debug("event %s (%s): %s", evt.num, name,
                       err)
             if t is None:
                 t = self._unknown_thread(tid, ts)
@@ -393,7 +394,7 @@ class Inspector:
             ctx.thread.lastevent_ts = ts
         return ctx
 
-    def uses_fd(self, evt: Any) -> bool:
+    def uses_fd(self, evt: Event) -> bool:
         """Whether the event creates, uses or destroys an fd."""
         known = self._fd_events.get(evt.name)
         if known is None:

@@ -6,12 +6,12 @@ close, close_range (sockets: ``parse_net``).
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from falco.state.context import EventContext
 from falco.state.entries import (
-    AT_FDCWD, FCNTL_F_DUPFD, FCNTL_F_DUPFD_CLOEXEC, MFD_CLOEXEC, O_CLOEXEC,
-    O_DIRECTORY, FdInfo, FdType, ThreadInfo)
+    AT_FDCWD, CLOSE_RANGE_CLOEXEC, FCNTL_F_DUPFD, FCNTL_F_DUPFD_CLOEXEC,
+    MFD_CLOEXEC, O_CLOEXEC, O_DIRECTORY, FdInfo, FdType, ThreadInfo)
 from falco.state.parse_net import NET_EXIT_HANDLERS
 from falco.state.parse_proc import Handler
 from falco.state.paths import concatenate_paths, dir_with_slash
@@ -20,13 +20,8 @@ if TYPE_CHECKING:
     from falco.state.inspector import Inspector
 
 
-def _res(ctx: EventContext) -> int | None:
-    res = ctx.evt.res
-    return res if isinstance(res, int) else None
-
-
 def resolve_dirfd(insp: Inspector, t: ThreadInfo, name: str,
-                  dirfd: Any) -> str:
+                  dirfd: object) -> str:
     """The base directory a *at() path is relative to."""
     if name.startswith("/"):
         return ""
@@ -40,15 +35,14 @@ def resolve_dirfd(insp: Inspector, t: ThreadInfo, name: str,
 
 def parse_open_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    fd = _res(ctx)
+    fd = ctx.evt.res
     if t is None or fd is None or fd < 0:
         return
-    name = ctx.arg("name")
-    if name is None:
-        name = ctx.arg("pathname") or "<NA>"
-    flags = ctx.arg("flags")
-    if not isinstance(flags, int):
-        flags = 0
+    # open_by_handle_at: the path the kernel resolved the handle to
+    name = ctx.arg("path" if ctx.evt.name == "open_by_handle_at" else "name")
+    if not isinstance(name, str):
+        name = "<NA>"           # the driver could not read it
+    flags = ctx.int_arg("flags")
     if ctx.evt.name in ("openat", "openat2"):
         base = resolve_dirfd(insp, t, name, ctx.arg("dirfd"))
     elif ctx.evt.name == "open_by_handle_at":
@@ -57,19 +51,15 @@ def parse_open_exit(insp: Inspector, ctx: EventContext) -> None:
         base = insp.main_thread(t).cwd
     fdi = FdInfo(fd, FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE,
                  concatenate_paths(base, name), name, flags,
-                 _int(ctx.arg("dev")), _int(ctx.arg("ino")),
+                 ctx.int_arg("dev"), ctx.int_arg("ino"),
                  cloexec=bool(flags & O_CLOEXEC))
     ctx.fdinfo = insp.add_fd(t, fdi)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
 
 
 def _add_simple(insp: Inspector, ctx: EventContext, ftype: FdType,
                 name: str = "", cloexec: bool = False) -> None:
     t = ctx.thread
-    fd = _res(ctx)
+    fd = ctx.evt.res
     if t is None or fd is None or fd < 0:
         return
     ctx.fdinfo = insp.add_fd(t, FdInfo(fd, ftype, name, name,
@@ -77,31 +67,31 @@ def _add_simple(insp: Inspector, ctx: EventContext, ftype: FdType,
 
 
 def _flags_cloexec(ctx: EventContext) -> bool:
-    return bool(_int(ctx.arg("flags")) & O_CLOEXEC)
+    return bool(ctx.int_arg("flags") & O_CLOEXEC)
 
 
 def parse_pipe_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    res = _res(ctx)
+    res = ctx.evt.res
     if t is None or res is None or res < 0:
         return
-    ino = _int(ctx.arg("ino"))
+    ino = ctx.int_arg("ino")
     cloexec = _flags_cloexec(ctx)
     first = None
     for key in ("fd1", "fd2"):
         fd = ctx.arg(key)
         if isinstance(fd, int) and fd >= 0:
             fdi = insp.add_fd(t, FdInfo(fd, FdType.PIPE, ino=ino,
-                                        flags=_int(ctx.arg("flags")),
+                                        flags=ctx.int_arg("flags"),
                                         cloexec=cloexec))
             first = first or fdi
     ctx.fdinfo = first
 
 
-def _copy_fd(insp: Inspector, ctx: EventContext, oldfd: Any,
+def _copy_fd(insp: Inspector, ctx: EventContext, oldfd: object,
              cloexec: bool) -> None:
     t = ctx.thread
-    newfd = _res(ctx)
+    newfd = ctx.evt.res
     if t is None or newfd is None or newfd < 0 or not isinstance(oldfd, int):
         return
     src = t.fds.get(oldfd)
@@ -116,6 +106,7 @@ def _copy_fd(insp: Inspector, ctx: EventContext, oldfd: Any,
 
 
 def parse_dup_exit(insp: Inspector, ctx: EventContext) -> None:
+    # dup2/dup3 exits carry "oldfd"; dup's (and old captures') only "fd"
     oldfd = ctx.arg("oldfd")
     if oldfd is None:
         oldfd = ctx.arg("fd")
@@ -130,7 +121,7 @@ def parse_fcntl_exit(insp: Inspector, ctx: EventContext) -> None:
 
 def parse_close_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    res = _res(ctx)
+    res = ctx.evt.res
     fd = ctx.fdnum
     if t is None or fd is None:
         return
@@ -141,13 +132,15 @@ def parse_close_exit(insp: Inspector, ctx: EventContext) -> None:
 
 def parse_close_range_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    res = _res(ctx)
+    res = ctx.evt.res
     if t is None or res is None or res < 0:
         return
-    first = _int(ctx.arg("first"))
-    last = ctx.arg("last")
-    last = last if isinstance(last, int) and last >= 0 else 0x7FFFFFFF
-    cloexec_only = bool(_int(ctx.arg("flags")) & 4)
+    first, last = ctx.arg("first"), ctx.arg("last")
+    if not isinstance(first, int) or not isinstance(last, int):
+        return                  # the range is not carried: unknown
+    if last < 0:
+        last = 0x7FFFFFFF       # ~0U: to the last fd
+    cloexec_only = bool(ctx.int_arg("flags") & CLOSE_RANGE_CLOEXEC)
     for fd in [fd for fd in t.fds if first <= fd <= last]:
         if cloexec_only:
             t.fds[fd].cloexec = True
@@ -156,12 +149,14 @@ def parse_close_range_exit(insp: Inspector, ctx: EventContext) -> None:
 
 
 def parse_memfd_exit(insp: Inspector, ctx: EventContext) -> None:
-    name = ctx.arg("name") or ""
     t = ctx.thread
-    fd = _res(ctx)
+    fd = ctx.evt.res
     if t is None or fd is None or fd < 0:
         return
-    flags = _int(ctx.arg("flags"))
+    name = ctx.arg("name")          # memfd_create("") names it ""
+    if not isinstance(name, str):
+        name = ""
+    flags = ctx.int_arg("flags")
     ctx.fdinfo = insp.add_fd(t, FdInfo(fd, FdType.MEMFD, name, name, flags,
                                        cloexec=bool(flags & MFD_CLOEXEC)))
 
@@ -174,13 +169,14 @@ def _simple(ftype: FdType) -> Handler:
 
 def parse_pidfd_getfd_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    fd = _res(ctx)
+    fd = ctx.evt.res
     if t is None or fd is None or fd < 0:
         return
-    pidfd = t.fds.get(_int(ctx.arg("pidfd")))
-    target_tid = getattr(pidfd, "ino", 0) if pidfd else 0
-    target = insp.threads.get(target_tid) if target_tid else None
-    src = target.fds.get(_int(ctx.arg("targetfd"))) if target else None
+    pidfd = t.fds.get(ctx.int_arg("pid_fd", -1))
+    if pidfd is None or pidfd.type is not FdType.PIDFD:
+        return
+    target = insp.threads.get(pidfd.ino)
+    src = target.fds.get(ctx.int_arg("target_fd", -1)) if target else None
     if src is not None:
         copy = src.clone(fd)
         copy.cloexec = True
@@ -189,12 +185,12 @@ def parse_pidfd_getfd_exit(insp: Inspector, ctx: EventContext) -> None:
 
 def parse_pidfd_open_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    fd = _res(ctx)
+    fd = ctx.evt.res
     if t is None or fd is None or fd < 0:
         return
     # The target pid is kept in ``ino`` for pidfd_getfd.
-    ctx.fdinfo = insp.add_fd(t, FdInfo(fd, FdType.PIDFD, ino=_int(
-        ctx.arg("pid")), cloexec=True))
+    ctx.fdinfo = insp.add_fd(t, FdInfo(fd, FdType.PIDFD,
+                                       ino=ctx.int_arg("pid"), cloexec=True))
 
 
 FD_EXIT_HANDLERS: MappingProxyType[str, Handler] = MappingProxyType({

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from falco.events.sockets import (
+    AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, SockAddr, SockTuple)
 from falco.state.context import EventContext
 from falco.state.entries import (
-    AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, O_CLOEXEC, SOCK_CLOEXEC, FdInfo,
-    FdType, ThreadInfo)
+    O_CLOEXEC, SOCK_CLOEXEC, FdInfo, FdType, ThreadInfo)
 from falco.state.parse_proc import Handler
 
 if TYPE_CHECKING:
@@ -22,29 +23,20 @@ _FAMILY_TYPES = {AF_INET: FdType.IPV4, AF_INET6: FdType.IPV6,
 _L4 = {1: "tcp", 2: "udp"}
 
 
-def _res(ctx: EventContext) -> int | None:
-    res = ctx.evt.res
-    return res if isinstance(res, int) else None
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
-
-
 def parse_socket_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    fd = _res(ctx)
+    fd = ctx.evt.res
     if t is None or fd is None or fd < 0:
         return
     domain = ctx.arg("domain")
-    stype = _int(ctx.arg("type"))
-    proto = _int(ctx.arg("proto"))
+    stype = ctx.int_arg("type")
+    proto = ctx.int_arg("proto")
     ftype = _FAMILY_TYPES.get(domain, FdType.UNKNOWN) \
         if isinstance(domain, int) else FdType.UNKNOWN
     l4 = _l4proto(stype, proto) if ftype.is_ip else None
     fdi = FdInfo(fd, ftype, l4proto=l4,
                  cloexec=bool(stype & SOCK_CLOEXEC)
-                 or bool(_int(ctx.arg("flags")) & O_CLOEXEC))
+                 or bool(ctx.int_arg("flags") & O_CLOEXEC))
     ctx.fdinfo = insp.add_fd(t, fdi)
 
 
@@ -74,9 +66,13 @@ def _ip_type(ip: str | None, default: FdType) -> tuple[FdType, str | None]:
     return default, ip
 
 
-def apply_tuple(fdi: FdInfo, tup: Any, server: bool) -> bool:
-    """Copy a SockTuple (client = source) into ``fdi``; False if empty."""
-    family = getattr(tup, "family", None)
+def apply_tuple(fdi: FdInfo, tup: object, server: bool) -> bool:
+    """Copy a SockTuple (client = source) into ``fdi``; False when there is
+    none (not carried, or the driver could not read the socket) or its
+    family is neither IP nor unix."""
+    if not isinstance(tup, SockTuple):
+        return False
+    family = tup.family
     if family in (AF_INET, AF_INET6):
         ftype = FdType.IPV4 if family == AF_INET else FdType.IPV6
         ftype, sip = _ip_type(tup.sip, ftype)
@@ -90,7 +86,8 @@ def apply_tuple(fdi: FdInfo, tup: Any, server: bool) -> bool:
     elif family == AF_UNIX:
         fdi.type = FdType.UNIX
         fdi.is_server = server
-        name = getattr(tup, "dpath", None) or getattr(tup, "spath", None) or ""
+        # the path of the socket's address ("" for an unnamed socket)
+        name = tup.dpath or tup.spath or ""
     else:
         return False
     fdi.name_changed = bool(fdi.name) and fdi.name != name
@@ -107,24 +104,24 @@ def _socket_fd(insp: Inspector, t: ThreadInfo, fd: int) -> FdInfo:
 
 def parse_connect_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    res = _res(ctx)
+    res = ctx.evt.res
     fd = ctx.fdnum
     if t is None or fd is None or fd < 0 or res is None:
         return
     if res < 0 and res != EINPROGRESS:
         return
     fdi = _socket_fd(insp, t, fd)
-    tup = ctx.arg("tuple")
-    if not apply_tuple(fdi, tup, False):
+    if not apply_tuple(fdi, ctx.arg("tuple"), False):
+        # no tuple: the address connected to is all there is
         addr = ctx.arg("addr")
-        if getattr(addr, "family", None) in (AF_INET, AF_INET6):
+        if isinstance(addr, SockAddr) and addr.family in (AF_INET, AF_INET6):
             ftype, ip = _ip_type(addr.addr, FdType.IPV4
                                  if addr.family == AF_INET else FdType.IPV6)
             fdi.type, fdi.dip, fdi.dport, fdi.is_server = \
                 ftype, ip, addr.port, False
             fdi.name = fdi.nameraw = f"{fdi.sip or '0.0.0.0'}:" \
                 f"{fdi.sport or 0}->{ip}:{addr.port}"
-        elif getattr(addr, "family", None) == AF_UNIX:
+        elif isinstance(addr, SockAddr) and addr.family == AF_UNIX:
             fdi.type, fdi.is_server = FdType.UNIX, False
             fdi.name = fdi.nameraw = addr.path or ""
     ctx.fdinfo = fdi
@@ -132,31 +129,29 @@ def parse_connect_exit(insp: Inspector, ctx: EventContext) -> None:
 
 def parse_accept_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    fd = _res(ctx)
+    fd = ctx.evt.res
     if t is None or fd is None or fd < 0:
         return
+    # The exit event carries the new fd, not the listening one: the
+    # tuple alone says what the connection is.
     fdi = FdInfo(fd, FdType.UNKNOWN)
-    listener = None
-    lfd = ctx.arg("fd") if ctx.evt.name.startswith("accept") else None
-    if isinstance(lfd, int) and lfd != fd:
-        listener = t.fds.get(lfd)
-    if listener is not None:
-        fdi.l4proto = listener.l4proto
     apply_tuple(fdi, ctx.arg("tuple"), True)
-    flags = ctx.arg("flags")
-    fdi.cloexec = isinstance(flags, int) and bool(flags & O_CLOEXEC)
+    fdi.cloexec = bool(ctx.int_arg("flags") & O_CLOEXEC)
     ctx.fdinfo = insp.add_fd(t, fdi)
 
 
 def parse_bind_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    res = _res(ctx)
+    res = ctx.evt.res
     fd = ctx.fdnum
     if t is None or res is None or res < 0 or fd is None:
         return
     fdi = _socket_fd(insp, t, fd)
     addr = ctx.arg("addr")
-    family = getattr(addr, "family", None)
+    if not isinstance(addr, SockAddr):
+        ctx.fdinfo = fdi
+        return
+    family = addr.family
     if family in (AF_INET, AF_INET6):
         ftype, ip = _ip_type(addr.addr, FdType.IPV4
                              if family == AF_INET else FdType.IPV6)
@@ -169,7 +164,7 @@ def parse_bind_exit(insp: Inspector, ctx: EventContext) -> None:
 
 
 def parse_listen_exit(insp: Inspector, ctx: EventContext) -> None:
-    res = _res(ctx)
+    res = ctx.evt.res
     fdi = ctx.fdinfo
     if fdi is not None and res is not None and res >= 0:
         fdi.is_server = True
@@ -177,11 +172,11 @@ def parse_listen_exit(insp: Inspector, ctx: EventContext) -> None:
 
 def parse_socketpair_exit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
-    res = _res(ctx)
+    res = ctx.evt.res
     fd1, fd2 = ctx.arg("fd1"), ctx.arg("fd2")
     if t is None or res is None or res < 0 or fd1 == fd2:
         return
-    cloexec = bool(_int(ctx.arg("type")) & SOCK_CLOEXEC)
+    cloexec = bool(ctx.int_arg("type") & SOCK_CLOEXEC)
     first = None
     for fd in (fd1, fd2):
         if isinstance(fd, int) and fd >= 0:
@@ -193,15 +188,13 @@ def parse_socketpair_exit(insp: Inspector, ctx: EventContext) -> None:
 def parse_sendrecv_exit(insp: Inspector, ctx: EventContext) -> None:
     """UDP and other unconnected sockets learn their peer from the tuple of
     sendto/sendmsg (we are the client) or recvfrom/recvmsg (the server)."""
-    res = _res(ctx)
+    res = ctx.evt.res
     if res is None or res < 0:
         return
     fdi = ctx.fdinfo
     if fdi is None or not fdi.type.is_ip or fdi.l4proto == "tcp":
         return
-    tup = ctx.arg("tuple")
-    if tup is not None:
-        apply_tuple(fdi, tup, ctx.evt.name.startswith("recv"))
+    apply_tuple(fdi, ctx.arg("tuple"), ctx.evt.name.startswith("recv"))
 
 
 # Opportunistic updates from I/O events: used when those events are traced

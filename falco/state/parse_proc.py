@@ -8,7 +8,7 @@ Each handler takes the inspector and the event context of an exit event
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from falco.state.containers import parse_cgroups
 from falco.state.context import EventContext
@@ -23,50 +23,40 @@ Handler = Callable[["Inspector", EventContext], None]
 CLONE_EVENTS = frozenset(("clone", "clone3", "fork", "vfork"))
 
 
-def split_args(raw: Any) -> list[str]:
-    """``"a\\0b\\0"`` -> ["a", "b"]; lists pass through."""
-    if raw is None:
-        return []
-    if isinstance(raw, (list, tuple)):
-        return [str(a) for a in raw]
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "surrogateescape")
-    if not raw:
-        return []
-    parts: list[str] = str(raw).split("\0")
+def split_args(raw: str) -> list[str]:
+    """``"a\\0b\\0"`` -> ["a", "b"]; ``""`` (no arguments) -> []."""
+    parts = raw.split("\0")
     if parts[-1] == "":
         parts.pop()
     return parts
 
 
-def _int(value: Any, default: int) -> int:
-    return value if isinstance(value, int) else default
-
-
-def _present(evt: Any, name: str) -> bool:
-    """The event carries the parameter, even if it is empty."""
-    try:
-        return evt.param_raw(name) is not None
-    except (AttributeError, KeyError, IndexError, ValueError, TypeError):
-        return False
-
-
-def _fill_common(insp: Inspector, t: ThreadInfo, ctx: EventContext) -> None:
-    """Fields clone and execve exits both carry."""
+def _fill_common(insp: Inspector, t: ThreadInfo, ctx: EventContext,
+                 new_image: bool) -> None:
+    """What clone and execve exits both carry. ``new_image``: an execve,
+    whose program, arguments and environment replace the old ones."""
     exe = ctx.arg("exe")
+    args = ctx.arg("args")
+    # The driver reads argv[0] and the arguments in one copy of the
+    # argument area: no exe means that copy failed, and the empty args
+    # that come with it say nothing. A new image never keeps the old
+    # one's command line (libsinsp: empty exe and args then).
     if exe is not None:
         t.exe = exe
-    args = ctx.arg("args")
-    if args is not None:
-        t.args = split_args(args)
+        if args is not None:
+            t.args = split_args(args)
+    elif new_image:
+        t.exe = ""
+        t.args = []
     comm = ctx.arg("comm")
-    if comm:
-        t.comm = comm
+    if comm is not None:
+        t.comm = comm               # may be "" (prctl PR_SET_NAME "")
     cwd = ctx.arg("cwd")
+    # None: the driver could not resolve the directory; a path is never "".
     if cwd:
         insp.main_thread(t).cwd = dir_with_slash(cwd)
     cgroups = ctx.arg("cgroups")
-    if cgroups:
+    if cgroups is not None:         # "": in no cgroup at all
         t.cgroups = parse_cgroups(cgroups)
         t.container_id = insp.container_of(t.cgroups)
     uid = ctx.arg("uid")
@@ -75,13 +65,11 @@ def _fill_common(insp: Inspector, t: ThreadInfo, ctx: EventContext) -> None:
     gid = ctx.arg("gid")
     if isinstance(gid, int):
         t.gid = t.egid = gid
-    fdlimit = ctx.arg("fdlimit")
-    if isinstance(fdlimit, int):
-        t.fdlimit = fdlimit
+    t.fdlimit = ctx.int_arg("fdlimit", t.fdlimit)
     vm_size = ctx.arg("vm_size")
     if isinstance(vm_size, int):
         t.vmsize = vm_size
-        t.vmrss = _int(ctx.arg("vm_rss"), t.vmrss)
+        t.vmrss = ctx.int_arg("vm_rss", t.vmrss)
 
 
 def _new_child(insp: Inspector, parent: ThreadInfo, tid: int, pid: int,
@@ -116,7 +104,7 @@ def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
     res = evt.res
     if not isinstance(res, int) or res < 0:
         return
-    flags = _int(ctx.arg("flags"), 0)
+    flags = ctx.int_arg("flags")
     if res > 0:
         # Caller side: the event describes the parent; res is the child.
         parent = ctx.thread
@@ -138,9 +126,9 @@ def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
         insp.add_thread(child)
         return
     # Child side: the event describes the new thread itself.
-    tid = _int(ctx.arg("tid"), evt.tid)
-    pid = _int(ctx.arg("pid"), tid)
-    ptid = _int(ctx.arg("ptid"), 0)
+    tid = ctx.int_arg("tid", evt.tid)
+    pid = ctx.int_arg("pid", tid)
+    ptid = ctx.int_arg("ptid")
     existing = insp.threads.get(tid)
     if existing is not None and not existing.incomplete \
             and existing.ptid == ptid and not existing.dead:
@@ -158,11 +146,11 @@ def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
         insp.add_thread(t)      # replaces a stale entry with this tid
     t.ptid = ptid
     t.incomplete = False
-    _fill_common(insp, t, ctx)
-    t.vtid = _int(ctx.arg("vtid"), t.vtid)
-    t.vpid = _int(ctx.arg("vpid"), t.vpid)
-    t.pidns_init_start_ts = _int(ctx.arg("pidns_init_start_ts"),
-                                 t.pidns_init_start_ts)
+    _fill_common(insp, t, ctx, new_image=False)
+    t.vtid = ctx.int_arg("vtid", t.vtid)
+    t.vpid = ctx.int_arg("vpid", t.vpid)
+    t.pidns_init_start_ts = ctx.int_arg("pidns_init_start_ts",
+                                        t.pidns_init_start_ts)
     ctx.thread = t
 
 
@@ -174,8 +162,8 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
     if t.incomplete:
         # First sight of this thread: take its identity from the event and
         # what it inherited from a known parent.
-        pid = _int(ctx.arg("pid"), t.pid)
-        ptid = _int(ctx.arg("ptid"), t.ptid)
+        pid = ctx.int_arg("pid", t.pid)
+        ptid = ctx.int_arg("ptid", t.ptid)
         if (pid, ptid) != (t.pid, t.ptid):
             # re-file it: thread group, parent's children
             insp.remove_thread(t, reparent=False)
@@ -186,19 +174,17 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
             for attr in ("uid", "gid", "euid", "egid", "loginuid", "sid",
                          "pgid", "vpgid", "tty", "env"):
                 setattr(t, attr, getattr(parent, attr))
-    _fill_common(insp, t, ctx)
+    _fill_common(insp, t, ctx, new_image=True)
     t.incomplete = False
     main = insp.main_thread(t)
     env = ctx.arg("env")
-    if env is not None:
+    if env is not None:             # "": an empty environment
         t.env = split_args(env)
-    elif _present(ctx.evt, "env"):
-        t.env = []
-    t.tty = _int(ctx.arg("tty"), t.tty)
+    t.tty = ctx.int_arg("tty", t.tty)
     loginuid = ctx.arg("loginuid")
     if isinstance(loginuid, int):
         t.loginuid = loginuid & 0xFFFFFFFF
-    t.exe_flags = _int(ctx.arg("flags"), 0)
+    t.exe_flags = ctx.int_arg("flags")
     for name, attr in (("cap_inheritable", "cap_inheritable"),
                        ("cap_permitted", "cap_permitted"),
                        ("cap_effective", "cap_effective"),
@@ -210,10 +196,11 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
         if isinstance(value, int):
             setattr(t, attr, value)
     # trusted_exepath, else the path given to execve (exit or enter event),
-    # else argv[0] when it is a path; a bare name says nothing.
-    exepath = ctx.arg("trusted_exepath") or ctx.arg("filename") \
-        or ctx.arg("pathname") or t.exe
-    if exepath and "/" in exepath:
+    # else argv[0] when it is a path; a bare name says nothing. An empty
+    # path (execveat of an fd with AT_EMPTY_PATH) names no file either.
+    exepath = _first_path(ctx.arg("trusted_exepath"), ctx.arg("filename"),
+                          ctx.arg("pathname"), t.exe)
+    if "/" in exepath:
         t.exepath = concatenate_paths(main.cwd, exepath)
     else:
         t.exepath = ""
@@ -224,6 +211,13 @@ def parse_execve_exit(insp: Inspector, ctx: EventContext) -> None:
         del fds[fd]
 
 
+def _first_path(*candidates: object) -> str:
+    for path in candidates:
+        if isinstance(path, str) and path:
+            return path
+    return ""
+
+
 def parse_procexit(insp: Inspector, ctx: EventContext) -> None:
     t = ctx.thread
     if t is None:
@@ -232,12 +226,12 @@ def parse_procexit(insp: Inspector, ctx: EventContext) -> None:
     insp.mark_exited(t, reaper if isinstance(reaper, int) else None)
 
 
-def _set_uid(t: ThreadInfo, uid: Any) -> None:
+def _set_uid(t: ThreadInfo, uid: object) -> None:
     if isinstance(uid, int) and uid >= 0 and uid != 0xFFFFFFFF:
         t.uid = t.euid = uid
 
 
-def _set_gid(t: ThreadInfo, gid: Any) -> None:
+def _set_gid(t: ThreadInfo, gid: object) -> None:
     if isinstance(gid, int) and gid >= 0 and gid != 0xFFFFFFFF:
         t.gid = t.egid = gid
 
@@ -276,7 +270,7 @@ def parse_chdir_exit(insp: Inspector, ctx: EventContext) -> None:
         return
     assert ctx.thread is not None
     path = ctx.arg("path")
-    if path:
+    if path:                # chdir("") fails: a successful one has a path
         main = insp.main_thread(ctx.thread)
         main.cwd = dir_with_slash(concatenate_paths(main.cwd, path))
 
@@ -296,7 +290,7 @@ def parse_prctl_exit(insp: Inspector, ctx: EventContext) -> None:
     assert ctx.thread is not None
     if ctx.arg("option") == PR_SET_NAME:
         name = ctx.arg("arg2_str")
-        if isinstance(name, str) and name:
+        if isinstance(name, str):       # "" is a name too
             ctx.thread.comm = name[:15]
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from falco.state.containers import parse_cgroups
-from falco.state.entries import (
-    AF_INET, AF_INET6, NO_LOGINUID, FdInfo, FdType, ThreadInfo)
+from falco.events.sockets import AF_INET, AF_INET6
+from falco.state.entries import NO_LOGINUID, FdInfo, FdType, ThreadInfo
 
 _ANON_TYPES = {
     "[eventfd]": FdType.EVENT, "[signalfd]": FdType.SIGNALFD,

@@ -49,12 +49,35 @@ def test_execve_strings_keep_separators() -> None:
                                     "env": "A=1\0B=2",
                                     "cgroups": "cpu=/docker/abc\0memory=/m",
                                     "comm": "ls", "tid": 10, "pid": 10})
-    assert ev.param("args") == "-l\0/tmp"
-    assert ev.param("env") == "A=1\0B=2"
-    assert ev.param("cgroups") == "cpu=/docker/abc\0memory=/m"
+    assert ev.param("args") == "-l\0/tmp\0"
+    assert ev.param("env") == "A=1\0B=2\0"
+    assert ev.param("cgroups") == "cpu=/docker/abc\0memory=/m\0"
     assert ev.param_str("args") == "-l /tmp"
     assert ev.param("cwd") is None
     assert len(ev.info.params) == 31 == ev.nparams
+
+
+def test_empty_is_not_absent() -> None:
+    """Zero bytes of a buffer is the empty buffer; of any other type, no
+    value; a parameter the event does not carry has no value either."""
+    ev = make_event("execve", "<", {"res": 0, "exe": "id", "args": "",
+                                    "env": [], "comm": "id", "cwd": ""})
+    assert ev.param_raw("args") == b"" and ev.param("args") == ""
+    assert ev.param("env") == "" and ev.param("cgroups") == ""
+    assert ev.param("cwd") == ""              # one NUL: the empty string
+    assert ev.param_raw("tty") == b"" and ev.param("tty") is None
+    assert ev.param("trusted_exepath") is None
+    assert ev.param("no_such_param") is None
+    # one empty argument ("prog ''") is not no argument
+    one = make_event("execve", "<", {"res": 0, "exe": "prog", "args": [""]})
+    assert one.param_raw("args") == b"\0" and one.param("args") == "\0"
+    w = make_event("write", "<", {"res": 0, "data": b"", "fd": 3})
+    assert w.param("data") == b""
+    # an old event without the parameter at all (fewer params)
+    old = Event.from_bytes(struct.pack("<QQIHIHq", 1, 2, 36, w.code, 1, 8,
+                                       5))
+    assert old.nparams == 1 and old.res == 5
+    assert old.param("data") is None and old.param_raw("data") is None
 
 
 @pytest.mark.parametrize("tup", [
@@ -102,14 +125,18 @@ def test_every_event_builds_and_decodes_empty() -> None:
         ev = Event.from_bytes(raw)
         assert ev.code == info.code
         assert ev.nparams == len(info.params)
-        assert all(ev.param(i) is None for i in range(ev.nparams))
+        for i, p in enumerate(info.params):
+            expect = (("" if p.name in ("args", "env", "cgroups") else b"")
+                      if p.type == S.PT_BYTEBUF else None)
+            assert ev.param(i) == expect, (info.name, p.name)
 
 
 def _value_for(p: S.ParamInfo) -> object:
     if p.type in (S.PT_CHARBUF, S.PT_FSPATH, S.PT_FSRELPATH):
         return "/some/path"
     if p.type == S.PT_BYTEBUF:
-        return "a\0b" if p.name in ("args", "env", "cgroups") else b"\x00\xff"
+        return "a\0b\0" if p.name in ("args", "env", "cgroups") \
+            else b"\x00\xff"
     if p.type == S.PT_SOCKTUPLE:
         return SockTuple(2, "1.1.1.1", 1, "2.2.2.2", 2)
     if p.type == S.PT_SOCKADDR:

@@ -84,3 +84,81 @@ def test_execve_moves_process_into_container() -> None:
     ctx2 = sim.x("chdir", 1, res=0, path="/")
     assert sim.field(ctx2, "container.id") == "host"
     assert sim.field(ctx2, "container.name") == "host"
+
+
+# -- empty is not absent ---------------------------------------------------
+
+def test_exec_without_arguments_drops_the_old_image_arguments() -> None:
+    """sh -c id: the id process has no arguments, not sh's."""
+    sim = _sim()
+    sim.execve(100, "sh", ["-c", "id"])
+    ctx = sim.execve(100, "id", [])
+    assert ctx.evt.param_raw("args") == b""
+    t = ctx.thread
+    assert t is not None and t.args == []
+    assert sim.field(ctx, "proc.cmdline") == "id"
+    assert sim.field(ctx, "proc.args") == ""
+    assert sim.field(ctx, "proc.cmdnargs") == 0
+
+
+def test_one_empty_argument_is_an_argument() -> None:
+    sim = _sim()
+    ctx = sim.x("execve", 100, res=0, exe="prog", args=[""], tid=100,
+                pid=100, ptid=1, comm="prog")
+    assert ctx.thread is not None and ctx.thread.args == [""]
+    assert sim.field(ctx, "proc.cmdnargs") == 1
+
+
+def test_empty_environment_replaces_the_old_one() -> None:
+    sim = _sim()
+    sim.execve(100, "/bin/sh", [], env="HOME=/root\0")
+    ctx = sim.execve(100, "/usr/bin/env", [], env="")
+    assert ctx.thread is not None and ctx.thread.env == []
+    assert sim.field(ctx, "proc.env") == ""
+
+
+def test_old_execve_without_env_keeps_it() -> None:
+    """An event version that does not carry env says nothing about it."""
+    sim = _sim()
+    sim.execve(100, "/bin/sh", [], env="HOME=/root\0")
+    ctx = sim.ev("execve", "<", 100, code=13, res=0, exe="/bin/ls",
+                 args="-l\0", tid=100, pid=100, ptid=1, cwd="/")
+    t = ctx.thread
+    assert t is not None and t.env == ["HOME=/root"] and t.args == ["-l"]
+
+
+def test_unreadable_argument_area() -> None:
+    """No exe (the driver could not copy argv): an exec drops the old
+    command line, a clone keeps what the child inherited."""
+    sim = _sim()
+    sim.execve(100, "/bin/sh", ["-c", "x"])
+    sim.x("clone", 100, res=101, exe=None, args="", tid=100, pid=100,
+          ptid=1, comm="sh")
+    ctx = sim.x("clone", 101, res=0, exe=None, args="", tid=101, pid=101,
+                ptid=100, comm="sh")
+    assert ctx.thread is not None
+    assert (ctx.thread.exe, ctx.thread.args) == ("/bin/sh", ["-c", "x"])
+    ctx = sim.x("execve", 101, res=0, exe=None, args="", tid=101, pid=101,
+                ptid=100, comm="true")
+    assert ctx.thread is not None
+    assert (ctx.thread.exe, ctx.thread.args) == ("", [])
+    assert sim.field(ctx, "proc.cmdline") == "true"
+
+
+def test_empty_cgroups_leave_the_container() -> None:
+    sim = _sim()
+    cid = "3f1b2c4d5e6f" + "0" * 52
+    ctx = sim.execve(100, "/bin/sh", [], cgroups=f"cpu=/docker/{cid}\0")
+    assert sim.field(ctx, "container.id") == cid[:12]
+    ctx = sim.execve(100, "/bin/sh", [], cgroups="")
+    assert ctx.thread is not None and ctx.thread.cgroups == []
+    assert sim.field(ctx, "container.id") == "host"
+
+
+def test_empty_comm_from_prctl_and_clone() -> None:
+    sim = _sim()
+    ctx = sim.x("prctl", 100, res=0, option=15, arg2_str="", arg2_int=0)
+    assert ctx.thread is not None and ctx.thread.comm == ""
+    assert sim.field(ctx, "proc.name") == ""
+    ctx = sim.fork(100, 102, comm="")
+    assert ctx.thread is not None and ctx.thread.comm == ""

@@ -100,3 +100,37 @@ def test_fd_types_lists_every_kind_once() -> None:
     assert sim.field(ctx, "fd.types") == ("file", "pipe", "ipv4")
     assert sim.field(ctx, "fd.types[4]") == "pipe"
     assert sim.field(ctx, "proc.fdopencount") == 4
+
+
+def test_memfd_with_an_empty_name() -> None:
+    sim = _sim()
+    ctx = sim.x("memfd_create", 100, fd=5, name="", flags=1)
+    assert sim.field(ctx, "fd.type") == "memfd"
+    assert sim.field(ctx, "fd.name") == ""
+    fdi = sim.insp.threads[100].fds[5]
+    assert fdi.cloexec
+
+
+def test_open_by_handle_at_names_the_resolved_path() -> None:
+    sim = _sim()
+    ctx = sim.x("open_by_handle_at", 100, fd=6, mountfd=3, flags=1,
+                path="/var/lib/data.db", dev=0x803, ino=7)
+    assert sim.field(ctx, "fd.name") == "/var/lib/data.db"
+    assert sim.insp.threads[100].fds[6].name == "/var/lib/data.db"
+    failed = sim.x("open_by_handle_at", 100, fd=-2, mountfd=3, flags=1,
+                   path="/var/lib/gone")
+    assert sim.field(failed, "fd.name") == "/var/lib/gone"
+
+
+def test_pidfd_getfd_copies_the_target_fd() -> None:
+    sim = _sim()
+    sim.fork(1, 200)
+    sim.x("openat", 200, fd=9, dirfd=-100, name="/etc/shadow", flags=1,
+          mode=0)
+    sim.x("pidfd_open", 100, fd=11, pid=200, flags=0)
+    ctx = sim.x("pidfd_getfd", 100, fd=12, pid_fd=11, target_fd=9, flags=0)
+    assert sim.field(ctx, "fd.name") == "/etc/shadow"
+    assert sim.field(ctx, "fd.num") == 12
+    # a target fd the process does not have: nothing is added
+    sim.x("pidfd_getfd", 100, fd=13, pid_fd=11, target_fd=99, flags=0)
+    assert 13 not in sim.insp.threads[100].fds
