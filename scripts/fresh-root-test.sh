@@ -57,8 +57,14 @@ mmdebstrap --variant=minbase --include=ca-certificates,python3,python3-pip,pytho
 	bookworm "$tree" "${sources[@]}"
 echo "fresh-root-test: root built in $(( $(date +%s) - start )) s"
 
-# The same PyPI access as this machine (index, certificates), nothing else.
-for f in /etc/pip.conf /etc/xdg/pip/pip.conf /etc/xdg/pip/constraints.txt; do
+# The same network access as this machine: its local certificate
+# authorities (the egress proxy's) and pip's index settings, nothing else.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+	mkdir -p "$tree/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$tree/usr/local/share/ca-certificates/"
+	chroot "$tree" update-ca-certificates >/dev/null
+fi
+for f in /etc/pip.conf /etc/xdg/pip/pip.conf /etc/xdg/pip/constraints.txt /root/.config/pip/pip.conf; do
 	if [ -e "$f" ]; then
 		mkdir -p "$tree$(dirname "$f")"
 		cp "$f" "$tree$f"
