@@ -26,12 +26,7 @@ command -v mmdebstrap >/dev/null || { echo "fresh-root-test: mmdebstrap missing 
 
 work=$(mktemp -d /var/tmp/falco-fresh.XXXXXX)
 tree=$work/root
-mounted=()
 cleanup() {
-	local i
-	for (( i=${#mounted[@]}-1; i>=0; i-- )); do
-		umount -l "${mounted[$i]}" 2>/dev/null || true
-	done
 	if [ -z "$keep" ]; then
 		rm -rf "$work"
 	else
@@ -77,28 +72,38 @@ git -C "$ROOT" archive HEAD | tar -x -C "$tree/work/main"
 cp -a "$SHARED/." "$tree/work/shared/"
 echo "fresh-root-test: checkout $(git -C "$ROOT" rev-parse --short HEAD) copied (committed files only)"
 
-for m in proc sys dev dev/pts; do
-	mkdir -p "$tree/$m"
-	mount --bind "/$m" "$tree/$m"
-	mounted+=("$tree/$m")
-done
-mount -t tmpfs fresh-tmp "$tree/tmp"
-mounted+=("$tree/tmp")
-
-in_root() {
-	chroot "$tree" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		LANG=C.UTF-8 CI=true TERM=dumb bash -c "cd /work/main && $1"
-}
-
-step() {
-	local t0=$(date +%s)
-	echo "fresh-root-test: \$ $1"
-	in_root "$1"
-	echo "fresh-root-test: ok in $(( $(date +%s) - t0 )) s: $1"
-}
-step "scripts/install-deps.sh"
-step "make build module"
+# Run the steps as on a machine of its own: new mount and PID namespaces
+# with the root pivoted into the tree (not a chroot: the kernel refuses new
+# user namespaces inside a chroot, and systemd-journald, started by the
+# tests, refuses to run in one), /proc, /sys, /dev and a tmpfs /tmp.
+steps=("scripts/install-deps.sh" "make build module")
 if [ "$mode" = tests ]; then
-	step "python3 -m pytest -q -p no:cacheprovider tests/unit tests/integration"
+	steps+=("python3 -m pytest -q -p no:cacheprovider tests/unit tests/integration")
 fi
+inner=$work/inner.sh
+{
+	echo 'set -euo pipefail'
+	echo 'cd /work/main'
+	for s in "${steps[@]}"; do
+		printf 't0=$(date +%%s); echo "fresh-root-test: \$ %s"\n' "$s"
+		printf '%s\n' "$s"
+		printf 'echo "fresh-root-test: ok in $(( $(date +%%s) - t0 )) s: %s"\n' "$s"
+	done
+} >"$inner"
+cp "$inner" "$tree/inner.sh"
+unshare --mount --pid --fork --propagation private -- bash -euc '
+	tree=$1
+	mount --bind "$tree" "$tree"
+	mount -t tmpfs fresh-tmp "$tree/tmp"
+	mount --rbind /dev "$tree/dev"
+	mount -t sysfs sysfs "$tree/sys"
+	mkdir -p "$tree/.oldroot"
+	cd "$tree"
+	pivot_root . .oldroot
+	mount -t proc proc /proc
+	umount -l /.oldroot
+	rmdir /.oldroot
+	exec env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		LANG=C.UTF-8 CI=true TERM=dumb bash /inner.sh
+' fresh-root "$tree"
 echo "fresh-root-test: PASSED in $(( $(date +%s) - start )) s"
