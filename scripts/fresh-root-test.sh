@@ -75,7 +75,8 @@ echo "fresh-root-test: checkout $(git -C "$ROOT" rev-parse --short HEAD) copied 
 # Run the steps as on a machine of its own: new mount and PID namespaces
 # with the root pivoted into the tree (not a chroot: the kernel refuses new
 # user namespaces inside a chroot, and systemd-journald, started by the
-# tests, refuses to run in one), /proc, /sys, /dev and a tmpfs /tmp.
+# tests, refuses to run in one), /proc, /sys (with the cgroup tree journald
+# needs), /dev and tmpfs /tmp and /run.
 steps=("scripts/install-deps.sh" "make build module")
 if [ "$mode" = tests ]; then
 	steps+=("python3 -m pytest -q -p no:cacheprovider tests/unit tests/integration")
@@ -95,15 +96,17 @@ unshare --mount --pid --fork --propagation private -- bash -euc '
 	tree=$1
 	mount --bind "$tree" "$tree"
 	mount -t tmpfs fresh-tmp "$tree/tmp"
+	mount -t tmpfs fresh-run "$tree/run"
 	mount --rbind /dev "$tree/dev"
-	mount -t sysfs sysfs "$tree/sys"
+	mount --rbind /sys "$tree/sys"
 	mkdir -p "$tree/.oldroot"
 	cd "$tree"
 	pivot_root . .oldroot
 	mount -t proc proc /proc
 	umount -l /.oldroot
 	rmdir /.oldroot
-	exec env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	# This shell stays PID 1 (as init would); the steps run as its child.
+	env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		LANG=C.UTF-8 CI=true TERM=dumb bash /inner.sh
 ' fresh-root "$tree"
 echo "fresh-root-test: PASSED in $(( $(date +%s) - start )) s"

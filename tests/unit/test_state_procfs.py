@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 from falco.state import Inspector
@@ -111,7 +112,14 @@ def test_unknown_thread_looked_up_on_demand_within_budget() -> None:
     ctx = sim.x("chdir", os.getpid(), res=0, path="/")
     assert ctx.thread is not None and not ctx.thread.incomplete
     assert sim.field(ctx, "proc.pid") == os.getpid()
-    ctx2 = sim.x("chdir", os.getppid(), res=0, path="/")
+    # Another live process, neither us nor the simulated init (pid 1: our
+    # parent, when the suite runs as a namespace's first process).
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        ctx2 = sim.x("chdir", other.pid, res=0, path="/")
+    finally:
+        other.kill()
+        other.wait()
     assert ctx2.thread is not None and ctx2.thread.incomplete
     assert sim.field(ctx2, "proc.name") == "<NA>"
     assert sim.insp.stats.proc_lookups_skipped == 1
