@@ -70,6 +70,11 @@ class VersionMismatchError(DriverError):
     """The module's API or schema version is incompatible with this build."""
 
 
+class BpfError(DriverError):
+    """The modern_ebpf source cannot be used (no BTF, no ring buffers, not
+    enough privileges, a program rejected by the verifier)."""
+
+
 class DecodeError(FalcoError, ValueError):
     """A record in a capture or ring is truncated or corrupt."""
 

@@ -38,6 +38,8 @@
 #if defined(__KERNEL__) || defined(__linux__)
 #include <linux/types.h>
 #include <linux/ioctl.h>
+#elif defined(__bpf__)
+/* BPF programs (driver/bpf/): vmlinux.h, included first, has the types */
 #else
 /* Non-Linux userspace fallback (e.g. parsing tools): same layout. */
 #include <stdint.h>

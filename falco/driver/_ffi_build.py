@@ -61,7 +61,8 @@ static const int FSRC_HAVE_SYSCALLS;
 
 def _cdef() -> str:
     consts = []
-    hdrs = ["fprobe_events.h", "fprobe_abi.h", "fprobe_prefilter.h"]
+    hdrs = ["fprobe_events.h", "fprobe_abi.h", "fprobe_prefilter.h",
+            "fprobe_bpf.h"]
     if has_syscall_table():
         hdrs.append("fprobe_syscalls.h")
     for hdr in hdrs:
@@ -73,6 +74,7 @@ def _cdef() -> str:
     lines += ["#define %s ..." % n for n in consts]
     lines.append(_STRUCTS)
     lines.append((CSRC / "fsrc.cdef").read_text())
+    lines.append((CSRC / "fsrc_bpf.cdef").read_text())
     if has_syscall_table():
         lines.append(_SYSCALLS)
     else:
@@ -126,7 +128,7 @@ int fprobe_pf_entry_is(const void *prog, __u16 type, __u16 target);
 def _sources() -> list[str]:
     srcs = [DRIVER / "event_table.c", DRIVER / "flags_table.c",
             DRIVER / "prefilter.c", CSRC / "ring.c", CSRC / "scan.c",
-            CSRC / "comms.c"]
+            CSRC / "comms.c", CSRC / "bpfring.c", CSRC / "bpfload.c"]
     if has_syscall_table():
         srcs.append(DRIVER / "syscall_table.c")
     return [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
@@ -138,7 +140,7 @@ ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "falco.driver._falco_ffi",
     '#include "fprobe_abi.h"\n#include "fprobe_events.h"\n'
-    '#include "fsrc.h"\n'
+    '#include "fsrc.h"\n#include "fsrc_bpf.h"\n'
     + ('#include "fprobe_syscalls.h"\n'
        "static const int FSRC_HAVE_SYSCALLS = 1;\n" if has_syscall_table()
        else "static const int FSRC_HAVE_SYSCALLS = 0;\n")
@@ -147,6 +149,8 @@ ffibuilder.set_source(
     " { return FPROBE_DEVICE_PREFIX; }\n",
     sources=_sources(),
     include_dirs=[str(UAPI), str(CSRC), str(DRIVER)],
+    # the modern_ebpf loader (csrc/bpfload.c) links libbpf
+    libraries=["bpf"],
     extra_compile_args=["-O2", "-std=gnu11", "-Wall",
                         "-Wno-missing-field-initializers"],
 )

@@ -56,6 +56,10 @@ struct fsrc_rec {
  * @size: bytes in one copy of the data area (a power of two)
  * @cursor: next byte to read (free-running, like head and tail)
  * @end: head snapshot of the current batch
+ * @kind: FSRC_RING_KMOD (module or fake ring) or FSRC_RING_BPF (a BPF ring
+ *	buffer of the modern_ebpf source, bpfring.c: @info is its consumer
+ *	page, @prod its producer page, @percpu delivered/skipped counters
+ *	per recording CPU, @npercpu CPUs)
  */
 struct fsrc_ring {
 	int fd;
@@ -71,7 +75,14 @@ struct fsrc_ring {
 	void *map_info;
 	void *map_data;
 	size_t map_data_len;
+	int kind;
+	void *prod;
+	uint64_t *percpu;
+	uint32_t npercpu;
 };
+
+#define FSRC_RING_KMOD 0
+#define FSRC_RING_BPF 1
 
 struct fsrc_devset {
 	int nrings;
@@ -112,6 +123,17 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 		    struct fsrc_rec *recs, int maxrecs, const uint8_t *wanted,
 		    int sleep_when_empty);
 uint64_t fsrc_pending(const struct fsrc_devset *ds);
+
+/* BPF ring buffers in the merge (bpfring.c). */
+uint64_t fsrc_bpf_snapshot(struct fsrc_ring *r);
+const uint8_t *fsrc_bpf_head(struct fsrc_ring *r, uint64_t *avail);
+uint16_t fsrc_bpf_cpu(const uint8_t *evt);
+void fsrc_bpf_consume(struct fsrc_ring *r, const uint8_t *evt, uint32_t len,
+		      int delivered);
+void fsrc_bpf_release(struct fsrc_ring *r);
+void fsrc_bpf_ring_attach(struct fsrc_ring *r, void *cons, void *prod,
+			  const uint8_t *data, uint64_t size, int cpu,
+			  uint64_t *percpu, uint32_t npercpu);
 
 /* Fake ring: a file with the kernel's layout (info page, then data). */
 int fsrc_fake_map(int fd, uint64_t size, int writable, void **info,

@@ -147,12 +147,28 @@ static inline int has_event(const struct fsrc_ring *r)
 	return r->info && r->end - r->cursor >= FPROBE_EVT_HDR_SIZE;
 }
 
-static inline uint64_t peek_ts(const struct fsrc_ring *r)
+/*
+ * The next event of @r and the bytes it may span (*@avail), or NULL.  BPF
+ * ring buffers (FSRC_RING_BPF) frame their events: bpfring.c unwraps them.
+ */
+static inline const uint8_t *ring_head(struct fsrc_ring *r, uint64_t *avail)
 {
-	uint64_t ts;
+	if (r->kind == FSRC_RING_BPF)
+		return r->info ? fsrc_bpf_head(r, avail) : NULL;
+	if (!has_event(r))
+		return NULL;
+	*avail = r->end - r->cursor;
+	return r->data + (r->cursor & (r->size - 1));
+}
 
-	memcpy(&ts, r->data + (r->cursor & (r->size - 1)), sizeof(ts));
-	return ts;
+/* Step over the event @p of @len bytes (@delivered: 1, 0 skipped, -1). */
+static inline void ring_consume(struct fsrc_ring *r, const uint8_t *p,
+				uint32_t len, int delivered)
+{
+	if (r->kind == FSRC_RING_BPF)
+		fsrc_bpf_consume(r, p, len, delivered);
+	else
+		r->cursor += len;
 }
 
 /*
@@ -182,6 +198,10 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 
 		if (!r->info)
 			continue;
+		if (r->kind == FSRC_RING_BPF) {
+			pending += fsrc_bpf_snapshot(r);
+			continue;
+		}
 		r->end = load_acquire(&ring_info(r)->head);
 		if (r->end - r->cursor > r->size) {
 			/* head moved backwards or beyond the buffer: resync */
@@ -199,28 +219,32 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 	while (n < maxrecs) {
 		struct fsrc_ring *best = NULL;
 		uint64_t best_ts = UINT64_MAX;
-		const uint8_t *p;
+		uint64_t avail = 0;
+		const uint8_t *p = NULL;
 		uint32_t len;
 		uint16_t type;
 
 		for (i = 0; i < ds->nrings; i++) {
 			struct fsrc_ring *r = &ds->rings[i];
-			uint64_t ts;
+			const uint8_t *head;
+			uint64_t ts, span;
 
-			if (!has_event(r))
+			head = ring_head(r, &span);
+			if (!head)
 				continue;
-			ts = peek_ts(r);
+			memcpy(&ts, head, sizeof(ts));
 			if (!best || ts < best_ts) {
 				best_ts = ts;
 				best = r;
+				p = head;
+				avail = span;
 			}
 		}
 		if (!best)
 			break;
-		p = best->data + (best->cursor & (best->size - 1));
 		memcpy(&len, p + 16, sizeof(len));
 		memcpy(&type, p + 20, sizeof(type));
-		if (len < FPROBE_EVT_HDR_SIZE || len > best->end - best->cursor) {
+		if (len < FPROBE_EVT_HDR_SIZE || len > avail) {
 			best->corrupt++;
 			best->cursor = best->end;
 			continue;
@@ -228,14 +252,14 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 		if (!fsrc_is_wanted(wanted, type)) {
 			seq++;
 			best->skipped++;
-			best->cursor += len;
+			ring_consume(best, p, len, 0);
 			continue;
 		}
 		if (used + len > outcap) {
 			if (n == 0 && len > outcap) {
 				/* can never fit: drop it rather than stall */
 				best->corrupt++;
-				best->cursor += len;
+				ring_consume(best, p, len, -1);
 				continue;
 			}
 			break;
@@ -248,13 +272,14 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 		recs[n].off = used;
 		recs[n].len = len;
 		recs[n].type = type;
-		recs[n].cpu = (uint16_t)best->cpu;
+		recs[n].cpu = best->kind == FSRC_RING_BPF ? fsrc_bpf_cpu(p) :
+			      (uint16_t)best->cpu;
 		recs[n].hdrlen = FPROBE_EVT_HDR_SIZE;
 		recs[n].flags = 0;
 		recs[n].block_off = 0;
 		recs[n].seq = seq;
 		used += len;
-		best->cursor += len;
+		ring_consume(best, p, len, 1);
 		best->delivered++;
 		n++;
 	}
@@ -262,7 +287,9 @@ int fsrc_next_batch(struct fsrc_devset *ds, uint8_t *out, uint32_t outcap,
 	for (i = 0; i < ds->nrings; i++) {
 		struct fsrc_ring *r = &ds->rings[i];
 
-		if (r->info)
+		if (r->kind == FSRC_RING_BPF && r->info)
+			fsrc_bpf_release(r);
+		else if (r->info)
 			store_release(&ring_info(r)->tail, r->cursor);
 	}
 	ds->batch_seen = seq;
@@ -294,7 +321,9 @@ uint64_t fsrc_pending(const struct fsrc_devset *ds)
 	for (i = 0; i < ds->nrings; i++) {
 		const struct fsrc_ring *r = &ds->rings[i];
 
-		if (r->info)
+		if (r->info && r->kind == FSRC_RING_BPF)
+			total += load_acquire(r->prod) - r->cursor;
+		else if (r->info)
 			total += load_acquire(&ring_info(r)->head) - r->cursor;
 	}
 	return total;
