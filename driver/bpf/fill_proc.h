@@ -566,8 +566,9 @@ static __always_inline void fbpf_inode_times(struct inode *inode, __u64 *ctime,
 				 BPF_CORE_READ((struct inode___ts *)inode,
 					       i_mtime.tv_nsec);
 	} else {
+		/* bit 31 of the ctime ns flags a queried multigrain ctime */
 		*ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL +
-			 BPF_CORE_READ(inode, i_ctime_nsec);
+			 (BPF_CORE_READ(inode, i_ctime_nsec) & 0x7fffffff);
 		*mtime = BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ULL +
 			 BPF_CORE_READ(inode, i_mtime_nsec);
 	}

@@ -194,6 +194,10 @@ class BpfProbe:
         lib.fsrc_bpf_detach(self._h, tp)
         self.attached.discard(tp)
 
+    def ring_fd(self, index: int) -> int:
+        """File descriptor of ring buffer @index (owned by the probe)."""
+        return int(lib.fsrc_bpf_ring_fd(self._h, index))
+
     def set_syscalls(self, syscalls: Iterable[int]) -> None:
         want = set(syscalls)
         for nr in range(lib.FPROBE_SYSCALL_TABLE_SIZE):

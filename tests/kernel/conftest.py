@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Kernel test suite: runs inside the VM (scripts/vm-test.sh) with falco_probe
 loaded.  Every test here is marked `kernel`; outside the VM
-(FALCO_KERNEL_VM unset) they are skipped."""
+(FALCO_KERNEL_VM unset) they are skipped, except the tests of the
+modern_ebpf source (the `source` fixture's "bpf" parameter, or the `bpf`
+marker), which also run natively wherever the kernel has BTF and we are
+root (scripts/bpf-test.sh)."""
 from __future__ import annotations
 
 import os
@@ -21,14 +24,37 @@ IN_VM = os.environ.get("FALCO_KERNEL_VM") == "1"
 MODULE = "falco_probe"
 
 
+SOURCES = ("kmod", "bpf")
+# FALCO_KERNEL_SOURCES=bpf: run only the tests of these sources.
+WANTED_SOURCES = tuple(os.environ.get("FALCO_KERNEL_SOURCES", ",".join(SOURCES)).split(","))
+
+
+def is_bpf_item(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("source") == "bpf":
+        return True
+    return item.get_closest_marker("bpf") is not None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).resolve().parent
     skip = pytest.mark.skip(reason="kernel tests run in the VM: make test-kernel")
+    unwanted = pytest.mark.skip(reason=f"FALCO_KERNEL_SOURCES={','.join(WANTED_SOURCES)}")
     for item in items:
         if here in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.kernel)
-            if not IN_VM:
+            bpf = is_bpf_item(item)
+            if not IN_VM and not (bpf and ringreader.bpf_available()):
                 item.add_marker(skip)
+            elif ("bpf" if bpf else "kmod") not in WANTED_SOURCES:
+                item.add_marker(unwanted)
+
+
+@pytest.fixture(scope="module", params=SOURCES)
+def source(request: pytest.FixtureRequest) -> str:
+    """The capture source a test runs against: the module's rings ("kmod",
+    in the VM) or the BPF programs ("bpf", in the VM and natively)."""
+    return str(request.param)
 
 
 def module_loaded() -> bool:

@@ -55,7 +55,7 @@ def P(name: str) -> int:
 
 @dataclass
 class Tracer:
-    cap: rr.Capture
+    cap: rr.Capture | rr.BpfCapture
 
     def reset(self) -> None:
         self.cap.drain()
@@ -76,9 +76,10 @@ class Tracer:
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[rr.Capture]:
-    """All of TRACED captured for the whole test module (import it there)."""
-    cap = rr.Capture(TRACED, TPS)
+def live(source: str) -> Iterator[rr.Capture | rr.BpfCapture]:
+    """All of TRACED captured for the whole test module (import it there),
+    through each source (the `source` fixture: module, BPF programs)."""
+    cap = rr.open_capture(source, TRACED, TPS)
     cap.start()
     yield cap
     cap.close()

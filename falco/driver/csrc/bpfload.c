@@ -455,6 +455,11 @@ int fsrc_bpf_nrings(struct fsrc_bpf *b)
 	return b->nrings;
 }
 
+int fsrc_bpf_ring_fd(struct fsrc_bpf *b, int i)
+{
+	return i >= 0 && i < b->nrings ? b->ring_fd[i] : -EINVAL;
+}
+
 /* Put every ring buffer of @b in the merge of @ds (replacing its rings). */
 int fsrc_bpf_attach_rings(struct fsrc_bpf *b, struct fsrc_devset *ds,
 			  uint64_t *percpu)
