@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from falco import __version__
+from falco.app import engines
 from falco.config import Config
 from falco.containers.engines import build_engines
 from falco.containers.manager import MetadataManager
@@ -68,13 +69,20 @@ def apply_buffer_preset(preset: int, param: str = BUFFER_PARAM) -> bool:
     return True
 
 
-def open_live(config: Config, buffer_param: str = BUFFER_PARAM
+def open_kmod(config: Config, buffer_param: str = BUFFER_PARAM
               ) -> LiveSource:
     """The rings of the loaded module, sized by engine.kmod.buf_size_preset
     (through the module parameter ``buffer_param``) before they are opened."""
     if Path(buffer_param).exists():
         apply_buffer_preset(config.engine.kmod.buf_size_preset, buffer_param)
     return LiveSource()
+
+
+def open_live(config: Config, buffer_param: str = BUFFER_PARAM
+              ) -> LiveSource:
+    """The live source engine.kind names: the module's rings or the BPF
+    programs' ring buffers (unset: chosen by falco.app.engines)."""
+    return engines.open_live(config, lambda c: open_kmod(c, buffer_param))
 
 
 def capture_inspector(capture: CaptureReader) -> Inspector:

@@ -21,7 +21,8 @@ exit status:
   1  invalid command line, configuration, -o override or rules file;
      -V found errors; syscall_event_drops action "exit" fired
   2  the event source cannot be opened: capture file missing or corrupt,
-     kernel module not loaded, busy or of another version
+     kernel module not loaded, busy or of another version, BPF programs
+     not loadable (no BTF, no privileges, rejected by the verifier)
 
 signals: SIGINT/SIGTERM stop and print the summary, SIGHUP reloads the
 configuration and rules (the old rules stay if the new ones are invalid),
@@ -86,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--dry-run", dest="dry_run", action="store_true",
         help="load configuration and rules, then exit without reading "
         "events")
+    add("--modern-bpf", dest="modern_bpf", action="store_true",
+        help="capture with the BPF programs (engine.kind=modern_ebpf): no "
+        "kernel module, a kernel with BTF")
     add("-v", dest="verbose", action="store_true",
         help="print processing statistics at exit")
     add("--version", dest="version", action="store_true",

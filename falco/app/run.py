@@ -77,6 +77,7 @@ class Options:
     disabled: list[str] = field(default_factory=list)
     dry_run: bool = False
     verbose: bool = False
+    modern_bpf: bool = False
 
 
 @dataclass(slots=True)
@@ -100,6 +101,8 @@ class App:
         for warning in loaded.warnings:
             log.warning("%s", warning)
         self.explicit = loaded.explicit
+        if self.opts.modern_bpf:
+            loaded.config.engine.kind = "modern_ebpf"
         return loaded.config
 
     def rules_files(self, config: Config) -> list[str]:

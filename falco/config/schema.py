@@ -158,9 +158,18 @@ class EngineKmod:
 
 
 @dataclass(slots=True)
+class EngineModernEbpf:
+    # CPUs sharing one ring buffer (0: one buffer for all CPUs)
+    cpus_for_each_buffer: int = _opt(2, min=0)
+    buf_size_preset: int = _opt(4, min=1, max=10)
+
+
+@dataclass(slots=True)
 class EngineSection:
-    kind: str = _opt("kmod", choices=("kmod", "replay"))
+    # None: the module if it is there or loads, else modern_ebpf
+    kind: str | None = _opt(None, choices=("kmod", "modern_ebpf", "replay"))
     kmod: EngineKmod = field(default_factory=EngineKmod)
+    modern_ebpf: EngineModernEbpf = field(default_factory=EngineModernEbpf)
     replay: EngineReplay = field(default_factory=EngineReplay)
 
 

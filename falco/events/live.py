@@ -10,7 +10,8 @@ from falco.events.event import Event
 
 
 class LiveSource:
-    """Events from /dev/falco* (or fake rings), merged by timestamp.
+    """Events from /dev/falco* (or fake rings, or the modern_ebpf source's
+    ring buffers), merged by timestamp.
 
     Only wanted events become Python objects: the C reader skips the rest.
     """
@@ -18,8 +19,12 @@ class LiveSource:
     def __init__(self, rings: Sequence[RingMemory] | None = None,
                  devices: Sequence[str] | None = None,
                  interesting: Iterable[str] | None = None,
-                 snaplen: int | None = None, **kw: int) -> None:
-        self.reader = RingReader(rings=rings, devices=devices, **kw)
+                 snaplen: int | None = None,
+                 reader: RingReader | None = None, **kw: int) -> None:
+        # @reader: an opened reader of another source (the modern_ebpf
+        # BpfRingReader); owned by the source from here on
+        self.reader = reader if reader is not None else \
+            RingReader(rings=rings, devices=devices, **kw)
         try:
             self.set_interesting(interesting)
             if snaplen is not None:

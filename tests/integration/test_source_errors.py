@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("shared")
 
 @pytest.mark.skipif(bool(device_paths()), reason="falco_probe is loaded")
 def test_live_without_module(tmp_path: Path) -> None:
-    cfg = support.write_config(tmp_path)
+    cfg = support.write_config(tmp_path, engine={"kind": "kmod"})
     res = support.run_falco("-c", str(cfg), "-r", str(support.SINGLE_RULE),
                             timeout=60)
     assert res.returncode == 2, res.stderr

@@ -29,9 +29,15 @@ SOURCES = ("kmod", "bpf")
 WANTED_SOURCES = tuple(os.environ.get("FALCO_KERNEL_SOURCES", ",".join(SOURCES)).split(","))
 
 
+# The e2e rules suite with falco --modern-bpf (scripts/bpf-test.sh)
+E2E_MODERN = "--modern-bpf" in os.environ.get("FALCO_E2E_FALCO_ARGS", "").split()
+
+
 def is_bpf_item(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
     if callspec is not None and callspec.params.get("source") == "bpf":
+        return True
+    if E2E_MODERN and Path(str(item.fspath)).name == "test_e2e_rules.py":
         return True
     return item.get_closest_marker("bpf") is not None
 

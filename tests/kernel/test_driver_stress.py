@@ -176,9 +176,9 @@ def test_cpu_offline_online_during_capture(background: Callable[[], object]) -> 
             CPU1.write_text("1")
 
 
-def test_fork_child_event_from_sched_process_fork() -> None:
-    cap = rr.Capture(["clone", "clone3", "fork", "vfork"],
-                     ("sys_exit", "sched_proc_fork")).start()
+def test_fork_child_event_from_sched_process_fork(source: str) -> None:
+    cap = rr.open_capture(source, ["clone", "clone3", "fork", "vfork"],
+                          ("sys_exit", "sched_proc_fork")).start()
     try:
         pid = os.fork()
         if pid == 0:

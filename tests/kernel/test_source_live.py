@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The userspace source (C ring reader + decoder) against the real module.
+"""The userspace source (C ring reader + decoder) against the real module
+and the real BPF programs (the `source` fixture).
 
 A known workload runs in a child process; every one of its events is read,
 in order, with the right fields.  Error paths give the documented messages.
@@ -49,11 +50,21 @@ def _drain_for(src: LiveSource, tid: int, done: subprocess.Popen,
     return events
 
 
-def test_known_workload_all_events_in_order(tmp_path: Path) -> None:
+def live_source(source: str, interesting: set[str],
+                snaplen: int | None = None) -> LiveSource:
+    """The LiveSource of @source: the module's rings, or the BPF programs'
+    ring buffers (one per CPU) read by the same C merge."""
+    if source == "bpf":
+        from falco.driver.bpf import BpfLayout, BpfRingReader
+        reader = BpfRingReader(BpfLayout(cpus_per_ring=1))
+        return LiveSource(interesting=interesting, snaplen=snaplen, reader=reader)
+    return LiveSource(interesting=interesting, snaplen=snaplen)
+
+
+def test_known_workload_all_events_in_order(tmp_path: Path, source: str) -> None:
     target = tmp_path / "known-file.txt"
     target.write_bytes(b"0123456789abcdef")
-    with LiveSource(interesting={"openat", "read", "close"},
-                    snaplen=4) as src:
+    with live_source(source, {"openat", "read", "close"}, snaplen=4) as src:
         child = subprocess.Popen([sys.executable, "-c", WORKLOAD,
                                   str(target), str(N_OPENS)],
                                  stdin=subprocess.PIPE, text=True)
@@ -66,7 +77,7 @@ def test_known_workload_all_events_in_order(tmp_path: Path) -> None:
             child.wait(timeout=60)
         stats = src.stats()
     assert child.returncode == 0
-    # the module keeps recording (this process reads too) after the drain
+    # the driver keeps recording (this process reads too) after the drain
     total = stats.total
     assert total.n_evts >= total.delivered + total.skipped + total.dropped
     assert total.n_drops_buffer == 0 and total.corrupt == 0, stats
@@ -98,10 +109,10 @@ def test_known_workload_all_events_in_order(tmp_path: Path) -> None:
     assert nums == sorted(nums)
 
 
-def test_uninteresting_syscalls_never_reach_python(tmp_path: Path) -> None:
+def test_uninteresting_syscalls_never_reach_python(tmp_path: Path, source: str) -> None:
     target = tmp_path / "f"
     target.write_bytes(b"x")
-    with LiveSource(interesting={"close"}) as src:
+    with live_source(source, {"close"}) as src:
         child = subprocess.Popen([sys.executable, "-c", WORKLOAD,
                                   str(target), "20"],
                                  stdin=subprocess.PIPE, text=True)
