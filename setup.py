@@ -40,7 +40,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["falco", "falco.*"]),
-    package_data={"falco": ["py.typed", "driver/csrc/*", "filter/csrc/*"],
+    # driver/falco_probe.bpf.o: the modern_ebpf programs (make -C driver/bpf)
+    package_data={"falco": ["py.typed", "driver/csrc/*", "filter/csrc/*",
+                            "driver/*.bpf.o"],
                   "falco.containers": ["proto/*.proto"]},
     setup_requires=["cffi>=1.15"],
     install_requires=["cffi>=1.15", "ply>=3.11,<4", "PyYAML>=6.0"],

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Kernel overhead benchmark, run inside the VM (bench/kernel_overhead.sh):
 1M open+close of one file and 1M getppid, bare, with falco_probe capturing
-the default rules' syscall set while a minimal C reader drains it, and with
-Debian's scap module under `sysdig -w /dev/null`.  Prints each run's time
+the default rules' syscall set while a minimal C reader drains it, with the
+BPF programs (modern_ebpf) capturing the same set while bench/bpf_drain.py
+drains them through the product's C reader, and with Debian's scap module
+under `sysdig -w /dev/null`.  Prints each run's time
 and the slowdown ratios; asserts nothing."""
 from __future__ import annotations
 
@@ -77,6 +79,25 @@ def bench_ours(bindir: Path, n: int, runs: list[Run]) -> None:
         r.note = summary
 
 
+def bench_bpf(bindir: Path, n: int, runs: list[Run]) -> None:
+    if not Path("/sys/kernel/btf/vmlinux").exists():
+        print("modern_ebpf: this kernel has no BTF, skipped")
+        return
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bpf_drain.py"),
+                             *RULES_SET], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    ready = proc.stdout.readline()
+    if not ready.startswith("ready"):
+        raise SystemExit(f"bpf_drain failed: {ready!r}")
+    for w in ("open", "getppid"):
+        runs.append(Run("modern_ebpf", w, loop(bindir, w, n)))
+    proc.send_signal(signal.SIGTERM)
+    summary = proc.stdout.read().strip()
+    proc.wait()
+    for r in runs[-2:]:
+        r.note = summary
+
+
 def bench_scap(bindir: Path, n: int, ko: str, runs: list[Run]) -> None:
     if subprocess.run(["insmod", ko]).returncode != 0:
         print(f"scap: insmod {ko} failed, skipped")
@@ -111,6 +132,7 @@ def main() -> int:
     for w in ("open", "getppid"):
         runs.append(Run("bare", w, loop(args.bindir, w, args.n)))
     bench_ours(args.bindir, args.n, runs)
+    bench_bpf(args.bindir, args.n, runs)
     if args.scap_ko and Path(args.scap_ko).exists():
         bench_scap(args.bindir, args.n, args.scap_ko, runs)
     else:
@@ -128,13 +150,17 @@ def main() -> int:
               f"{r.seconds / args.n * 1e9:9.0f} {r.seconds / bare[r.workload]:8.2f}x")
     ours = {r.workload: r.seconds for r in runs if r.config == "falco_probe"}
     scap = {r.workload: r.seconds for r in runs if r.config == "scap+sysdig"}
+    ebpf = {r.workload: r.seconds for r in runs if r.config == "modern_ebpf"}
     for w in ("open", "getppid"):
         if w in ours and w in scap:
             print(f"{w}: falco_probe slowdown {ours[w] / bare[w]:.2f}x vs scap "
                   f"{scap[w] / bare[w]:.2f}x")
-    notes = {r.note for r in runs if r.note}
-    for note in notes:
-        print(f"falco_probe reader: {note}")
+        if w in ours and w in ebpf:
+            print(f"{w}: modern_ebpf slowdown {ebpf[w] / bare[w]:.2f}x vs falco_probe "
+                  f"{ours[w] / bare[w]:.2f}x")
+    notes = {(r.config, r.note) for r in runs if r.note}
+    for config, note in sorted(notes):
+        print(f"{config} reader: {note}")
     return 0
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Kernel overhead benchmark: builds falco_probe, the workload and reader C
-# programs and (if falcosecurity-scap-dkms is installed) the scap module,
+# Kernel overhead benchmark: builds falco_probe, the BPF programs, the
+# workload and reader C programs and (if falcosecurity-scap-dkms is
+# installed) the scap module,
 # then runs bench/kernel_overhead.py inside the VM.  Prints numbers only.
 #   bench/kernel_overhead.sh [-n ITERATIONS]
 set -euo pipefail
@@ -12,6 +13,7 @@ export KVER
 bindir=$ROOT/out/bench
 mkdir -p "$bindir"
 make -s -C driver KERNELDIR="/lib/modules/$KVER/build"
+make -s -C driver/bpf
 gcc -O2 -Wall -o "$bindir/kernel_overhead_loop" bench/kernel_overhead_loop.c
 gcc -O2 -Wall -o "$bindir/kernel_overhead_drain" bench/kernel_overhead_drain.c
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # `make demo`: run falco live, in the foreground, with the default rules.
-# Where this kernel can load falco_probe, it runs here; otherwise (a
-# container, a CI runner) it boots the VM with the module and runs there.
+# Where this kernel can load falco_probe, it runs here with the module;
+# where it cannot but has BTF (kernel 5.17+), it runs here with the BPF
+# programs (engine modern_ebpf); otherwise it boots the VM with the module
+# and runs there.
 # From a second terminal, run scripts/trigger-alerts.sh to see alerts.
 # Stop with Ctrl-C: falco prints its summary (in the VM too: the host side
 # asks the guest to stop falco with SIGINT through out/demo/stop).
@@ -57,7 +59,13 @@ if [ "$(id -u)" = 0 ] && { [ -e /dev/falco0 ] || insmod driver/falco_probe.ko 2>
 	exec python3 -m falco "${RULES[@]}" -o syslog_output.enabled=false
 fi
 
-echo "demo: this kernel cannot load falco_probe; booting the VM (Debian's kernel under qemu)."
+if [ "$(id -u)" = 0 ] && [ -r /sys/kernel/btf/vmlinux ] && [ -r falco/driver/falco_probe.bpf.o ]; then
+	echo "demo: this kernel cannot load falco_probe; running falco here with the BPF programs (modern_ebpf, Ctrl-C stops)."
+	echo "demo: from another terminal run: scripts/trigger-alerts.sh"
+	exec python3 -m falco --modern-bpf "${RULES[@]}" -o syslog_output.enabled=false
+fi
+
+echo "demo: this kernel cannot load falco_probe nor run the BPF programs; booting the VM (Debian's kernel under qemu)."
 # The VM runs in its own session so that Ctrl-C does not kill qemu (and
 # falco with it, before its summary): Ctrl-C here asks the guest instead.
 mkdir -p out/demo

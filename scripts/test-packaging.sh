@@ -5,6 +5,9 @@
 #  2. on the host, natively, apt-get installs both .debs into a throw-away
 #     overlay of the root file system (chroot): DKMS builds falco_probe
 #     against the 6.1 headers and installs it in that tree;
+#     then, still natively in that chroot, tests/packaging phase "ebpf": the
+#     installed falco runs with the BPF programs it ships (--modern-bpf)
+#     on this host's kernel and `cat /etc/shadow` raises its alert;
 #  3. the 6.1 kernel boots under qemu (TCG) with that tree as its root file
 #     system and systemd as init; a oneshot unit runs
 #     tests/packaging/test_packaging.py, phase "systemd": falco.service
@@ -120,8 +123,20 @@ chroot "$tree" env DEBIAN_FRONTEND=noninteractive \
 chroot "$tree" dpkg-query -L falco falco-dkms >"$work/files"
 version=$(chroot "$tree" dpkg-query -W -f '${Version}' falco-dkms)
 version=${version%-*}
-unbind_host
 stamp "installed in $tree"
+if [ $# -eq 0 ]; then
+	ebpf_args=(-v -s -rfE tests/packaging/test_packaging.py)
+else
+	ebpf_args=("$@")
+fi
+set +e
+chroot "$tree" env -C "$ROOT" FALCO_PKG_PHASE=ebpf FALCO_PKG_VERSION="$version" \
+	PYTHONDONTWRITEBYTECODE=1 PATH="$(dirname "$(python3 -c 'import sys; print(sys.executable)')"):/usr/sbin:/usr/bin:/sbin:/bin" \
+	python3 -m pytest -p no:cacheprovider -o faulthandler_timeout=600 "${ebpf_args[@]}"
+erc=$?
+set -e
+unbind_host
+stamp "ebpf phase (native): exit status $erc"
 
 if [ $# -eq 0 ]; then
 	set -- -v -s -rfE tests/packaging/test_packaging.py
@@ -198,6 +213,7 @@ rc=${PIPESTATUS[0]}
 set -e
 stamp "VM phase: exit status $rc"
 [ "$rc" = 0 ] && rc=$src
+[ "$rc" = 0 ] && rc=$erc
 
 # -- removal of the module package and purge, natively in the chroot -------------
 bind_host

@@ -96,7 +96,8 @@ class DropMonitor:
         if "log" in self.actions:
             log.error("%s", msg)
         if "alert" in self.actions:
-            fields = {"ebpf_enabled": 0, **delta}
+            ebpf = getattr(self.source, "engine", "") == "modern_ebpf"
+            fields = {"ebpf_enabled": int(ebpf), **delta}
             text = msg + " (" + " ".join(
                 f"{k}={v}" for k, v in fields.items()) + ")"
             self.emit(Alert(time=ts, rule=DROP_RULE, priority=Priority.DEBUG,

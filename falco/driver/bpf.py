@@ -230,6 +230,8 @@ class BpfProbe:
 class BpfRingReader(RingReader):
     """The merged, batched reader over a BpfProbe's ring buffers."""
 
+    engine = "modern_ebpf"
+
     def __init__(self, layout: BpfLayout = BpfLayout(),
                  obj: Path | None = None,
                  batch_bytes: int = DEFAULT_BATCH_BYTES,

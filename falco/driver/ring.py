@@ -141,6 +141,8 @@ def _open_error(path: str, err: int) -> DriverError:
 class RingReader:
     """Batched, merged reader over every ring."""
 
+    engine = "kmod"
+
     def __init__(self, rings: Sequence[RingMemory] | None = None,
                  devices: Sequence[str] | None = None,
                  batch_bytes: int = DEFAULT_BATCH_BYTES,

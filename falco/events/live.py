@@ -33,6 +33,11 @@ class LiveSource:
             self.reader.close()
             raise
 
+    @property
+    def engine(self) -> str:
+        """engine.kind of the reader: "kmod" or "modern_ebpf"."""
+        return self.reader.engine
+
     def set_interesting(self, event_names: Iterable[str] | None) -> None:
         self.reader.set_interesting(
             None if event_names is None else set(event_names))

@@ -6,6 +6,10 @@ them with apt into a throw-away overlay of the host's root file system
 (natively, in a chroot: DKMS compiles falco_probe there against the 6.1
 headers), then runs this file three times on that tree:
 
+- phase "ebpf": natively on the host, in a chroot of the tree right after
+  the installation: the installed falco runs with the BPF programs the
+  package ships (`--modern-bpf`, no module) and `cat /etc/shadow` raises
+  its alert.
 - phase "systemd": the 6.1 kernel boots under qemu with the tree as its root
   file system and systemd as PID 1. The enabled falco.service starts at
   boot (Type=notify, ExecStartPre modprobe), its hardening still lets it
@@ -191,7 +195,7 @@ class Tree:
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[Tree]:
-    if phase() not in ("systemd", "vm", "chroot"):
+    if phase() not in ("ebpf", "systemd", "vm", "chroot"):
         pytest.skip("runs in the tree prepared by scripts/test-packaging.sh "
                     "(make test-packaging)")
     if os.geteuid() != 0:
@@ -231,6 +235,32 @@ def main_pid() -> int:
 
 def unit_journal() -> str:
     return sh("journalctl", "--no-pager", "-o", "cat", "-u", "falco.service").stdout
+
+
+@only_in("ebpf")
+def test_modern_ebpf_from_the_package_alerts(env: Tree) -> None:
+    objs = list(Path("/usr/lib/python3/dist-packages/falco/driver").glob("*.bpf.o"))
+    assert [p.name for p in objs] == ["falco_probe.bpf.o"], objs
+    assert not Path("/dev/falco0").exists()
+    out = env.workdir / "falco.out"
+    with open(out, "w") as fh:
+        proc = subprocess.Popen(
+            ["/usr/bin/falco", "--modern-bpf", "-c", "/etc/falco/falco.yaml",
+             "-o", "stdout_output.enabled=true", "-o", "syslog_output.enabled=false",
+             "-o", "log_syslog=false", "-o", "webserver.enabled=false"],
+            stdout=fh, stderr=subprocess.STDOUT, text=True)
+    try:
+        def alerted() -> bool:
+            assert proc.poll() is None, out.read_text()[-3000:]
+            subprocess.run(["cat", "/etc/shadow"], stdout=subprocess.DEVNULL, check=True)
+            return ALERT_TEXT in out.read_text()
+        assert wait_for(alerted, 180, step=2), out.read_text()[-3000:]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    text = out.read_text()
+    assert "using modern_ebpf" not in text  # the option chose it, not the fallback
+    assert "modern_ebpf: BPF programs loaded" in text, text[-3000:]
 
 
 @only_in("systemd")

@@ -16,7 +16,10 @@
  * Our records (driver/uapi/fprobe_bpf.h) are a struct fbpf_rec_prefix
  * naming the CPU, then one event with the module's layout.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fprobe_abi.h"
 #include "fprobe_bpf.h"
@@ -131,4 +134,92 @@ void fsrc_bpf_ring_attach(struct fsrc_ring *r, void *cons, void *prod,
 	r->npercpu = npercpu;
 	r->cursor = __atomic_load_n((const uint64_t *)cons, __ATOMIC_RELAXED);
 	r->end = r->cursor;
+}
+
+/*
+ * Fake BPF ring buffer (userspace tests): a file laid out as the kernel's
+ * mapping, consumer page, producer page, data; the data area is mapped
+ * twice back to back after the producer page.
+ */
+int fsrc_bpf_fake_map(int fd, uint64_t size, void **cons, void **prod)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *base;
+	void *c, *p, *d;
+
+	if (size == 0 || (size & (size - 1)) || size % page)
+		return -EINVAL;
+	c = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (c == MAP_FAILED)
+		return -errno;
+	base = mmap(NULL, page + 2 * size, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		goto err_unmap_cons;
+	p = mmap(base, page + size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, page);
+	d = mmap(base + page + size, size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 2 * page);
+	if (p == MAP_FAILED || d == MAP_FAILED) {
+		munmap(base, page + 2 * size);
+		goto err_unmap_cons;
+	}
+	*cons = c;
+	*prod = base;
+	return 0;
+
+err_unmap_cons:
+	munmap(c, page);
+	return -ENOMEM;
+}
+
+void fsrc_bpf_fake_unmap(void *cons, void *prod, uint64_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (prod)
+		munmap(prod, page + 2 * size);
+	if (cons)
+		munmap(cons, page);
+}
+
+/*
+ * The kernel's producer side: reserve @len bytes (header with BUSY set),
+ * copy @rec, then commit (FSRC_BPF_FAKE_BUSY: leave it reserved; _DISCARD:
+ * commit it discarded).  Returns the record's position or -ENOSPC.
+ */
+int64_t fsrc_bpf_fake_write(void *cons, void *prod, uint64_t size,
+			    const uint8_t *rec, uint32_t len, int flags)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *data = (uint8_t *)prod + page;
+	uint64_t head = *(volatile uint64_t *)prod;
+	uint64_t tail = __atomic_load_n((uint64_t *)cons, __ATOMIC_ACQUIRE);
+	uint64_t total = rb_record_size(len);
+	uint8_t *hdr;
+	uint32_t word;
+
+	if (total > size - (head - tail))
+		return -ENOSPC;
+	hdr = data + (head & (size - 1));
+	word = len | RB_BUSY_BIT;
+	memcpy(hdr + 4, &(uint32_t){ 0 }, 4);
+	__atomic_store_n((uint32_t *)hdr, word, __ATOMIC_RELAXED);
+	__atomic_store_n((uint64_t *)prod, head + total, __ATOMIC_RELEASE);
+	memcpy(hdr + RB_HDR_SIZE, rec, len);
+	if (!(flags & FSRC_BPF_FAKE_BUSY))
+		__atomic_store_n((uint32_t *)hdr,
+				 len | ((flags & FSRC_BPF_FAKE_DISCARD) ?
+					RB_DISCARD_BIT : 0), __ATOMIC_RELEASE);
+	return (int64_t)head;
+}
+
+/* Commit a record left reserved by fsrc_bpf_fake_write(). */
+void fsrc_bpf_fake_commit(void *prod, uint64_t size, uint64_t pos)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *hdr = (uint8_t *)prod + page + (pos & (size - 1));
+	uint32_t word = __atomic_load_n((uint32_t *)hdr, __ATOMIC_RELAXED);
+
+	__atomic_store_n((uint32_t *)hdr, word & ~RB_BUSY_BIT, __ATOMIC_RELEASE);
 }

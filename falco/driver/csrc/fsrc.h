@@ -134,6 +134,14 @@ void fsrc_bpf_release(struct fsrc_ring *r);
 void fsrc_bpf_ring_attach(struct fsrc_ring *r, void *cons, void *prod,
 			  const uint8_t *data, uint64_t size, int cpu,
 			  uint64_t *percpu, uint32_t npercpu);
+/* Fake BPF ring buffer for userspace tests (bpfring.c). */
+#define FSRC_BPF_FAKE_BUSY 1
+#define FSRC_BPF_FAKE_DISCARD 2
+int fsrc_bpf_fake_map(int fd, uint64_t size, void **cons, void **prod);
+void fsrc_bpf_fake_unmap(void *cons, void *prod, uint64_t size);
+int64_t fsrc_bpf_fake_write(void *cons, void *prod, uint64_t size,
+			    const uint8_t *rec, uint32_t len, int flags);
+void fsrc_bpf_fake_commit(void *prod, uint64_t size, uint64_t pos);
 
 /* Fake ring: a file with the kernel's layout (info page, then data). */
 int fsrc_fake_map(int fd, uint64_t size, int writable, void **info,
