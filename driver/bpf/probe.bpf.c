@@ -7,10 +7,13 @@
  * sys_enter and sys_exit dispatchers, sched_process_exit/fork/exec.  A
  * dispatcher applies the module's selection (the syscall mask and the
  * rules that hand successful execs and forked children to the scheduler
- * hooks), starts the event on the CPU's state, then tail calls the filler
- * of the event code; fillers are programs of the same hook, found in a
- * program array indexed by PPME code.  An event code without a filler is
- * finished by the dispatcher (the generic event, or empty parameters).
+ * hooks), starts the event on the CPU's state, then calls the filler of
+ * the event code: a global function per group of events, which the
+ * verifier checks once on its own, so the hooks stay small.  An event
+ * code without a filler is finished by the dispatcher (the generic event,
+ * or empty parameters).  No program arrays and no tail calls: their
+ * teardown in the kernel can leak the array when another process looks
+ * the map up by id at that moment (prog_array_map_clear()).
  */
 #include "fill_file.h"
 #include "fill_net.h"
@@ -18,115 +21,28 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-int fbpf_x_open(void *ctx);
-int fbpf_x_file(void *ctx);
-int fbpf_x_sock(void *ctx);
-int fbpf_x_connect(void *ctx);
-int fbpf_x_io(void *ctx);
-int fbpf_x_exec(void *ctx);
-int fbpf_x_clone(void *ctx);
-int fbpf_x_misc(void *ctx);
-int fbpf_e_open(void *ctx);
-int fbpf_e_connect(void *ctx);
+/*
+ * The fillers: global functions, each verified once on its own (with a
+ * state and a config of the right size, maybe NULL), called by the hooks.
+ */
+#define FBPF_FILLER(name, fill)						\
+__noinline int name(struct fbpf_state *st, struct fbpf_config *cfg)	\
+{									\
+	if (!st || !cfg)						\
+		return 0;						\
+	fill;								\
+	return 0;							\
+}
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, PPM_EVENT_MAX);
-	__type(key, __u32);
-	__array(values, int (void *));
-} fbpf_exit_fillers SEC(".maps") = {
-	.values = {
-		[PPME_SYSCALL_OPEN_X] = (void *)&fbpf_x_open,
-		[PPME_SYSCALL_OPENAT_2_X] = (void *)&fbpf_x_open,
-		[PPME_SYSCALL_OPENAT2_X] = (void *)&fbpf_x_open,
-		[PPME_SYSCALL_CREAT_X] = (void *)&fbpf_x_open,
-		[PPME_SYSCALL_CLOSE_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_FCHDIR_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_READ_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_PREAD_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_WRITE_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_PWRITE_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_CHDIR_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_RMDIR_2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_UNLINK_2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_CHROOT_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_MKDIR_2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_CHMOD_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_FCHMOD_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_MKDIRAT_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_FCHMODAT_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_UNLINKAT_2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_RENAME_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_LINK_2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_SYMLINK_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_RENAMEAT_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_RENAMEAT2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_LINKAT_2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_SYMLINKAT_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_DUP_1_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_DUP2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_DUP3_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_FCNTL_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_PIPE_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_PIPE2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_INIT_MODULE_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_FINIT_MODULE_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_USERFAULTFD_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_MEMFD_CREATE_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_UMOUNT2_X] = (void *)&fbpf_x_file,
-		[PPME_SYSCALL_MOUNT_X] = (void *)&fbpf_x_file,
-		[PPME_SOCKET_SOCKET_X] = (void *)&fbpf_x_sock,
-		[PPME_SOCKET_SOCKETPAIR_X] = (void *)&fbpf_x_sock,
-		[PPME_SOCKET_ACCEPT_5_X] = (void *)&fbpf_x_sock,
-		[PPME_SOCKET_ACCEPT4_6_X] = (void *)&fbpf_x_sock,
-		[PPME_SOCKET_BIND_X] = (void *)&fbpf_x_sock,
-		[PPME_SOCKET_LISTEN_X] = (void *)&fbpf_x_sock,
-		[PPME_SOCKET_SHUTDOWN_X] = (void *)&fbpf_x_sock,
-		[PPME_SOCKET_CONNECT_X] = (void *)&fbpf_x_connect,
-		[PPME_SOCKET_SENDTO_X] = (void *)&fbpf_x_io,
-		[PPME_SOCKET_RECVFROM_X] = (void *)&fbpf_x_io,
-		[PPME_SOCKET_SENDMSG_X] = (void *)&fbpf_x_io,
-		[PPME_SOCKET_RECVMSG_X] = (void *)&fbpf_x_io,
-		[PPME_SYSCALL_EXECVE_19_X] = (void *)&fbpf_x_exec,
-		[PPME_SYSCALL_EXECVEAT_X] = (void *)&fbpf_x_exec,
-		[PPME_SYSCALL_CLONE_20_X] = (void *)&fbpf_x_clone,
-		[PPME_SYSCALL_CLONE3_X] = (void *)&fbpf_x_clone,
-		[PPME_SYSCALL_FORK_20_X] = (void *)&fbpf_x_clone,
-		[PPME_SYSCALL_VFORK_20_X] = (void *)&fbpf_x_clone,
-		[PPME_SYSCALL_SETUID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_SETGID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_SETREUID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_SETREGID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_SETRESUID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_SETRESGID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_GETUID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_GETEUID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_GETGID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_GETEGID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_UNSHARE_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_SETNS_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_PTRACE_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_BPF_2_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_KILL_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_SETSID_X] = (void *)&fbpf_x_misc,
-		[PPME_SYSCALL_SETPGID_X] = (void *)&fbpf_x_misc,
-	},
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, PPM_EVENT_MAX);
-	__type(key, __u32);
-	__array(values, int (void *));
-} fbpf_enter_fillers SEC(".maps") = {
-	.values = {
-		[PPME_SYSCALL_OPEN_E] = (void *)&fbpf_e_open,
-		[PPME_SYSCALL_OPENAT_2_E] = (void *)&fbpf_e_open,
-		[PPME_SYSCALL_OPENAT2_E] = (void *)&fbpf_e_open,
-		[PPME_SYSCALL_CREAT_E] = (void *)&fbpf_e_open,
-		[PPME_SOCKET_CONNECT_E] = (void *)&fbpf_e_connect,
-	},
-};
+FBPF_FILLER(fbpf_g_open, fbpf_fill_open(st))
+FBPF_FILLER(fbpf_g_file, fbpf_fill_file(st, cfg))
+FBPF_FILLER(fbpf_g_sock, fbpf_fill_sock(st))
+FBPF_FILLER(fbpf_g_connect, fbpf_fill_connect(st))
+FBPF_FILLER(fbpf_g_io, fbpf_fill_io(st, cfg))
+FBPF_FILLER(fbpf_g_exec, fbpf_fill_exec(st))
+FBPF_FILLER(fbpf_g_clone, fbpf_fill_clone(st))
+FBPF_FILLER(fbpf_g_procexit, fbpf_fill_procexit(st))
+FBPF_FILLER(fbpf_g_misc, fbpf_fill_misc(st))
 
 static __always_inline int fbpf_tp_enabled(struct fbpf_config *cfg,
 					   unsigned int tp)
@@ -151,6 +67,121 @@ static __always_inline void fbpf_fill_generic(struct fbpf_state *st)
 	ent = bpf_map_lookup_elem(&fbpf_syscalls, &key);
 	fbpf_push_num(st, ent ? ent->ppm_sc : 0);
 	fbpf_push_num(st, st->nr);
+}
+
+/* Fill the syscall event started on @st (generic: its syscall's ids). */
+static __always_inline void fbpf_fill(struct fbpf_state *st,
+				      struct fbpf_config *cfg)
+{
+	switch (st->type) {
+	case PPME_SYSCALL_OPEN_E:
+	case PPME_SYSCALL_OPEN_X:
+	case PPME_SYSCALL_OPENAT_2_E:
+	case PPME_SYSCALL_OPENAT_2_X:
+	case PPME_SYSCALL_OPENAT2_E:
+	case PPME_SYSCALL_OPENAT2_X:
+	case PPME_SYSCALL_CREAT_E:
+	case PPME_SYSCALL_CREAT_X:
+		fbpf_g_open(st, cfg);
+		break;
+	case PPME_SYSCALL_CLOSE_X:
+	case PPME_SYSCALL_FCHDIR_X:
+	case PPME_SYSCALL_READ_X:
+	case PPME_SYSCALL_PREAD_X:
+	case PPME_SYSCALL_WRITE_X:
+	case PPME_SYSCALL_PWRITE_X:
+	case PPME_SYSCALL_CHDIR_X:
+	case PPME_SYSCALL_RMDIR_2_X:
+	case PPME_SYSCALL_UNLINK_2_X:
+	case PPME_SYSCALL_CHROOT_X:
+	case PPME_SYSCALL_MKDIR_2_X:
+	case PPME_SYSCALL_CHMOD_X:
+	case PPME_SYSCALL_FCHMOD_X:
+	case PPME_SYSCALL_MKDIRAT_X:
+	case PPME_SYSCALL_FCHMODAT_X:
+	case PPME_SYSCALL_UNLINKAT_2_X:
+	case PPME_SYSCALL_RENAME_X:
+	case PPME_SYSCALL_LINK_2_X:
+	case PPME_SYSCALL_SYMLINK_X:
+	case PPME_SYSCALL_RENAMEAT_X:
+	case PPME_SYSCALL_RENAMEAT2_X:
+	case PPME_SYSCALL_LINKAT_2_X:
+	case PPME_SYSCALL_SYMLINKAT_X:
+	case PPME_SYSCALL_DUP_1_X:
+	case PPME_SYSCALL_DUP2_X:
+	case PPME_SYSCALL_DUP3_X:
+	case PPME_SYSCALL_FCNTL_X:
+	case PPME_SYSCALL_PIPE_X:
+	case PPME_SYSCALL_PIPE2_X:
+	case PPME_SYSCALL_INIT_MODULE_X:
+	case PPME_SYSCALL_FINIT_MODULE_X:
+	case PPME_SYSCALL_USERFAULTFD_X:
+	case PPME_SYSCALL_MEMFD_CREATE_X:
+	case PPME_SYSCALL_UMOUNT2_X:
+	case PPME_SYSCALL_MOUNT_X:
+		fbpf_g_file(st, cfg);
+		break;
+	case PPME_SOCKET_SOCKET_X:
+	case PPME_SOCKET_SOCKETPAIR_X:
+	case PPME_SOCKET_ACCEPT_5_X:
+	case PPME_SOCKET_ACCEPT4_6_X:
+	case PPME_SOCKET_BIND_X:
+	case PPME_SOCKET_LISTEN_X:
+	case PPME_SOCKET_SHUTDOWN_X:
+		fbpf_g_sock(st, cfg);
+		break;
+	case PPME_SOCKET_CONNECT_E:
+	case PPME_SOCKET_CONNECT_X:
+		fbpf_g_connect(st, cfg);
+		break;
+	case PPME_SOCKET_SENDTO_X:
+	case PPME_SOCKET_RECVFROM_X:
+	case PPME_SOCKET_SENDMSG_X:
+	case PPME_SOCKET_RECVMSG_X:
+		fbpf_g_io(st, cfg);
+		break;
+	case PPME_SYSCALL_EXECVE_19_X:
+	case PPME_SYSCALL_EXECVEAT_X:
+		fbpf_g_exec(st, cfg);
+		break;
+	case PPME_SYSCALL_CLONE_20_X:
+	case PPME_SYSCALL_CLONE3_X:
+	case PPME_SYSCALL_FORK_20_X:
+	case PPME_SYSCALL_VFORK_20_X:
+		fbpf_g_clone(st, cfg);
+		break;
+	case PPME_SYSCALL_SETUID_X:
+	case PPME_SYSCALL_SETGID_X:
+	case PPME_SYSCALL_SETREUID_X:
+	case PPME_SYSCALL_SETREGID_X:
+	case PPME_SYSCALL_SETRESUID_X:
+	case PPME_SYSCALL_SETRESGID_X:
+	case PPME_SYSCALL_GETUID_X:
+	case PPME_SYSCALL_GETEUID_X:
+	case PPME_SYSCALL_GETGID_X:
+	case PPME_SYSCALL_GETEGID_X:
+	case PPME_SYSCALL_UNSHARE_X:
+	case PPME_SYSCALL_SETNS_X:
+	case PPME_SYSCALL_PTRACE_X:
+	case PPME_SYSCALL_BPF_2_X:
+	case PPME_SYSCALL_KILL_X:
+	case PPME_SYSCALL_SETSID_X:
+	case PPME_SYSCALL_SETPGID_X:
+		fbpf_g_misc(st, cfg);
+		break;
+	default:
+		/* no filler: the generic event, or empty parameters */
+		fbpf_fill_generic(st);
+	}
+}
+
+static __always_inline void fbpf_fill_enter(struct fbpf_state *st,
+					    struct fbpf_config *cfg)
+{
+	if (st->type == PPME_SOCKET_CONNECT_E)
+		fbpf_g_connect(st, cfg);
+	else
+		fbpf_g_open(st, cfg);
 }
 
 /* The dispatcher of both syscall hooks. */
@@ -214,12 +245,10 @@ static __always_inline int fbpf_syscall(void *ctx, struct pt_regs *regs,
 	st->args[3] = BPF_CORE_READ(regs, r10);
 	st->args[4] = BPF_CORE_READ(regs, r8);
 	st->args[5] = BPF_CORE_READ(regs, r9);
-	if (enter)
-		bpf_tail_call(ctx, &fbpf_enter_fillers, type);
+	if (enter)	/* only the open family and connect have enter events */
+		fbpf_fill_enter(st, cfg);
 	else
-		bpf_tail_call(ctx, &fbpf_exit_fillers, type);
-	/* no filler program for this code */
-	fbpf_fill_generic(st);
+		fbpf_fill(st, cfg);
 	fbpf_finish(st, cnt, cfg, cpu);
 	return 0;
 }
@@ -235,34 +264,6 @@ int BPF_PROG(fbpf_sys_exit, struct pt_regs *regs, long ret)
 {
 	return fbpf_syscall(ctx, regs, ret, 0);
 }
-
-/* Body of a filler: the event was started by a dispatcher on this CPU. */
-#define FBPF_FILLER(hook, name, fill)					\
-SEC("tp_btf/" hook)							\
-int name(void *ctx)							\
-{									\
-	__u32 cpu = bpf_get_smp_processor_id();				\
-	struct fbpf_counters *cnt = fbpf_counters_of(cpu);		\
-	struct fbpf_config *cfg = fbpf_cfg();				\
-	struct fbpf_state *st = fbpf_state_of(cpu);			\
-									\
-	if (!cnt || !cfg || !st || !st->busy)				\
-		return 0;						\
-	fill;								\
-	fbpf_finish(st, cnt, cfg, cpu);					\
-	return 0;							\
-}
-
-FBPF_FILLER("sys_exit", fbpf_x_open, fbpf_fill_open(st))
-FBPF_FILLER("sys_exit", fbpf_x_file, fbpf_fill_file(st, cfg))
-FBPF_FILLER("sys_exit", fbpf_x_sock, fbpf_fill_sock(st))
-FBPF_FILLER("sys_exit", fbpf_x_connect, fbpf_fill_connect(st))
-FBPF_FILLER("sys_exit", fbpf_x_io, fbpf_fill_io(st, cfg))
-FBPF_FILLER("sys_exit", fbpf_x_exec, fbpf_fill_exec(st))
-FBPF_FILLER("sys_exit", fbpf_x_clone, fbpf_fill_clone(st))
-FBPF_FILLER("sys_exit", fbpf_x_misc, fbpf_fill_misc(st))
-FBPF_FILLER("sys_enter", fbpf_e_open, fbpf_fill_open(st))
-FBPF_FILLER("sys_enter", fbpf_e_connect, fbpf_fill_connect(st))
 
 /* Start a scheduler event; NULL when the hook is off or the CPU busy. */
 static __always_inline struct fbpf_state *
@@ -301,7 +302,7 @@ int BPF_PROG(fbpf_proc_exit, struct task_struct *p)
 			      &cnt, &cfg);
 	if (!st || !cnt || !cfg)
 		return 0;
-	fbpf_fill_procexit(st);
+	fbpf_g_procexit(st, cfg);
 	fbpf_finish(st, cnt, cfg, bpf_get_smp_processor_id());
 	return 0;
 }
@@ -320,7 +321,7 @@ int BPF_PROG(fbpf_proc_fork, struct task_struct *parent,
 			      PPME_SYSCALL_CLONE_20_X, child, &cnt, &cfg);
 	if (!st || !cnt || !cfg)
 		return 0;
-	fbpf_fill_clone(st);
+	fbpf_g_clone(st, cfg);
 	fbpf_finish(st, cnt, cfg, bpf_get_smp_processor_id());
 	return 0;
 }
@@ -343,7 +344,7 @@ int BPF_PROG(fbpf_proc_exec, struct task_struct *p, pid_t old_pid,
 	if (!st || !cnt || !cfg)
 		return 0;
 	st->bprm = (__u64)bprm;
-	fbpf_fill_exec(st);
+	fbpf_g_exec(st, cfg);
 	fbpf_finish(st, cnt, cfg, bpf_get_smp_processor_id());
 	return 0;
 }
