@@ -27,16 +27,30 @@ NS = 1_000_000_000
 DROP_RULE = "Falco internal: syscall event drop"
 
 
-def read_stats(stats: Callable[[], SourceStats] | None) -> dict[str, int]:
-    """The live rings' counters summed over CPUs ({} for a capture)."""
-    if stats is None:
-        return {}
-    total = stats().total
+def read_stats(stats: Callable[[], SourceStats] | None,
+               snap: SourceStats | None = None) -> dict[str, int]:
+    """The live rings' counters summed over CPUs ({} for a capture); from
+    @snap, a reading already taken, when given."""
+    if snap is None:
+        if stats is None:
+            return {}
+        snap = stats()
+    total = snap.total
     return {"n_evts": int(total.n_evts),
             "n_drops": int(total.dropped),
             "n_drops_buffer": int(total.n_drops_buffer),
             "n_drops_pf": int(total.n_drops_pf),
             "n_preemptions": int(total.n_preemptions)}
+
+
+def read_per_cpu(snap: SourceStats | None) -> dict[int, dict[str, int]]:
+    """Per-CPU counters of a reading of the live source (module rings or
+    BPF programs): events seen, delivered to falco, skipped in C, dropped."""
+    if snap is None:
+        return {}
+    return {int(s.cpu): {"n_evts": int(s.n_evts), "delivered": int(s.delivered),
+                         "skipped": int(s.skipped), "n_drops": int(s.dropped)}
+            for s in snap.per_cpu}
 
 
 @dataclass(slots=True)
@@ -55,6 +69,8 @@ class DropMonitor:
     _now_ns: int = 0
     _last_check: int = 0
     _last: dict[str, int] = field(default_factory=dict)
+    _last_cpu: dict[int, dict[str, int]] = field(default_factory=dict)
+    _ebpf: bool = False
     _bucket: TokenBucket = field(init=False)
 
     def __post_init__(self) -> None:
@@ -65,7 +81,9 @@ class DropMonitor:
         ts = evt.ts
         if not self._last_check:
             self._last_check = ts
-            self._last = read_stats(self.stats)
+            snap = self.stats() if self.stats is not None else None
+            self._last = read_stats(self.stats, snap)
+            self._last_cpu = read_per_cpu(snap)
             return
         if ts - self._last_check < NS:
             return
@@ -74,9 +92,15 @@ class DropMonitor:
         self.check(ts)
 
     def check(self, ts: int) -> None:
-        stats = read_stats(self.stats)
+        snap = self.stats() if self.stats is not None else None
+        stats = read_stats(self.stats, snap)
         delta = {k: stats.get(k, 0) - self._last.get(k, 0) for k in stats}
         self._last = stats
+        per_cpu = read_per_cpu(snap)
+        cpu_drops = {cpu: c["n_drops"] - self._last_cpu.get(cpu, {}).get("n_drops", 0)
+                     for cpu, c in per_cpu.items()}
+        self._last_cpu = per_cpu
+        self._ebpf = snap is not None and snap.engine == "modern_ebpf"
         n_evts, n_drops = delta.get("n_evts", 0), delta.get("n_drops", 0)
         if self.simulate:
             n_drops = max(n_drops, 1)
@@ -93,11 +117,11 @@ class DropMonitor:
         self.actions_taken += 1
         msg = (f"{DROP_RULE}. {n_drops} system calls dropped in last "
                "second.")
+        by_cpu = " ".join(f"{cpu}:{n}" for cpu, n in sorted(cpu_drops.items()) if n)
         if "log" in self.actions:
-            log.error("%s", msg)
+            log.error("%s%s", msg, f" Dropped per CPU: {by_cpu}." if by_cpu else "")
         if "alert" in self.actions:
-            ebpf = getattr(self.source, "engine", "") == "modern_ebpf"
-            fields = {"ebpf_enabled": int(ebpf), **delta}
+            fields = {"ebpf_enabled": int(self._ebpf), **delta}
             text = msg + " (" + " ".join(
                 f"{k}={v}" for k, v in fields.items()) + ")"
             self.emit(Alert(time=ts, rule=DROP_RULE, priority=Priority.DEBUG,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from falco import __version__
-from falco.app.drops import DropMonitor, read_stats
+from falco.app.drops import DropMonitor, read_per_cpu, read_stats
 from falco.app.router import OutputRouter
 from falco.app.webserver import Metric
 from falco.driver.ring import SourceStats
@@ -24,7 +24,10 @@ class Metrics:
     def collect(self) -> list[Metric]:
         stats = self.engine.stats
         manager = self.router.manager
-        src = read_stats(self.source_stats)
+        # totals and per CPU from one reading
+        snap = self.source_stats() if self.source_stats is not None else None
+        src = read_stats(self.source_stats, snap)
+        per_cpu = read_per_cpu(snap)
         by_rule = [({"rule": name}, float(n))
                    for name, n in stats.by_rule.items()]
         by_prio = [({"priority": Priority(sev).label}, float(n))
@@ -63,6 +66,15 @@ class Metrics:
              "counter", [({}, float(src.get("n_evts", 0)))]),
             ("falco_kernel_drops_total", "Events the driver dropped",
              "counter", [({}, float(src.get("n_drops", 0)))]),
+            *[(f"falco_kernel_cpu_{key}_total", f"{what}, per CPU", "counter",
+               [({"cpu": str(cpu)}, float(c[counter]))
+                for cpu, c in sorted(per_cpu.items())])
+              for key, counter, what in (
+                  ("events", "n_evts", "Events seen by the driver"),
+                  ("delivered", "delivered", "Events read from the driver"),
+                  ("skipped", "skipped",
+                   "Events read and skipped in C (no rule needs them)"),
+                  ("drops", "n_drops", "Events the driver dropped"))],
             ("falco_syscall_event_drops_detected_total",
              "Seconds in which drops were detected", "counter",
              [({}, float(self.drops.detected if self.drops else 0))]),

@@ -159,8 +159,10 @@ class EngineKmod:
 
 @dataclass(slots=True)
 class EngineModernEbpf:
-    # CPUs sharing one ring buffer (0: one buffer for all CPUs)
-    cpus_for_each_buffer: int = _opt(2, min=0)
+    # CPUs sharing one ring buffer (0: one buffer for all CPUs). 1, like the
+    # module's rings: events leave in timestamp order; CPUs sharing a
+    # buffer save memory but may interleave events microseconds apart.
+    cpus_for_each_buffer: int = _opt(1, min=0)
     buf_size_preset: int = _opt(4, min=1, max=10)
 
 

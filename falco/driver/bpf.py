@@ -263,7 +263,7 @@ class BpfRingReader(RingReader):
         self.probe.set_snaplen(snaplen)
 
     def stats(self) -> SourceStats:
-        st = SourceStats()
+        st = SourceStats(engine=self.engine)
         corrupt = [0] * self.probe.ncpus
         for i in range(self._ds.nrings):
             r = self._ds.rings[i]

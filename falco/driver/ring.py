@@ -68,6 +68,7 @@ class RingStats:
 @dataclass(slots=True)
 class SourceStats:
     per_cpu: list[RingStats] = field(default_factory=list)
+    engine: str = "kmod"    # or "modern_ebpf": which driver counted
 
     @property
     def total(self) -> RingStats:

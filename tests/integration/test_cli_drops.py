@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import pytest
+
 from falco.app.drops import DROP_RULE, DropMonitor
 from falco.driver.schema import get_schema
 from falco.engine.alert import Alert
@@ -27,6 +29,32 @@ def drain(source: LiveSource) -> Iterator[list[Event]]:
         if not batch:
             return
         yield batch
+
+
+def test_drop_log_names_the_cpus(caplog: pytest.LogCaptureFixture) -> None:
+    """The drop report's log line says which CPUs' rings dropped."""
+    code = get_schema().by_name["close"][0]
+    rings = [FakeRing(0, size=4096), FakeRing(1, size=4096)]
+    source = LiveSource(rings=rings)
+    engine = Engine(Inspector(), RuleSet([]), lambda a: None)
+    monitor = DropMonitor(("log",), 0.1, 1.0, 5, False, source.stats,
+                          lambda a: None, lambda c: None)
+    engine.on_event = monitor.on_event
+    try:
+        assert rings[0].write(encode_event(code, 10 * NS, 1, [3]))
+        engine.run(drain(source))
+        written = sum(rings[1].write(encode_event(code, 10 * NS + i, 1, [3]))
+                      for i in range(1, 2000))
+        assert 0 < written < 1999
+        engine.run(drain(source))
+        assert rings[0].write(encode_event(code, 12 * NS, 1, [3]))
+        with caplog.at_level("ERROR"):
+            engine.run(drain(source))
+    finally:
+        source.close()
+        for ring in rings:
+            ring.close()
+    assert f"Dropped per CPU: 1:{1999 - written}." in caplog.text
 
 
 def test_ring_overflow_raises_drop_alert() -> None:
