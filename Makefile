@@ -14,7 +14,7 @@ build: deps bpf
 	$(PYTHON) setup.py -q build_ext --inplace
 
 # The modern_ebpf programs (falco/driver/falco_probe.bpf.o), CO-RE
-bpf:
+bpf: deps
 	$(MAKE) -C driver/bpf
 
 module:

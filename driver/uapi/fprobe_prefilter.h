@@ -30,6 +30,8 @@
 
 #if defined(__KERNEL__) || defined(__linux__)
 #include <linux/types.h>
+#elif defined(__bpf__)
+/* BPF programs (driver/bpf/): vmlinux.h, included first, has the types */
 #else
 #include <stdint.h>
 typedef uint8_t __u8;

@@ -51,13 +51,19 @@ def select_engine(kind: str | None, device: str = FIRST_DEVICE,
     return "modern_ebpf"
 
 
-def open_modern_ebpf(config: Config) -> Any:
+def bpf_layout(config: Config) -> Any:
+    """The rings engine.modern_ebpf asks for: CPUs per ring buffer, size."""
     from falco.app.backend import preset_bytes
-    from falco.driver.bpf import BpfLayout, BpfRingReader
-    from falco.events.live import LiveSource
+    from falco.driver.bpf import BpfLayout
     opts = config.engine.modern_ebpf
-    layout = BpfLayout(cpus_per_ring=opts.cpus_for_each_buffer,
-                       ring_bytes=preset_bytes(opts.buf_size_preset))
+    return BpfLayout(cpus_per_ring=opts.cpus_for_each_buffer,
+                     ring_bytes=preset_bytes(opts.buf_size_preset))
+
+
+def open_modern_ebpf(config: Config) -> Any:
+    from falco.driver.bpf import BpfRingReader
+    from falco.events.live import LiveSource
+    layout = bpf_layout(config)
     reader = BpfRingReader(layout)
     log.info("modern_ebpf: BPF programs loaded, %d ring buffer(s) of %d "
              "bytes for %d CPUs (cpus_for_each_buffer %d)",

@@ -71,7 +71,8 @@ class Tracer:
         tid = threading.get_native_id() if tid is None else tid
         found = rr.select(self.events(), evname, tid=tid, exit=exit, **params)
         assert len(found) == 1, (evname, params, found,
-                                 [e for e in self.events() if e.tid == tid][-20:])
+                                 [e for e in self.events() if e.tid == tid][-20:],
+                                 self.cap.stats())
         return found[0]
 
 

@@ -33,6 +33,7 @@ from falco.app.router import OutputRouter
 from falco.app.run import App, Options
 from falco.config import Config, load_config
 from falco.driver.ring import RingStats, SourceStats
+from falco.app.engines import bpf_layout
 from falco.engine.loop import Engine
 from falco.errors import ConfigError, DriverError
 from falco.events.build import make_event
@@ -134,6 +135,8 @@ OTHER: dict[str, tuple[str, str]] = {
     "engine.kind": ("replay", "run"),
     "engine.kmod.buf_size_preset": ("2", "live"),
     "engine.kmod.drop_failed_exit": ("true", "refused"),
+    "engine.modern_ebpf.cpus_for_each_buffer": ("0", "modern_ebpf"),
+    "engine.modern_ebpf.buf_size_preset": ("2", "modern_ebpf"),
     "engine.replay.capture_file": ("{capture}", "run"),
     "base_syscalls.all": ("true", "live"),
     "base_syscalls.custom_set": ("[ptrace]", "live"),
@@ -167,15 +170,17 @@ BASE: dict[str, list[str]] = {
                 "program_output.enabled=true", "http_output.enabled=true",
                 "http_output.url=http://127.0.0.1:9/", "journald_output.enabled=true",
                 "syslog_output.path={tmp}/log.sock"],
-    "live": [],
+    "live": ["engine.kind=kmod"],
     "containers": [],
+    "modern_ebpf": ["engine.kind=modern_ebpf"],
 }
 EXTRA_BASE = {      # keys that need more than their probe's base
     "json_include_output_property": ["json_output=true"],
     "json_include_message_property": ["json_output=true"],
     "json_include_output_fields_property": ["json_output=true"],
     "json_include_tags_property": ["json_output=true"],
-    "engine.kind": ["engine.replay.capture_file={capture}"],
+    # unset, the engine would be chosen by this machine's kernel
+    "engine.kind": ["engine.replay.capture_file={capture}", "engine.kind=kmod"],
     "engine.replay.capture_file": ["engine.kind=replay"],
     "webserver.ssl_certificate": ["webserver.ssl_enabled=true"],
 }
@@ -428,9 +433,15 @@ def probe_containers(w: World, overrides: list[str], key: str) -> object:
         inspector.close()
 
 
+def probe_modern_ebpf(w: World, overrides: list[str], key: str) -> object:
+    """The ring buffers the modern_ebpf source asks the kernel for."""
+    return bpf_layout(w.config(overrides))
+
+
 PROBES: dict[str, Callable[[World, list[str], str], object]] = {
     "run": probe_run, "outputs": probe_outputs, "services": probe_services,
-    "live": probe_live, "containers": probe_containers}
+    "live": probe_live, "containers": probe_containers,
+    "modern_ebpf": probe_modern_ebpf}
 
 
 # Keys compared with their base value instead of their default: an enabled
