@@ -65,11 +65,6 @@ class ParamInfo:
     flags: tuple[tuple[str, int], ...] = ()
     dyn: tuple[tuple[int, int], ...] = ()
 
-    @property
-    def dirfd_index(self) -> int | None:
-        """For PT_FSRELPATH: index of the dirfd param it is relative to."""
-        return self.info if self.type == PT_FSRELPATH else None
-
 
 @dataclass(frozen=True, slots=True)
 class EventInfo:

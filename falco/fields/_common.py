@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from falco.fields.registry import (
-    ArgMode, Extractor, FieldDef, FieldType, unavailable)
+    ArgMode, Comparator, Extractor, FieldDef, FieldType, unavailable)
 
 S = FieldType.STRING
 I = FieldType.INT
@@ -35,9 +35,10 @@ def caps_to_string(caps: int) -> str:
 
 def field(name: str, ftype: FieldType, desc: str, extract: Extractor,
           arg: ArgMode = ArgMode.NONE, multi: bool = False,
-          deprecated: bool = False) -> FieldDef:
+          deprecated: bool = False,
+          compare: Comparator | None = None) -> FieldDef:
     return FieldDef(name, ftype, desc, extract, arg, multi,
-                    deprecated=deprecated)
+                    deprecated=deprecated, compare=compare)
 
 
 def unavailable_field(name: str, ftype: FieldType, desc: str, reason: str,

@@ -6,7 +6,7 @@ import errno
 import socket
 import time
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable
 
 from falco.driver._falco_ffi import lib
 from falco.fields._common import B, I, S, field, unavailable_field
@@ -19,7 +19,6 @@ from falco.state.entries import (
 _NS = 1_000_000_000
 _NO_PLUGINS = ("this engine loads no plugins, so no event comes from a "
                "plugin")
-_INFRA_TODO = "infrastructure events are not decoded yet"
 _OPENS = frozenset(("open", "openat", "openat2", "open_by_handle_at"))
 _CATEGORIES = MappingProxyType({
     lib.EC_UNKNOWN: "unknown", lib.EC_OTHER: "other", lib.EC_FILE: "file",
@@ -196,6 +195,54 @@ def _count_error(kind: str) -> Any:
     return extract
 
 
+def _distance(ctx: EventContext, arg: str | None) -> int | None:
+    try:
+        center = int(arg or "")
+    except ValueError:
+        return None
+    return abs(ctx.evt.ts - center) // 1_000_000
+
+
+def _around(op: str, values: tuple[str, ...], arg: str | None
+            ) -> Callable[[EventContext], bool]:
+    if op != "=" or len(values) != 1:
+        raise ValueError("evt.around takes '= <milliseconds>'")
+    try:
+        center = int(arg or "")
+        delta = int(values[0]) * 1_000_000
+    except ValueError:
+        raise ValueError("evt.around[<ns timestamp>] = <milliseconds> "
+                         "takes integers") from None
+    return lambda ctx: abs(ctx.evt.ts - center) <= delta
+
+
+def _count_procinfo(ctx: EventContext, _arg: str | None) -> int:
+    t = ctx.thread
+    return int(ctx.evt.name == "procinfo" and t is not None and t.is_main)
+
+
+def _infra(key: str) -> Any:
+    """One item of an infrastructure event's description, written as
+    "Event: start; ID: 0123...; name: web; Image: nginx:1.25@sha256:..."."""
+    def extract(ctx: EventContext, _arg: str | None) -> str | None:
+        if ctx.evt.name != "infra":
+            return None
+        desc = ctx.arg("description")
+        if not isinstance(desc, str):
+            return None
+        for item in desc.split(";"):
+            name, sep, value = item.partition(":")
+            if sep and name.strip() == key:
+                value = value.strip()
+                if key == "ID":
+                    return value[:12]
+                if key == "Image":
+                    return value.split("@", 1)[0]
+                return value
+        return None
+    return extract
+
+
 def fields() -> list[FieldDef]:
     REL = FieldType.RELTIME
     ABS = FieldType.ABSTIME
@@ -302,14 +349,14 @@ def fields() -> list[FieldDef]:
               _count_error("other")),
         field("evt.count.exit", I, "1 for exit events",
               lambda c, a: int(c.evt.direction == "<")),
-        field("evt.count.procinfo", I, "1 for procinfo events",
-              lambda c, a: int(c.evt.name == "procinfo")),
-        unavailable_field("evt.count.threadinfo", I, "1 for procinfo events",
-                          "procinfo events of threads are not told apart "
-                          "yet"),
-        unavailable_field("evt.around", I, "events around a timestamp: "
-                          "evt.around[T]=D (ms)", "a filter-only comparison "
-                          "that is not implemented yet", ArgMode.REQUIRED),
+        field("evt.count.procinfo", I, "1 for procinfo events of a "
+              "process's main thread", _count_procinfo),
+        field("evt.count.threadinfo", I, "1 for procinfo events (of any "
+              "thread)", lambda c, a: int(c.evt.name == "procinfo")),
+        field("evt.around", I, "evt.around[T]=D keeps the events at most "
+              "D ms before or after T (ns since epoch, as evt.rawtime); "
+              "extracted, the distance to T in ms", _distance,
+              ArgMode.REQUIRED, compare=_around),
         field("evt.abspath", S, "absolute path of a *at() path argument "
               "(evt.abspath.src, evt.abspath.dst)", abspath,
               ArgMode.OPTIONAL),
@@ -334,14 +381,13 @@ def fields() -> list[FieldDef]:
                           "event", _NO_PLUGINS),
         unavailable_field("evt.plugininfo", S, "plugin event summary",
                           _NO_PLUGINS),
-        unavailable_field("evt.infra.docker.name", S, "infrastructure "
-                          "event name", _INFRA_TODO),
-        unavailable_field("evt.infra.docker.container.id", S,
-                          "infrastructure event container id", _INFRA_TODO),
-        unavailable_field("evt.infra.docker.container.name", S,
-                          "infrastructure event container name",
-                          _INFRA_TODO),
-        unavailable_field("evt.infra.docker.container.image", S,
-                          "infrastructure event container image",
-                          _INFRA_TODO),
+        field("evt.infra.docker.name", S, "docker event name of an "
+              "infrastructure event (captures of the Sysdig agent)",
+              _infra("Event")),
+        field("evt.infra.docker.container.id", S, "container id (12 "
+              "chars) of an infrastructure event", _infra("ID")),
+        field("evt.infra.docker.container.name", S, "container name of an "
+              "infrastructure event", _infra("name")),
+        field("evt.infra.docker.container.image", S, "container image of "
+              "an infrastructure event (without digest)", _infra("Image")),
     ]

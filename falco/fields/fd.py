@@ -11,9 +11,11 @@ import socket
 from types import MappingProxyType
 from typing import Any, Callable
 
-from falco.fields._common import B, I, P, S, field, unavailable_field
-from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.fields._common import B, I, P, S, field
+from falco.fields.registry import ArgMode, Comparator, FieldDef, FieldType
+from falco.state.context import EventContext
 from falco.state.entries import FD_LOWER_LAYER, FD_UPPER_LAYER, FdType
+from falco.state.hostnames import HostNames
 from falco.state.parse_fd import resolve_dirfd
 from falco.state.paths import basename, concatenate_paths, dirname
 
@@ -250,10 +252,45 @@ def _container(get: Callable[[Any, str | None], Any]
     return extract
 
 
-_DNS_TODO = "host names compared with are not resolved yet"
+def _ip_of(ctx: EventContext, get: Get) -> str | None:
+    """The selected IP of an IP socket that has a role (libsinsp)."""
+    fdi = _fdinfo(ctx)
+    if fdi is None or not _role(fdi):
+        return None
+    ip: str | None = get(fdi)
+    return ip
 
 
-def fields() -> list[FieldDef]:
+def _ip_name(hostnames: HostNames, get: Get
+             ) -> Callable[[EventContext, str | None], str | None]:
+    def extract(ctx: EventContext, _arg: str | None) -> str | None:
+        ip = _ip_of(ctx, get)
+        names = hostnames.names_of(ip) if ip is not None else ()
+        return names[0] if names else None
+    return extract
+
+
+def _ip_name_compare(hostnames: HostNames, get: Get) -> Comparator:
+    """=, != and in: the IP against the addresses of the names (watched
+    from now on); other operators compare the extracted name."""
+    def compare(op: str, names: tuple[str, ...], _arg: str | None
+                ) -> Callable[[EventContext], bool] | None:
+        if op not in ("=", "!=", "in"):
+            return None
+        hostnames.watch(names)
+        matches = hostnames.matches
+
+        def check(ctx: EventContext) -> bool:
+            ip = _ip_of(ctx, get)
+            if ip is None:
+                return False
+            hit = any(matches(n, ip) for n in names)
+            return not hit if op == "!=" else hit
+        return check
+    return compare
+
+
+def fields(hostnames: HostNames) -> list[FieldDef]:
     IP = FieldType.IPADDR
     NET = FieldType.IPNET
     PORT = FieldType.PORT
@@ -311,14 +348,14 @@ def fields() -> list[FieldDef]:
         field("fd.sproto", S, "server protocol name", _proto_of(_sport)),
         field("fd.lproto", S, "local protocol name", _proto_of(_lport)),
         field("fd.rproto", S, "remote protocol name", _proto_of(_rport)),
-        unavailable_field("fd.cip.name", S, "domain name of the client IP",
-                          _DNS_TODO),
-        unavailable_field("fd.sip.name", S, "domain name of the server IP",
-                          _DNS_TODO),
-        unavailable_field("fd.lip.name", S, "domain name of the local IP",
-                          _DNS_TODO),
-        unavailable_field("fd.rip.name", S, "domain name of the remote IP",
-                          _DNS_TODO),
+        *(field(f"fd.{side}ip.name", S, f"host name of the {what} IP: "
+                "compared with a name, matches the addresses the name "
+                "resolves to (kept fresh in the background); extracted, "
+                "the compared names that resolve to the IP",
+                _ip_name(hostnames, get),
+                compare=_ip_name_compare(hostnames, get))
+          for side, what, get in (("c", "client", _cip), ("s", "server", _sip),
+                                  ("l", "local", _lip), ("r", "remote", _rip))),
         field("fd.dev", I, "device number of the file",
               _fd(lambda f: f.dev)),
         field("fd.dev.major", I, "major device number",

@@ -11,6 +11,9 @@ argument (``proc.aname[2]`` -> ``"2"``, ``evt.arg.name`` -> ``"name"``) or
 None. It returns the value, or None when the value is missing (printed as
 ``<NA>``). A field with ``multi=True`` returns a tuple of values.
 
+A field whose checks are not "extract, then compare" (``evt.around``,
+``fd.sip.name = <host name>``) has a ``compare`` hook (``Comparator``).
+
 A field that cannot be computed here is registered with ``unavailable``
 set to the reason (and the :func:`unavailable` extractor): it stays in the
 registry so that rules using it still load, and the rules compiler warns
@@ -45,6 +48,13 @@ class ArgMode(enum.Enum):
 
 
 Extractor = Callable[[Any, "str | None"], Any]
+# A check the field makes itself instead of comparing an extracted value:
+# compare(op, values, arg) -> predicate over an event context, or None to
+# compare the extracted value as usual. It runs when a condition is
+# compiled (values: the right-hand side's texts) and raises ValueError for
+# an operator or value it refuses.
+Comparator = Callable[[str, "tuple[str, ...]", "str | None"],
+                      "Callable[[Any], bool] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,7 @@ class FieldDef:
     deprecated: bool = False
     # Why this field has no value here, or None when it is computed.
     unavailable: str | None = None
+    compare: Comparator | None = None
 
     @property
     def field_class(self) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from falco.fields._common import (
-    B, I, S, caps_to_string, field, unavailable_field)
+from falco.fields._common import B, I, S, caps_to_string, field
 from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.state.context import EventContext
 
 
 def _t(get: Callable[[Any], Any]) -> Callable[[Any, str | None], Any]:
@@ -30,7 +30,25 @@ def _cgroup(ctx: Any, arg: str | None) -> Any:
     return None
 
 
-_CPU_TODO = "procinfo events are not tracked yet"
+def _exectime(ctx: EventContext, _arg: str | None) -> int | None:
+    t = ctx.thread
+    if t is None:
+        return None
+    return t.exectime if ctx.evt.name == "switch" else 0
+
+
+def _cpu(user: bool, system: bool) -> Callable[[EventContext, str | None],
+                                               int | None]:
+    """Ticks (1/100 s) used between two samples of about a second: a
+    percentage of one CPU, at most 100 (libsinsp)."""
+    def extract(ctx: EventContext, _arg: str | None) -> int | None:
+        t = ctx.thread
+        if t is None or ctx.evt.name != "procinfo":
+            return None
+        used = (t.cpu_user_used if user else 0) + \
+            (t.cpu_sys_used if system else 0)
+        return min(used, 100)
+    return extract
 
 
 def fields() -> list[FieldDef]:
@@ -53,12 +71,12 @@ def fields() -> list[FieldDef]:
               _t(_cgroups)),
         field("thread.cgroup", S, "cgroup path of one subsystem: "
               "thread.cgroup.cpuacct", _cgroup, ArgMode.REQUIRED),
-        unavailable_field("thread.exectime", FieldType.RELTIME, "CPU time "
-                          "of the last scheduled slice (switch events)",
-                          "switch events are not tracked yet"),
-        unavailable_field("thread.totexectime", FieldType.RELTIME, "total "
-                          "CPU time (switch events)",
-                          "switch events are not tracked yet"),
+        field("thread.exectime", FieldType.RELTIME, "CPU time (ns) of the "
+              "slice that ended with this switch event (0 on other events; "
+              "switch events come from captures)", _exectime),
+        field("thread.totexectime", FieldType.RELTIME, "CPU time (ns) of "
+              "the thread over the switch events seen so far",
+              _t(lambda t: t.totexectime)),
         field("thread.pfmajor", I, "major page faults",
               _t(lambda t: t.pfmajor)),
         field("thread.pfminor", I, "minor page faults",
@@ -71,10 +89,11 @@ def fields() -> list[FieldDef]:
               _t(lambda t: t.vmsize * 1024)),
         field("thread.vmrss.b", I, "resident memory (bytes)",
               _t(lambda t: t.vmrss * 1024)),
-        unavailable_field("thread.cpu", I, "CPU used in the last second "
-                          "(procinfo events)", _CPU_TODO),
-        unavailable_field("thread.cpu.user", I, "user CPU used in the last "
-                          "second (procinfo events)", _CPU_TODO),
-        unavailable_field("thread.cpu.system", I, "system CPU used in the "
-                          "last second (procinfo events)", _CPU_TODO),
+        field("thread.cpu", I, "CPU used since the thread's previous "
+              "procinfo sample, in % of a CPU (procinfo events of captures)",
+              _cpu(True, True)),
+        field("thread.cpu.user", I, "user CPU used since the previous "
+              "procinfo sample, in % of a CPU", _cpu(True, False)),
+        field("thread.cpu.system", I, "system CPU used since the previous "
+              "procinfo sample, in % of a CPU", _cpu(False, True)),
     ]

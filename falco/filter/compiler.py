@@ -264,6 +264,9 @@ class ConditionCompiler:
         rhs = node.rhs
         if isinstance(rhs, (syntax.ValExpr, syntax.TransformExpr)):
             return self._field_vs_field(node, getter, ftype, op, cost)
+        own = self._own_compare(node)
+        if own is not None:
+            return own, cost
         if is_evttype_check(node) and self.all_evttypes is not None:
             for name in sorted(check_names(node)):
                 if name not in self.all_evttypes:
@@ -301,6 +304,25 @@ class ConditionCompiler:
                 return any(test(x) for x in v)
             return test(v)
         return any_of, cost + 1
+
+    def _own_compare(self, node: syntax.BinaryCheck) -> Predicate | None:
+        """The check of a field that compares by itself (FieldDef.compare),
+        or None."""
+        lhs = node.lhs
+        if not isinstance(lhs, syntax.FieldExpr):
+            return None
+        fdef, dotted = self.registry.resolve(lhs.name)
+        if fdef.compare is None:
+            return None
+        rhs = node.rhs
+        items = rhs.items if isinstance(rhs, syntax.ListValue) else (rhs,)
+        values = tuple(v.text for v in items
+                       if isinstance(v, syntax.StrValue))
+        try:
+            return fdef.compare(node.op, values,
+                                lhs.arg if lhs.arg is not None else dotted)
+        except ValueError as exc:
+            raise self._err(f"{exc} (field {fdef.name})", rhs.span) from None
 
     def _test(self, ftype: FieldType, op: str, rhs: syntax.RhsExpr,
               node: syntax.BinaryCheck) -> ops.Test:

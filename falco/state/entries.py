@@ -185,6 +185,15 @@ class ThreadInfo:
     pfmajor: int = 0
     pfminor: int = 0
     pidns_init_start_ts: int = 0
+    # CPU time (clock ticks) of the last procinfo sample, and what was
+    # used since the sample before it (capture meta events)
+    cpu_user_total: int = -1
+    cpu_sys_total: int = -1
+    cpu_user_used: int = 0
+    cpu_sys_used: int = 0
+    # ns on a CPU: the last slice before a switch event, and in total
+    exectime: int = 0
+    totexectime: int = 0
     fds: dict[int, FdInfo] = field(default_factory=dict)
     children: set[int] | None = None
     nthreads: int = 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Iterable, Iterator
 
 from falco.events.event import Event
@@ -27,10 +28,13 @@ from falco.state.parse_fd import FD_EXIT_HANDLERS
 from falco.state.parse_net import IO_EXIT_HANDLERS
 from falco.state.parse_proc import (
     CLONE_EVENTS, PROC_ENTER_HANDLERS, PROC_EXIT_HANDLERS, Handler)
+from falco.state.parse_sched import SCHED_HANDLERS
 from falco.state.procfs import ProcReader
 from falco.state.users import UserDb
 
 log = logging.getLogger(__name__)
+# procexit, and the scheduler's meta events of captures
+_ENTER_HANDLERS = MappingProxyType({**PROC_ENTER_HANDLERS, **SCHED_HANDLERS})
 
 @dataclass(slots=True)
 class Inspector:
@@ -69,6 +73,8 @@ class Inspector:
     _container_users: dict[str, UserDb] = field(default_factory=dict)
     # This machine's IP addresses (interfaces), for fd.is_server.
     local_addrs: set[str] = field(default_factory=set)
+    # Timestamp of the last switch event of each CPU (captures).
+    last_switch: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.users = UserDb(self.host_root)
@@ -362,7 +368,7 @@ class Inspector:
                 t = self._unknown_thread(tid, ts)
             t.lastevent_ts = ts
             ctx = EventContext(evt, t, self)
-            handler = PROC_ENTER_HANDLERS.get(name)
+            handler = _ENTER_HANDLERS.get(name)
             if handler is not None:
                 try:
                     handler(self, ctx)

@@ -111,14 +111,6 @@ class UserDb:
         self._missing_users.clear()
         self._missing_groups.clear()
 
-    def add_user(self, user: UserInfo) -> None:
-        self._users[user.uid] = user
-        self._missing_users.discard(user.uid)
-
-    def add_group(self, group: GroupInfo) -> None:
-        self._groups[group.gid] = group
-        self._missing_groups.discard(group.gid)
-
     def _refresh(self) -> None:
         if self._static:
             return

@@ -18,7 +18,7 @@ from support.external import CAPTURES, require_tool
 NAMES = ["cat_write", "open-multiple-files", "connect_localhost"]
 # captures recorded by sysdig 0.29.3 in the VM (tests/data/captures/README)
 OURS = sorted((Path(__file__).resolve().parents[1] / "data" /
-               "captures").glob("*.scap*"))
+               "captures").glob("sysdig-*.scap*"))
 
 needs_shared = pytest.mark.usefixtures("shared")
 

@@ -36,25 +36,35 @@ def in_tree(registry: FieldRegistry, ctx: EventContext, root: int) -> bool:
     return t.pid == root or (isinstance(apids, tuple) and root in apids)
 
 
-def trace(argv: Sequence[str], interesting: Collection[str],
+def trace(argv: Sequence[str], interesting: Collection[str] | None,
           on_event: Callable[[Event, EventContext, int], None],
           timeout: float = 300.0,
           inspector: Inspector | None = None) -> int:
     """Returns the pid of the command, after it exited with status 0."""
-    with LiveSource(interesting=set(interesting)) as src:
-        insp = inspector or Inspector(proc_lookups=True)
-        try:
+    """``interesting``: event names, None for all; ``inspector``: one
+    already bootstrapped (by default a new one, from /proc)."""
+    # the command's procexit ends the trace (the rings keep bringing the
+    # rest of the system's events)
+    names = None if interesting is None else set(interesting) | {"procexit"}
+    with LiveSource(interesting=names) as src:
+        insp = inspector
+        if insp is None:
+            insp = Inspector(proc_lookups=True)
             insp.bootstrap_proc()
+        try:
             proc = subprocess.Popen(list(argv))
             deadline = time.monotonic() + timeout
             idle = 0
+            exited = False
             while time.monotonic() < deadline:
                 batch = src.next_batch()
                 for evt in batch:
                     on_event(evt, insp.process(evt), proc.pid)
+                    exited = exited or (evt.name == "procexit"
+                                        and evt.tid == proc.pid)
                 if proc.poll() is not None:
                     idle = idle + 1 if not batch else 0
-                    if idle >= 3:
+                    if exited or idle >= 3:
                         break
             assert proc.wait(timeout=60) == 0
         finally:
