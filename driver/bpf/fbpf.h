@@ -85,6 +85,12 @@ struct fbpf_state {
 	__u64 task;
 	__u64 bprm;
 	__u8 width[FBPF_MAX_PARAMS];
+	/* the prefilter's view of the event: parameters, thread name */
+	__u32 pf_off[FBPF_MAX_PARAMS];
+	__u16 pf_len[FBPF_MAX_PARAMS];
+	char pf_comm[16];
+	__u32 pf_comm_len;
+	__u32 pf_pad;
 	__u8 rec[2 * FBPF_REC_MAX];
 	__u8 tmp[FBPF_TMP_SIZE + 512];
 };
@@ -345,6 +351,9 @@ static __always_inline void fbpf_push_ubuf(struct fbpf_state *st,
 	fbpf_commit(st, n);
 }
 
+/* fbpf_prefilter.h: the prefilter program's verdict on the event */
+int fbpf_g_prefilter(struct fbpf_state *st);
+
 /* Current time as CLOCK_REALTIME ns, like the module's timestamps. */
 static __always_inline __u64 fbpf_now(struct fbpf_config *cfg)
 {
@@ -353,7 +362,7 @@ static __always_inline __u64 fbpf_now(struct fbpf_config *cfg)
 
 /*
  * fbpf_finish() - publish the event built on this CPU, or account for its
- * loss; parameters not pushed are sent empty.
+ * loss or its filtering; parameters not pushed are sent empty.
  */
 static __always_inline void fbpf_finish(struct fbpf_state *st,
 					struct fbpf_counters *cnt,
@@ -376,6 +385,10 @@ static __always_inline void fbpf_finish(struct fbpf_state *st,
 			break;
 		if (i >= st->cur)
 			*(__u16 *)&st->rec[FBPF_LENS_OFF + 2 * i] = 0;
+	}
+	if (fbpf_g_prefilter(st) == FPROBE_PF_DROP) {
+		cnt->n_filtered++;
+		goto out;
 	}
 	task = (struct task_struct *)st->task;
 	/* prefix, then the header (packed: stored field by field) */

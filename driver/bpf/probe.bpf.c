@@ -18,6 +18,7 @@
 #include "fill_file.h"
 #include "fill_net.h"
 #include "fill_proc.h"
+#include "fbpf_prefilter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

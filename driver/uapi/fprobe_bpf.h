@@ -23,12 +23,17 @@
  *    (FPROBE_SYSCALL_TABLE_SIZE entries of struct fprobe_syscall_entry's
  *    numbers) are filled by userspace from the tables compiled into it
  *    (event_table.c, syscall_table.c) before the programs run.
+ *  - Prefilter: FBPF_MAP_PREFILTER, an array of maps with one slot, holds
+ *    a one-entry array map whose value is a prefilter program
+ *    (fprobe_prefilter.h, validated by userspace); the programs evaluate
+ *    it on each filled event before writing it, as the module does.
  *  - Accounting: the array FBPF_MAP_STATS (mmapable, one struct
  *    fbpf_counters per possible CPU).  As for the module, every event the
  *    programs decide to record counts in n_evts, then is either written to
- *    its ring or counted in exactly one of n_drops_buffer, n_drops_pf,
- *    n_preemptions.  So per CPU: n_evts == records of that CPU read from
- *    the rings (the prefix names the CPU) + pending + the three drops.
+ *    its ring or counted in exactly one of n_filtered (the prefilter
+ *    program dropped it), n_drops_buffer, n_drops_pf, n_preemptions.  So
+ *    per CPU: n_evts == records of that CPU read from the rings (the prefix
+ *    names the CPU) + pending + n_filtered + the three drops.
  */
 #ifndef _UAPI_FPROBE_BPF_H
 #define _UAPI_FPROBE_BPF_H
@@ -42,6 +47,7 @@
 #define FBPF_MAP_STATE "fbpf_state"
 #define FBPF_MAP_EVENTS "fbpf_events"
 #define FBPF_MAP_SYSCALLS "fbpf_syscalls"
+#define FBPF_MAP_PREFILTER "fbpf_prefilter"
 
 /* Program names, indexed by FPROBE_TP_* (NULL: no such hook). */
 #define FBPF_PROG_SYS_ENTER "fbpf_sys_enter"
@@ -118,7 +124,8 @@ struct fbpf_counters {
 	__u64 n_preemptions;
 	__u64 n_compat;
 	__u64 n_tracepoint_hit;
-	__u64 reserved[2];
+	__u64 n_filtered;
+	__u64 reserved;
 };
 
 #endif /* _UAPI_FPROBE_BPF_H */

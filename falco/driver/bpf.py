@@ -206,6 +206,16 @@ class BpfProbe:
     def set_snaplen(self, snaplen: int) -> None:
         self.config.snaplen = snaplen
 
+    def set_prefilter(self, program: bytes | None) -> None:
+        """Install a prefilter program for every hook (None: remove it);
+        a malformed program is refused and changes nothing."""
+        blob = ffi.from_buffer(program) if program is not None else ffi.NULL
+        rc = lib.fsrc_bpf_set_prefilter(self._h, blob,
+                                        len(program) if program else 0)
+        if rc < 0:
+            raise BpfError("modern_ebpf: the prefilter program was refused "
+                           f"({os.strerror(-rc)})")
+
     def counters(self) -> list[dict[str, int]]:
         """Kernel-side counters of every possible CPU."""
         out = []
@@ -215,7 +225,8 @@ class BpfProbe:
                         "n_drops_pf": c.n_drops_pf,
                         "n_preemptions": c.n_preemptions,
                         "n_compat": c.n_compat,
-                        "n_tracepoint_hit": c.n_tracepoint_hit})
+                        "n_tracepoint_hit": c.n_tracepoint_hit,
+                        "n_filtered": c.n_filtered})
         return out
 
     def close(self) -> None:
@@ -262,6 +273,12 @@ class BpfRingReader(RingReader):
             raise ValueError(f"snaplen must be 1..{lib.FPROBE_SNAPLEN_MAX}")
         self.probe.set_snaplen(snaplen)
 
+    def set_prefilter(self, program: bytes | None) -> None:
+        """The module's prefilter program, evaluated by the BPF programs
+        (driver/bpf/fbpf_prefilter.h) on every event before it is written."""
+        self.probe.set_prefilter(program)
+        self._prefilter = program
+
     def stats(self) -> SourceStats:
         st = SourceStats(engine=self.engine)
         corrupt = [0] * self.probe.ncpus
@@ -274,6 +291,7 @@ class BpfRingReader(RingReader):
                 n_drops_buffer=c["n_drops_buffer"],
                 n_drops_pf=c["n_drops_pf"],
                 n_preemptions=c["n_preemptions"], n_compat=c["n_compat"],
+                n_filtered=c["n_filtered"],
                 delivered=int(self._percpu[2 * cpu]),
                 skipped=int(self._percpu[2 * cpu + 1]),
                 corrupt=corrupt[cpu]))

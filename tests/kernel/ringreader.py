@@ -10,6 +10,7 @@ plain mmap reads/writes give the acquire/release the protocol needs.
 """
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import mmap
@@ -49,11 +50,13 @@ def abi() -> Abi:
     defines: dict[str, int] = {}
     for name, val in re.findall(r"#define (FPROBE_\w+) (0x[0-9a-fA-F]+|\d+)U?L*\b", text):
         defines[name] = int(val, 0)
-    sizes = {"__u32": 4, "__u64": 8, "struct fprobe_stats": 8 * len(STATS_FIELDS)}
+    sizes = {"__u32": 4, "__u64": 8, "struct fprobe_stats": 8 * len(STATS_FIELDS),
+             "struct fprobe_pf_load": 16, "struct fprobe_stats2": 16 * 8}
     ioctls: dict[str, int] = {}
     magic = defines["FPROBE_IOC_MAGIC"]
     for name, kind, nr, typ in re.findall(
-            r"#define (FPROBE_IOCTL_\w+) _IO(R|W|)\(FPROBE_IOC_MAGIC, (\d+)(?:, ([\w ]+))?\)", text):
+            r"#define (FPROBE_IOCTL_\w+)\s*(?:\\\n\s*)?_IO(R|W|)\(FPROBE_IOC_MAGIC, (\d+)(?:, ([\w ]+))?\)",
+            text):
         direction = {"": 0, "W": 1, "R": 2}[kind]
         ioctls[name] = _ioc(direction, magic, int(nr), sizes[typ] if typ else 0)
     return Abi(defines, ioctls)
@@ -246,6 +249,11 @@ class Ring:
     def set_snaplen(self, n: int) -> None:
         self._ioctl_u32("FPROBE_IOCTL_SET_SNAPLEN", n)
 
+    def set_prefilter(self, blob: bytes) -> None:
+        buf = ctypes.create_string_buffer(blob, len(blob))
+        arg = struct.pack("<QII", ctypes.addressof(buf), len(blob), 0)
+        fcntl.ioctl(self.fd, abi().ioctls["FPROBE_IOCTL_SET_PREFILTER"], arg)
+
     def stats(self) -> dict[str, int]:
         out = fcntl.ioctl(self.fd, abi().ioctls["FPROBE_IOCTL_GET_STATS"],
                           bytes(8 * len(STATS_FIELDS)))
@@ -322,6 +330,15 @@ class Capture:
             for tp in self.tps:
                 r.enable_tp(tp)
         return self
+
+    def set_prefilter(self, blob: bytes) -> None:
+        for r in self.rings:
+            r.set_prefilter(blob)
+
+    def n_filtered(self) -> int:
+        """Events the prefilter dropped, from the info pages."""
+        return sum(struct.unpack_from("<Q", r.info, 8 * 9)[0] for r in self.rings
+                   if r.info is not None)
 
     def stop(self) -> list[Event]:
         """Detach (waits for running probes) and collect everything."""
@@ -468,6 +485,12 @@ class BpfCapture:
         for tp in self.tps:
             self.probe.attach(tp)
         return self
+
+    def set_prefilter(self, blob: bytes) -> None:
+        self.probe.set_prefilter(blob)
+
+    def n_filtered(self) -> int:
+        return sum(c["n_filtered"] for c in self.probe.counters())
 
     def stop(self) -> list[Event]:
         """Detach, then collect everything (records still being written

@@ -140,3 +140,32 @@ def proc_pid(events: list[rr.Event], base: Path) -> int:
              and e.params.get("name") == str(base / "f")]
     assert opens, "workload not seen"
     return opens[0].tid
+
+
+def test_module_and_bpf_filter_alike(tmpfs: Path) -> None:
+    """One prefilter program in both: the same events of the workload pass."""
+    from test_bpf_prefilter import WORKLOAD as PF_WORKLOAD, free_port, judged, program
+    names = ["openat", "connect", "close", "socket", "bind", "listen", "accept"]
+    tps = ("sys_enter", "sys_exit")
+    port = free_port()
+    blob = program(tmpfs, port)
+    kmod = rr.Capture(names, tps)
+    bpf = rr.BpfCapture(names, tps)
+    try:
+        kmod.set_prefilter(blob)
+        bpf.set_prefilter(blob)
+        kmod.start()
+        bpf.start()
+        subprocess.run([sys.executable, "-c", PF_WORKLOAD, str(tmpfs), str(port)],
+                       capture_output=True, check=True)
+        kevs, bevs = kmod.stop(), bpf.stop()
+        kfilt, bfilt = kmod.n_filtered(), bpf.n_filtered()
+    finally:
+        bpf.close()
+        kmod.close()
+    tid = next(e.tid for e in kevs if e.name == "openat" and
+               e.params.get("name") == str(tmpfs / "marker"))
+    k, b = judged(kevs, tid, tmpfs), judged(bevs, tid, tmpfs)
+    assert [(e.name, e.raw) for e in k] == [(e.name, e.raw) for e in b]
+    assert kfilt > 0 and bfilt > 0
+    assert len(k) >= 6

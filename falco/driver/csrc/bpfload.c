@@ -31,6 +31,7 @@
 #include "fprobe_bpf.h"
 #include "fsrc.h"
 #include "fsrc_bpf.h"
+#include "prefilter.h"
 
 #define LOG_CAP (4U << 20)
 
@@ -453,6 +454,48 @@ int fsrc_bpf_ncpus(struct fsrc_bpf *b)
 int fsrc_bpf_nrings(struct fsrc_bpf *b)
 {
 	return b->nrings;
+}
+
+/*
+ * Install prefilter program @prog (@size bytes; NULL: remove it) for every
+ * hook: validated here, copied into a new one-entry array map that replaces
+ * the previous one in FBPF_MAP_PREFILTER (the kernel frees the old map once
+ * no running program uses it).  Returns 0, -EINVAL for a malformed program,
+ * or the error of the bpf() call that failed.
+ */
+int fsrc_bpf_set_prefilter(struct fsrc_bpf *b, const void *prog, uint32_t size)
+{
+	int outer = map_fd(b, FBPF_MAP_PREFILTER);
+	__u32 zero = 0;
+	void *value;
+	int fd, rc;
+
+	if (outer < 0)
+		return outer;
+	if (!prog) {
+		if (bpf_map_delete_elem(outer, &zero) && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	if (fprobe_pf_validate(prog, size))
+		return -EINVAL;
+	value = calloc(1, FPROBE_PF_MAX_SIZE);
+	if (!value)
+		return -ENOMEM;
+	memcpy(value, prog, size);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fbpf_pf_prog", sizeof(__u32),
+			    FPROBE_PF_MAX_SIZE, 1, NULL);
+	if (fd < 0) {
+		rc = -errno;
+		free(value);
+		return rc;
+	}
+	rc = bpf_map_update_elem(fd, &zero, value, BPF_ANY) ? -errno : 0;
+	free(value);
+	if (!rc && bpf_map_update_elem(outer, &zero, &fd, BPF_ANY))
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 int fsrc_bpf_ring_fd(struct fsrc_bpf *b, int i)

@@ -27,6 +27,7 @@ const struct fbpf_counters *fsrc_bpf_counters(struct fsrc_bpf *b);
 int fsrc_bpf_ncpus(struct fsrc_bpf *b);
 int fsrc_bpf_nrings(struct fsrc_bpf *b);
 int fsrc_bpf_ring_fd(struct fsrc_bpf *b, int i);
+int fsrc_bpf_set_prefilter(struct fsrc_bpf *b, const void *prog, uint32_t size);
 int fsrc_bpf_attach_rings(struct fsrc_bpf *b, struct fsrc_devset *ds,
 			  uint64_t *percpu);
 
