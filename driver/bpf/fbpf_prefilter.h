@@ -223,21 +223,29 @@ static __always_inline int fbpf_pf_sub(struct fbpf_pf_ctx *c, __u8 sub)
 	return 0;
 }
 
+/* Byte @i of a little-endian integer of @w bytes, in place; 0 past it. */
+static __always_inline __u64 fbpf_pf_le(struct fbpf_pf_ctx *c, __u32 w,
+					__u32 i)
+{
+	return i < w ? (__u64)fbpf_pf_byte(c, i) << (8 * i) : 0;
+}
+
 static __always_inline int fbpf_pf_int(struct fbpf_pf_ctx *c,
 				       const struct fprobe_pf_insn *in)
 {
 	__u32 w = in->width & FPROBE_PF_W_MASK;
 	int sgn = in->width & FPROBE_PF_W_SIGNED;
-	__u64 v = 0, imm = in->imm;
-	__u32 i;
+	__u64 v, imm = in->imm;
 
 	if (c->len != w || w > 8)
 		return FBPF_PF_ERROR;
-	for (i = 0; i < 8; i++) {
-		if (i >= w)
-			break;
-		v |= (__u64)fbpf_pf_byte(c, i) << (8 * i);
-	}
+	/*
+	 * Written out, not a loop: clang lays a loop here out so that its back
+	 * edge falls through a plain instruction, which 6.1's verifier refuses.
+	 */
+	v = fbpf_pf_le(c, w, 0) | fbpf_pf_le(c, w, 1) | fbpf_pf_le(c, w, 2) |
+	    fbpf_pf_le(c, w, 3) | fbpf_pf_le(c, w, 4) | fbpf_pf_le(c, w, 5) |
+	    fbpf_pf_le(c, w, 6) | fbpf_pf_le(c, w, 7);
 	if (sgn && w < 8 && w > 0 && ((v >> (8 * w - 1)) & 1))
 		v |= ~0ULL << (8 * w);
 	switch (in->op) {
