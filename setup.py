@@ -51,6 +51,6 @@ setup(
     cmdclass={"build_ext": BuildExt},
     cffi_modules=["falco/driver/_ffi_build.py:ffibuilder",
                   "falco/filter/_re2_build.py:ffibuilder"],
-    entry_points={"console_scripts": ["falco=falco.app.run.cli:main"]},
+    entry_points={"console_scripts": ["falco=falco.app.cli:main"]},
     zip_safe=False,
 )
