@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -113,6 +114,31 @@ def _errno_error(what: str, err: int) -> BpfError:
     return BpfError(f"modern_ebpf: {what} failed: {os.strerror(err)}")
 
 
+_LOG_PROG = re.compile(r"prog '([^']*)': -- BEGIN PROG LOAD LOG --")
+_LOG_END = "-- END PROG LOAD LOG --"
+
+
+def verifier_excerpt(text: str, count: int = 8,
+                     width: int = 160) -> tuple[str, list[str]]:
+    """The program the verifier refused last in libbpf's log @text and the
+    last @count lines of the verifier's log for it (where it stopped and
+    why), each cut to @width characters and with control characters
+    shown as '?'.  Without a verifier log: the last lines of @text."""
+    prog = ""
+    body = text
+    starts = list(_LOG_PROG.finditer(text))
+    if starts:
+        prog = starts[-1].group(1)
+        body = text[starts[-1].end():]
+        end = body.find(_LOG_END)
+        if end >= 0:
+            body = body[:end]
+    lines = [ln.rstrip() for ln in body.splitlines() if ln.strip()]
+    clean = ["".join(ch if ch.isprintable() else "?" for ch in ln[:width])
+             for ln in lines[-count:]]
+    return prog, clean
+
+
 def _log_path() -> str:
     fd, path = tempfile.mkstemp(prefix="falco-bpf-verifier-", suffix=".log")
     os.close(fd)
@@ -167,10 +193,13 @@ class BpfProbe:
             pass
         if stage == "load" and ("BEGIN PROG LOAD LOG" in text
                                 or err in (13, 22, 7)):
+            prog, lines = verifier_excerpt(text)
+            which = f"program '{prog}'" if prog else "a program"
+            shown = "".join(f"\n  | {ln}" for ln in lines)
             return BpfError(
-                f"modern_ebpf: the kernel's verifier rejected a program of "
-                f"{path} ({os.strerror(err)}); verifier log saved to "
-                f"{log_path}")
+                f"modern_ebpf: the kernel's verifier rejected {which} of "
+                f"{path} ({os.strerror(err)}); the end of its log:{shown}"
+                f"\nverifier log saved to {log_path}")
         if os.path.exists(log_path) and not text:
             os.unlink(log_path)
             log_path = ""

@@ -186,7 +186,9 @@ def test_verifier_rejection_names_its_log(tmp_path: Path) -> None:
         BpfProbe(obj=obj)
     msg = str(exc.value)
     m = re.search(r"verifier log saved to (\S+)$", msg)
-    assert "verifier rejected a program" in msg and m, msg
+    assert "verifier rejected program 'fbpf_sys_exit'" in msg and m, msg
+    # where the verifier stopped and why, in the message itself
+    assert "invalid mem access" in msg and "c->n_evts++" in msg, msg
     log = Path(m.group(1))
     try:
         text = log.read_text()
