@@ -1,18 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Thread and fd records from a capture's process/fd list entries.
-
-The entries come from ``falco.events.capture_state`` (ProcEntry, FdEntry);
-attributes are read by name so that optional fields of older block
-versions may be missing.
+"""Thread and fd records from a capture's process/fd list entries
+(``falco.events.capture_state``: ProcEntry, FdEntry; the capture reader
+fills the fields older block versions lack with their defaults).
 """
 from __future__ import annotations
 
-from typing import Any
-
-from falco.state.containers import parse_cgroups
+from falco.events.capture_state import FdEntry, ProcEntry, ScapFdType
 from falco.state.entries import (
     EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE,
-    NO_LOGINUID, FdInfo, FdType, ThreadInfo)
+    FdInfo, FdType, ThreadInfo)
 from falco.state.paths import dir_with_slash
 
 # scap_fd_type numbers (libscap scap.h) -> our fd types.
@@ -25,93 +21,65 @@ _SCAP_FD_TYPES = {
     17: FdType.BPF, 18: FdType.USERFAULTFD, 19: FdType.IO_URING,
     20: FdType.MEMFD, 21: FdType.PIDFD,
 }
-_SERVER_TYPES = (5, 6)
 # scap_l4_proto numbers (capture_state.ScapL4Proto).
 _L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}
 
 
-def _get(entry: Any, name: str, default: Any = None) -> Any:
-    value = getattr(entry, name, default)
-    return default if value is None else value
-
-
-def thread_from_entry(entry: Any) -> ThreadInfo:
-    tid = int(_get(entry, "tid"))
-    t = ThreadInfo(tid=tid, pid=int(_get(entry, "pid", tid)))
-    t.ptid = int(_get(entry, "ptid", 0))
-    t.comm = str(_get(entry, "comm", "<NA>"))
-    t.exe = str(_get(entry, "exe", t.comm))
-    t.exepath = str(_get(entry, "exepath", ""))
-    t.args = list(_get(entry, "args", []))
-    t.env = list(_get(entry, "env", []))
-    t.cwd = dir_with_slash(str(_get(entry, "cwd", "/")) or "/")
-    loginuid = _get(entry, "loginuid", NO_LOGINUID)
-    t.loginuid = int(loginuid) & 0xFFFFFFFF
-    for attr in ("uid", "gid", "tty", "sid", "vpgid", "pgid", "vtid", "vpid",
-                 "fdlimit", "flags", "clone_ts", "vmsize", "vmrss", "vmswap",
-                 "pfmajor", "pfminor", "exe_ino", "exe_ino_ctime",
-                 "exe_ino_mtime", "pidns_init_start_ts"):
-        value = getattr(entry, attr, None)
-        if isinstance(value, int):
-            setattr(t, attr, value)
-    for src, dst in (("vmsize_kb", "vmsize"), ("vmrss_kb", "vmrss"),
-                     ("vmswap_kb", "vmswap"), ("pgft_maj", "pfmajor"),
-                     ("pgft_min", "pfminor"),
-                     ("cap_permitted", "cap_permitted"),
-                     ("cap_effective", "cap_effective"),
-                     ("cap_inheritable", "cap_inheritable")):
-        value = getattr(entry, src, None)
-        if isinstance(value, int):
-            setattr(t, dst, value)
+def thread_from_entry(entry: ProcEntry) -> ThreadInfo:
+    t = ThreadInfo(tid=entry.tid, pid=entry.pid, ptid=entry.ptid)
+    t.comm = entry.comm
+    t.exe = entry.exe
+    t.exepath = entry.exepath
+    t.args = list(entry.args)
+    t.env = list(entry.env)
+    t.cwd = dir_with_slash(entry.cwd or "/")
+    t.loginuid = entry.loginuid & 0xFFFFFFFF
+    t.uid, t.gid, t.tty = entry.uid, entry.gid, entry.tty
     t.euid, t.egid = t.uid, t.gid
-    for attr, bit in (("exe_writable", EXE_WRITABLE),
-                      ("exe_upper_layer", EXE_UPPER_LAYER),
-                      ("exe_lower_layer", EXE_LOWER_LAYER),
-                      ("exe_from_memfd", EXE_FROM_MEMFD)):
-        if getattr(entry, attr, False):
+    t.fdlimit, t.flags, t.clone_ts = entry.fdlimit, entry.flags, \
+        entry.clone_ts
+    t.vmsize, t.vmrss, t.vmswap = entry.vmsize_kb, entry.vmrss_kb, \
+        entry.vmswap_kb
+    t.pfmajor, t.pfminor = entry.pfmajor, entry.pfminor
+    t.exe_ino, t.exe_ino_ctime, t.exe_ino_mtime = \
+        entry.exe_ino, entry.exe_ino_ctime, entry.exe_ino_mtime
+    t.pidns_init_start_ts = entry.pidns_init_start_ts
+    t.cap_permitted, t.cap_effective, t.cap_inheritable = \
+        entry.cap_permitted, entry.cap_effective, entry.cap_inheritable
+    for flag, bit in ((entry.exe_writable, EXE_WRITABLE),
+                      (entry.exe_upper_layer, EXE_UPPER_LAYER),
+                      (entry.exe_lower_layer, EXE_LOWER_LAYER),
+                      (entry.exe_from_memfd, EXE_FROM_MEMFD)):
+        if flag:
             t.exe_flags |= bit
-    if t.sid < 0:
-        t.sid = 0
-    if t.vpgid < 0:
-        t.vpgid = 0
-    if t.vtid < 0:
-        t.vtid = t.tid
-    if t.vpid < 0:
-        t.vpid = t.pid
-    if t.pgid <= 0:
-        t.pgid = t.vpgid
-    t.cgroups = parse_cgroups(_get(entry, "cgroups", ""))
+    # -1: not in the entry (older block versions)
+    t.sid = max(entry.sid, 0)
+    t.vpgid = max(entry.vpgid, 0)
+    t.vtid = entry.vtid if entry.vtid >= 0 else t.tid
+    t.vpid = entry.vpid if entry.vpid >= 0 else t.pid
+    t.pgid = entry.pgid if entry.pgid > 0 else t.vpgid
+    t.cgroups = list(entry.cgroups)
     return t
 
 
-def fdinfo_from_entry(entry: Any) -> FdInfo:
-    fd = int(_get(entry, "fd"))
-    raw_type = _get(entry, "type", 0)
-    if isinstance(raw_type, FdType):
-        ftype = raw_type
-    elif isinstance(raw_type, str):
-        ftype = FdType(raw_type) if raw_type in FdType._value2member_map_ \
-            else FdType.UNKNOWN
-    else:
-        ftype = _SCAP_FD_TYPES.get(int(raw_type), FdType.UNKNOWN)
-    name = str(_get(entry, "name", ""))
-    fdi = FdInfo(fd, ftype, name, name, int(_get(entry, "flags", 0)),
-                 int(_get(entry, "dev", 0)), int(_get(entry, "ino", 0)))
-    sip = _get(entry, "sip")
-    dip = _get(entry, "dip")
+def fdinfo_from_entry(entry: FdEntry) -> FdInfo:
+    raw_type = entry.type
+    ftype = _SCAP_FD_TYPES.get(int(raw_type), FdType.UNKNOWN)
+    name = entry.name
+    fdi = FdInfo(entry.fd, ftype, name, name, entry.flags, entry.dev,
+                 entry.ino)
     if ftype.is_ip:
-        l4 = _get(entry, "l4proto")
-        fdi.l4proto = _L4.get(int(l4)) if isinstance(l4, int) else l4
-        if getattr(entry, "is_server", False) or (
-                isinstance(raw_type, int) and raw_type in _SERVER_TYPES):
+        fdi.l4proto = _L4.get(int(entry.l4proto))
+        if entry.is_server or raw_type in (ScapFdType.IPV4_SERVSOCK,
+                                           ScapFdType.IPV6_SERVSOCK):
             # a listening socket's address: dip/dport in capture entries
-            ip = _get(entry, "ip", _get(entry, "dip", sip))
-            port = _get(entry, "port", _get(entry, "dport", _get(entry, "sport")))
+            ip = entry.dip if entry.dip is not None else entry.sip
+            port = entry.dport if entry.dport is not None else entry.sport
             fdi.dip, fdi.dport, fdi.is_server = ip, port, True
             fdi.name = fdi.nameraw = name or f"{ip}:{port}"
-        elif sip is not None:
-            fdi.sip, fdi.sport = sip, _get(entry, "sport")
-            fdi.dip, fdi.dport = dip, _get(entry, "dport")
+        elif entry.sip is not None:
+            fdi.sip, fdi.sport = entry.sip, entry.sport
+            fdi.dip, fdi.dport = entry.dip, entry.dport
             fdi.is_server = False
             fdi.name = fdi.nameraw = name or \
                 f"{fdi.sip}:{fdi.sport}->{fdi.dip}:{fdi.dport}"

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator
 
+from falco.events.capture_state import (
+    FdEntry, GroupEntry, InterfaceEntry, ProcEntry, UserEntry)
 from falco.events.event import Event
+from falco.state.bootstrap import fdinfo_from_entry, thread_from_entry
 from falco.state.container_table import ContainerTable
 from falco.state.containers import HOST, match_cgroups
 from falco.state.context import EventContext
@@ -96,25 +99,23 @@ class Inspector:
         self.procfs.forget_net()
         return n
 
-    def bootstrap_capture(self, procs: Iterable[Any], fds: Iterable[Any] = (),
-                          users: Iterable[Any] = (),
-                          groups: Iterable[Any] = (),
-                          interfaces: Iterable[Any] = ()) -> None:
+    def bootstrap_capture(self, procs: Iterable[ProcEntry],
+                          fds: Iterable[FdEntry] = (),
+                          users: Iterable[UserEntry] = (),
+                          groups: Iterable[GroupEntry] = (),
+                          interfaces: Iterable[InterfaceEntry] = ()) -> None:
         """Load a capture's process, fd, user, group and interface lists."""
         for iface in interfaces:
-            addr = getattr(iface, "addr", None)
-            if addr:
-                self.local_addrs.add(str(addr))
-        from falco.state.bootstrap import fdinfo_from_entry, thread_from_entry
+            if iface.addr:
+                self.local_addrs.add(iface.addr)
         for entry in procs:
             t = thread_from_entry(entry)
             t.container_id = self.container_of(t.cgroups)
             self.add_thread(t)
-        for entry in fds:
-            tid = int(getattr(entry, "tid", getattr(entry, "pid", 0)))
-            owner = self.threads.get(tid)
+        for fd_entry in fds:
+            owner = self.threads.get(fd_entry.tid)
             if owner is not None:
-                self.add_fd(owner, fdinfo_from_entry(entry))
+                self.add_fd(owner, fdinfo_from_entry(fd_entry))
         users, groups = list(users), list(groups)
         if users or groups:
             self.users.load_entries(users, groups)

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from falco.events.capture_state import GroupEntry, UserEntry
+
 log = logging.getLogger(__name__)
 
 
@@ -96,18 +98,13 @@ class UserDb:
     def group_path(self) -> str:
         return self.host_root + "/etc/group"
 
-    def load_entries(self, users: Iterable[Any], groups: Iterable[Any]) -> None:
+    def load_entries(self, users: Iterable[UserEntry],
+                     groups: Iterable[GroupEntry]) -> None:
         """Use a capture's user/group lists; the files are not read again."""
         self._static = True
-        self._users = {}
-        self._groups = {}
-        for u in users:
-            self._users[int(u.uid)] = UserInfo(
-                int(u.uid), int(getattr(u, "gid", -1)), str(u.name),
-                str(getattr(u, "homedir", "") or ""),
-                str(getattr(u, "shell", "") or ""))
-        for g in groups:
-            self._groups[int(g.gid)] = GroupInfo(int(g.gid), str(g.name))
+        self._users = {u.uid: UserInfo(u.uid, u.gid, u.name, u.homedir,
+                                       u.shell) for u in users}
+        self._groups = {g.gid: GroupInfo(g.gid, g.name) for g in groups}
         self._missing_users.clear()
         self._missing_groups.clear()
 

@@ -68,6 +68,12 @@ child(memfd_exec)
 # an empty environment replaces the parent's
 child(lambda: os.execve(os.path.join(work, "t_noenv"), ["t_noenv"], {}))
 
+# a new working directory comes with the exec
+def cwd_root():
+    os.chdir("/")
+    os.execv(os.path.join(work, "t_root"), ["t_root"])
+child(cwd_root)
+
 # an empty process name, then a child that inherits it
 def empty_comm():
     assert libc.prctl(15, b"", 0, 0, 0) == 0
@@ -144,7 +150,7 @@ def traced(tmp_path_factory: pytest.TempPathFactory
     """Rows of field values for every event of the workload's tree, the
     work directory, and a capture of the same events."""
     work = tmp_path_factory.mktemp("empty")
-    for prog in ("t_subproc", "t_noenv", "t_cg_out"):
+    for prog in ("t_subproc", "t_noenv", "t_cg_out", "t_root"):
         shutil.copy("/bin/true", work / prog)
     script = work / "wl.py"
     script.write_text(WORKLOAD)
@@ -215,6 +221,15 @@ def test_empty_environment(traced) -> None:  # type: ignore[no-untyped-def]
     rows, _, _ = traced
     r, = _execs(rows, "t_noenv")
     assert r["proc.env"] == "" and r["proc.cmdline"] == "t_noenv"
+
+
+def test_working_directory_of_an_exec(traced) -> None:  # type: ignore[no-untyped-def]
+    rows, work, _ = traced
+    r, = _execs(rows, "t_root")
+    assert r["proc.cwd"] == "/"
+    parent = [p for p in rows if p["proc.pid"] == r["proc.apid"][0]
+              and p["proc.name"] == "python3"]
+    assert parent and parent[-1]["proc.cwd"] == f"{work}/"
 
 
 def test_empty_process_name_of_a_child(traced) -> None:  # type: ignore[no-untyped-def]
