@@ -32,7 +32,7 @@ _CATEGORIES = MappingProxyType({
 _IO_CATEGORIES = frozenset((lib.EC_IO_READ, lib.EC_IO_WRITE,
                             lib.EC_IO_OTHER))
 # the category proper, without the syscall/tracepoint/plugin/meta bits
-_CATEGORY_MASK = 0x1FF
+_CATEGORY_MASK = lib.EC_SYSCALL - 1
 EC_IO_BASE, EC_SYSCALL = lib.EC_IO_BASE, lib.EC_SYSCALL
 EF_READS_FROM_FD, EF_WRITES_TO_FD = lib.EF_READS_FROM_FD, lib.EF_WRITES_TO_FD
 EF_WAITS = lib.EF_WAITS

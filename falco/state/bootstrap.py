@@ -5,7 +5,8 @@ fills the fields older block versions lack with their defaults).
 """
 from __future__ import annotations
 
-from falco.events.capture_state import FdEntry, ProcEntry, ScapFdType
+from falco.events.capture_state import (
+    FdEntry, ProcEntry, ScapFdType, ScapL4Proto)
 from falco.state.entries import (
     EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE,
     FdInfo, FdType, ThreadInfo)
@@ -21,8 +22,8 @@ _SCAP_FD_TYPES = {
     17: FdType.BPF, 18: FdType.USERFAULTFD, 19: FdType.IO_URING,
     20: FdType.MEMFD, 21: FdType.PIDFD,
 }
-# scap_l4_proto numbers (capture_state.ScapL4Proto).
-_L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}
+_L4 = {ScapL4Proto.TCP: "tcp", ScapL4Proto.UDP: "udp",
+       ScapL4Proto.ICMP: "icmp", ScapL4Proto.RAW: "raw"}
 
 
 def thread_from_entry(entry: ProcEntry) -> ThreadInfo:

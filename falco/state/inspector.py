@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator
 
+from falco.errors import DecodeError
 from falco.events.capture_state import (
     FdEntry, GroupEntry, InterfaceEntry, ProcEntry, UserEntry)
 from falco.events.event import Event
@@ -135,6 +136,10 @@ class Inspector:
         if old is not None and old is not t:
             # tid reuse (or a placeholder being replaced)
             self.remove_thread(old, reparent=False)
+            if old.is_main and old.nthreads > 1:
+                # its threads wait for the entry that replaces it
+                self._orphans.setdefault(old.tid, set()).update(
+                    x.tid for x in threads.values() if x.pid == old.tid)
         if t.tid not in threads and len(threads) >= self.max_threads:
             now = t.lastevent_ts or t.clone_ts or self.last_ts
             # A full table is scanned at most once per second of event time
@@ -149,7 +154,7 @@ class Inspector:
         self.stats.threads_added += 1
         if t.tid != t.pid:
             leader = threads.get(t.pid)
-            if leader is not None:
+            if leader is not None and leader.is_main:
                 leader.nthreads += 1
                 t.fds = leader.fds
             else:
@@ -228,7 +233,7 @@ class Inspector:
             parent.children.discard(t.tid)
         if not t.is_main:
             leader = threads.get(t.pid)
-            if leader is not None:
+            if leader is not None and leader.is_main:
                 leader.nthreads -= 1
                 if leader.dead and leader.nthreads <= 1:
                     self.remove_thread(leader)
@@ -373,7 +378,7 @@ class Inspector:
             if handler is not None:
                 try:
                     handler(self, ctx)
-                except ValueError:
+                except DecodeError:
                     self.stats.bad_events += 1
             elif self.pair_enter_events:
                 self._enters.keep(tid, evt)
@@ -388,7 +393,7 @@ class Inspector:
             ctx = EventContext(evt, t, self, enter)
             if handler is not None:
                 handler(self, ctx)
-        except ValueError as err:
+        except DecodeError as err:
             # A corrupt parameter (DecodeError) leaves the tables as they
             # were; the event is still handed on.
             self.stats.bad_events += 1

@@ -3,7 +3,9 @@
 listen, and UDP peers from sendto/recvfrom tuples."""
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -17,10 +19,10 @@ from falco.state.parse_proc import Handler
 if TYPE_CHECKING:
     from falco.state.inspector import Inspector
 
-EINPROGRESS = -115
+EINPROGRESS = -errno.EINPROGRESS
 _FAMILY_TYPES = {AF_INET: FdType.IPV4, AF_INET6: FdType.IPV6,
                  AF_UNIX: FdType.UNIX, AF_NETLINK: FdType.NETLINK}
-_L4 = {1: "tcp", 2: "udp"}
+_L4 = {socket.SOCK_STREAM: "tcp", socket.SOCK_DGRAM: "udp"}
 
 
 def parse_socket_exit(insp: Inspector, ctx: EventContext) -> None:
@@ -42,16 +44,16 @@ def parse_socket_exit(insp: Inspector, ctx: EventContext) -> None:
 
 def _l4proto(stype: int, proto: int) -> str | None:
     """The transport of an IP socket from socket()'s type and protocol."""
-    raw = stype & 0xFF == 3
-    if proto == 6:
+    raw = stype & 0xFF == socket.SOCK_RAW
+    if proto == socket.IPPROTO_TCP:
         return "raw" if raw else "tcp"
-    if proto == 17:
+    if proto == socket.IPPROTO_UDP:
         return "raw" if raw else "udp"
     if proto == 0:
         return _L4.get(stype & 0xFF)
-    if proto in (1, 58):
+    if proto in (socket.IPPROTO_ICMP, socket.IPPROTO_ICMPV6):
         return "raw" if raw else "icmp"
-    return "raw" if proto == 255 else None
+    return "raw" if proto == socket.IPPROTO_RAW else None
 
 
 def _ip_type(ip: str | None, default: FdType) -> tuple[FdType, str | None]:

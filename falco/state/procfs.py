@@ -14,9 +14,11 @@ import struct
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from falco.driver._falco_ffi import lib
 from falco.state.containers import parse_cgroups
 from falco.events.sockets import AF_INET, AF_INET6
-from falco.state.entries import NO_LOGINUID, FdInfo, FdType, ThreadInfo
+from falco.state.entries import (
+    NO_LOGINUID, O_CLOEXEC, FdInfo, FdType, ThreadInfo)
 
 _ANON_TYPES = {
     "[eventfd]": FdType.EVENT, "[signalfd]": FdType.SIGNALFD,
@@ -26,16 +28,21 @@ _ANON_TYPES = {
 }
 _V2_CONTROLLERS = ("cpuset", "cpu", "io", "memory", "pids")
 
-# Linux open flags -> PPM_O_* (x86-64 values).
-_LINUX_FLAGS = ((0o100, 1 << 2), (0o2000, 1 << 3), (0o10000, 1 << 4),
-                (0o200, 1 << 5), (0o4000, 1 << 6), (0o4010000, 1 << 7),
-                (0o1000, 1 << 8), (0o40000, 1 << 9), (0o200000, 1 << 10),
-                (0o100000, 1 << 11), (0o2000000, 1 << 12))
+# Linux open flags as /proc/<pid>/fdinfo shows them (the kernel's x86-64
+# octal values; glibc's O_LARGEFILE is 0 there) -> PPM_O_*.
+_LINUX_FLAGS = ((0o100, lib.PPM_O_CREAT), (0o2000, lib.PPM_O_APPEND),
+                (0o10000, lib.PPM_O_DSYNC), (0o200, lib.PPM_O_EXCL),
+                (0o4000, lib.PPM_O_NONBLOCK), (0o4010000, lib.PPM_O_SYNC),
+                (0o1000, lib.PPM_O_TRUNC), (0o40000, lib.PPM_O_DIRECT),
+                (0o200000, lib.PPM_O_DIRECTORY),
+                (0o100000, lib.PPM_O_LARGEFILE),
+                (0o2000000, lib.PPM_O_CLOEXEC))
+# access mode 0..3 (3 is not used by open(); read as read-write)
+_ACCESS = (lib.PPM_O_RDONLY, lib.PPM_O_WRONLY, lib.PPM_O_RDWR, lib.PPM_O_RDWR)
 
 
 def linux_to_ppm_open_flags(flags: int) -> int:
-    acc = flags & 3
-    out = 1 if acc == 0 else 2 if acc == 1 else 3
+    out = _ACCESS[flags & 3]
     for linux, ppm in _LINUX_FLAGS:
         if flags & linux == linux:
             out |= ppm
@@ -313,7 +320,7 @@ class ProcReader:
             for line in flags_text.splitlines():
                 if line.startswith("flags:"):
                     fdi.flags = linux_to_ppm_open_flags(int(line.split()[1], 8))
-                    fdi.cloexec = bool(fdi.flags & (1 << 12))
+                    fdi.cloexec = bool(fdi.flags & O_CLOEXEC)
                     break
             fds[fd] = fdi
         return fds

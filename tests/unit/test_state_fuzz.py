@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from falco.events.sockets import SockAddr, SockTuple
@@ -50,6 +50,15 @@ EVENTS = st.one_of(
         "res": st.sampled_from([0, -24]), "fd1": FDS, "fd2": FDS,
         "ino": st.just(1)})),
 )
+_EXIT = {"status": 0, "ret": 0, "sig": 0, "core": 0, "reaper_tid": -1}
+
+
+def _clone(**kw: int) -> dict[str, Any]:
+    return {"ptid": 2, "comm": "x", "exe": "x", "args": "a\0", "uid": 0,
+            "gid": 0, "cgroups": "", "vtid": kw["tid"], "vpid": kw["pid"],
+            **kw}
+
+
 FIELDS = ("proc.name", "proc.pname", "proc.aname", "proc.aname[3]",
           "proc.cmdline", "proc.cwd", "fd.name", "fd.directory", "fd.sip",
           "fd.is_server", "fd.types", "user.name", "container.id",
@@ -75,6 +84,12 @@ def _check(sim: Sim) -> None:
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(EVENTS, max_size=40))
+# Found by this test: thread 3 of process 2 was made while entry 2 was a
+# thread of process 1 (it took that thread's fd table); when an event of
+# tid 2 came after its exit, the new leader entry 2 did not adopt thread 3.
+@example([("clone", 1, _clone(res=2, tid=1, pid=2, flags=CL_CLONE_THREAD)),
+          ("clone", 1, _clone(res=0, tid=3, pid=2, flags=0)),
+          ("procexit", 2, _EXIT), ("procexit", 2, _EXIT)])
 def test_random_sequences(seq: list[tuple[str, int, dict[str, Any]]]) -> None:
     sim = Sim()
     sim.init()
