@@ -70,14 +70,11 @@ def freeze(ctx: EventContext) -> EventContext:
             if main is not None and main.tid not in copies:
                 copies[main.tid] = copy.copy(main)
             cur = live.parent(cur)
-    evt = ctx.evt
-    detach = getattr(evt, "detached", None)
     enter = ctx.enter
     frozen = EventContext(
-        detach() if callable(detach) else evt,
+        ctx.evt.detached(),
         None if t is None else copies[t.tid],
         FrozenInspector(live, copies),  # type: ignore[arg-type]
-        enter.detached() if enter is not None and
-        callable(getattr(enter, "detached", None)) else enter)
+        None if enter is None else enter.detached())
     frozen.fdinfo = None if fdinfo is None else copy.copy(fdinfo)
     return frozen
