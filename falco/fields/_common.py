@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 from falco.fields.registry import (
     ArgMode, Comparator, Extractor, FieldDef, FieldType, unavailable)
+from falco.state.context import EventContext
 
 S = FieldType.STRING
 I = FieldType.INT
@@ -50,21 +51,21 @@ def unavailable_field(name: str, ftype: FieldType, desc: str, reason: str,
                     deprecated=deprecated, unavailable=reason)
 
 
-def main_of(ctx: Any) -> Any:
+def main_of(ctx: EventContext) -> Any:
     t = ctx.thread
     if t is None or t.tid == t.pid:
         return t
     return ctx.inspector.threads.get(t.pid) or t
 
 
-def parent_of(ctx: Any) -> Any:
+def parent_of(ctx: EventContext) -> Any:
     t = ctx.thread
     if t is None:
         return None
     return ctx.inspector.parent(t)
 
 
-def ancestors(ctx: Any) -> Iterator[Any]:
+def ancestors(ctx: EventContext) -> Iterator[Any]:
     t = ctx.thread
     if t is None:
         return iter(())
@@ -72,7 +73,7 @@ def ancestors(ctx: Any) -> Iterator[Any]:
     return it
 
 
-def ancestor(ctx: Any, arg: str | None) -> Any:
+def ancestor(ctx: EventContext, arg: str | None) -> Any:
     """proc.aname[N]: 0 is the process itself, 1 its parent, ..."""
     try:
         level = int(arg) if arg is not None else 1

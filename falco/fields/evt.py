@@ -38,12 +38,12 @@ EF_READS_FROM_FD, EF_WRITES_TO_FD = lib.EF_READS_FROM_FD, lib.EF_WRITES_TO_FD
 EF_WAITS = lib.EF_WAITS
 
 
-def _flags(ctx: Any) -> int:
+def _flags(ctx: EventContext) -> int:
     flags = ctx.arg("flags")
     return flags if isinstance(flags, int) else 0
 
 
-def _res(ctx: Any, _arg: str | None) -> str | None:
+def _res_name(ctx: EventContext, _arg: str | None) -> str | None:
     res = _rawres(ctx, None)
     if res is None:
         return None
@@ -52,7 +52,7 @@ def _res(ctx: Any, _arg: str | None) -> str | None:
     return errno.errorcode.get(-res, str(res))
 
 
-def _rawres(ctx: Any, _arg: str | None) -> int | None:
+def _rawres(ctx: EventContext, _arg: str | None) -> int | None:
     evt = ctx.evt
     if evt.direction != "<":
         return None
@@ -60,7 +60,7 @@ def _rawres(ctx: Any, _arg: str | None) -> int | None:
     return res if isinstance(res, int) else None
 
 
-def _failed(ctx: Any, _arg: str | None) -> bool:
+def _failed(ctx: EventContext, _arg: str | None) -> bool:
     res = _rawres(ctx, None)
     return res is not None and res < 0
 
@@ -69,23 +69,23 @@ def _local(ts: int, fmt: str) -> str:
     return time.strftime(fmt, time.localtime(ts // _NS))
 
 
-def _time(ctx: Any, _arg: str | None) -> str:
+def _time(ctx: EventContext, _arg: str | None) -> str:
     ts = ctx.evt.ts
     return f"{_local(ts, '%H:%M:%S')}.{ts % _NS:09d}"
 
 
-def _datetime(ctx: Any, _arg: str | None) -> str:
+def _datetime(ctx: EventContext, _arg: str | None) -> str:
     ts = ctx.evt.ts
     return f"{_local(ts, '%Y-%m-%d %H:%M:%S')}.{ts % _NS:09d}"
 
 
-def _iso8601(ctx: Any, _arg: str | None) -> str:
+def _iso8601(ctx: EventContext, _arg: str | None) -> str:
     ts = ctx.evt.ts
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts // _NS)) + \
         f".{ts % _NS:09d}Z"
 
 
-def _latency(ctx: Any) -> int:
+def _latency(ctx: EventContext) -> int:
     """Exit minus enter timestamp; 0 without a paired enter event."""
     if ctx.evt.direction != "<" or ctx.enter is None:
         return 0
@@ -117,7 +117,7 @@ def _category(ctx: EventContext, _arg: str | None) -> str | None:
     return _CATEGORIES.get(low, "unknown")
 
 
-def _buffer(ctx: Any, _arg: str | None) -> bytes | None:
+def _buffer(ctx: EventContext, _arg: str | None) -> bytes | None:
     data = ctx.arg("data")
     if isinstance(data, str):
         return data.encode("utf-8", "surrogateescape")
@@ -133,7 +133,7 @@ def _buflen(ctx: EventContext, _arg: str | None) -> int | None:
 
 
 def _open_check(kind: str) -> Any:
-    def extract(ctx: Any, _arg: str | None) -> bool:
+    def extract(ctx: EventContext, _arg: str | None) -> bool:
         name = ctx.evt.name
         if ctx.evt.direction != "<":
             return False
@@ -159,7 +159,7 @@ def _open_check(kind: str) -> Any:
     return extract
 
 
-def _hostname(ctx: Any, _arg: str | None) -> str:
+def _hostname(ctx: EventContext, _arg: str | None) -> str:
     meta = ctx.inspector.meta
     name = meta.get("hostname")
     if name is None:
@@ -171,12 +171,12 @@ def _syscall_type(ctx: EventContext, _arg: str | None) -> str | None:
     return ctx.evt.name if ctx.evt.info.category & EC_SYSCALL else None
 
 
-def _type_is(ctx: Any, arg: str | None) -> int:
+def _type_is(ctx: EventContext, arg: str | None) -> int:
     return 1 if ctx.evt.name == arg else 0
 
 
 def _count_error(kind: str) -> Any:
-    def extract(ctx: Any, _arg: str | None) -> int:
+    def extract(ctx: EventContext, _arg: str | None) -> int:
         res = _rawres(ctx, None)
         if res is None or res >= 0:
             return 0
@@ -315,7 +315,7 @@ def fields() -> list[FieldDef]:
               "events", _buffer),
         field("evt.buflen", I, "length of the I/O buffer", _buflen),
         field("evt.res", S, "result: SUCCESS or the errno name (ENOENT)",
-              _res),
+              _res_name),
         field("evt.rawres", I, "result as a number", _rawres),
         field("evt.failed", B, "true when the call returned an error",
               _failed),

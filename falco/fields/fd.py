@@ -23,20 +23,20 @@ _FILEISH = (FdType.FILE, FdType.DIRECTORY)
 Get = Callable[[Any], Any]
 
 
-def _fdinfo(ctx: Any) -> Any:
+def _fdinfo(ctx: EventContext) -> Any:
     if not ctx.inspector.uses_fd(ctx.evt):
         return None
     return ctx.fdinfo
 
 
 def _fd(get: Get) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, _arg: str | None) -> Any:
+    def extract(ctx: EventContext, _arg: str | None) -> Any:
         fdi = _fdinfo(ctx)
         return None if fdi is None else get(fdi)
     return extract
 
 
-def _name_from_event(ctx: Any, raw: bool = False) -> Any:
+def _name_from_event(ctx: EventContext, raw: bool = False) -> Any:
     evt = ctx.evt
     if evt.direction != "<":
         return None
@@ -60,7 +60,7 @@ def _name_from_event(ctx: Any, raw: bool = False) -> Any:
     return ""
 
 
-def _name(ctx: Any, _arg: str | None) -> Any:
+def _name(ctx: EventContext, _arg: str | None) -> Any:
     evt = ctx.evt
     if not ctx.inspector.uses_fd(evt):
         return None
@@ -72,14 +72,14 @@ def _name(ctx: Any, _arg: str | None) -> Any:
     return fdi.name
 
 
-def _nameraw(ctx: Any, _arg: str | None) -> Any:
+def _nameraw(ctx: EventContext, _arg: str | None) -> Any:
     if not ctx.inspector.uses_fd(ctx.evt):
         return None
     fdi = ctx.fdinfo
     return fdi.nameraw if fdi is not None else _name_from_event(ctx, True)
 
 
-def _directory(ctx: Any, _arg: str | None) -> Any:
+def _directory(ctx: EventContext, _arg: str | None) -> Any:
     if not ctx.inspector.uses_fd(ctx.evt):
         return None
     fdi = ctx.fdinfo
@@ -99,7 +99,7 @@ def _filename(fdi: Any) -> Any:
     return basename(fdi.name) if "/" in fdi.name else "/"
 
 
-def _num(ctx: Any, _arg: str | None) -> Any:
+def _num(ctx: EventContext, _arg: str | None) -> Any:
     if not ctx.inspector.uses_fd(ctx.evt):
         return None
     fdi = ctx.fdinfo
@@ -118,7 +118,7 @@ _EVENT_TYPECHARS = MappingProxyType({
 })
 
 
-def _typechar(ctx: Any, _arg: str | None) -> Any:
+def _typechar(ctx: EventContext, _arg: str | None) -> Any:
     if not ctx.inspector.uses_fd(ctx.evt):
         return None
     fdi = ctx.fdinfo
@@ -180,7 +180,7 @@ def _both(a: Get, b: Get) -> Get:
 
 
 def _proto_of(port_of: Get) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, _arg: str | None) -> Any:
+    def extract(ctx: EventContext, _arg: str | None) -> Any:
         fdi = _fdinfo(ctx)
         if fdi is None:
             return None
@@ -200,7 +200,7 @@ def _proto_of(port_of: Get) -> Callable[[Any, str | None], Any]:
     return extract
 
 
-def _types(ctx: Any, arg: str | None) -> Any:
+def _types(ctx: EventContext, arg: str | None) -> Any:
     t = ctx.thread
     if t is None:
         return None
@@ -216,7 +216,7 @@ def _types(ctx: Any, arg: str | None) -> Any:
     return tuple(seen) or None
 
 
-def _is_server(ctx: Any, _arg: str | None) -> Any:
+def _is_server(ctx: EventContext, _arg: str | None) -> Any:
     """libsinsp's test: a server socket, or the server IP is local."""
     fdi = _fdinfo(ctx)
     if fdi is None:
@@ -236,7 +236,7 @@ def _sockfamily(f: Any) -> Any:
     return None
 
 
-def _uid(ctx: Any, _arg: str | None) -> Any:
+def _uid(ctx: EventContext, _arg: str | None) -> Any:
     num = _num(ctx, None)
     t = ctx.thread
     return None if num is None or t is None else f"{t.tid}{num}"
@@ -244,7 +244,7 @@ def _uid(ctx: Any, _arg: str | None) -> Any:
 
 def _container(get: Callable[[Any, str | None], Any]
                ) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, arg: str | None) -> Any:
+    def extract(ctx: EventContext, arg: str | None) -> Any:
         value = get(ctx, arg)
         if value is None or ctx.thread is None:
             return None

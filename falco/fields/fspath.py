@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from falco.fields._common import P, field
 from falco.fields.registry import FieldDef
+from falco.state.context import EventContext
 from falco.state.parse_fd import resolve_dirfd
 from falco.state.paths import concatenate_paths
 
@@ -45,7 +46,7 @@ _TARGET = MappingProxyType({
 _FD_RESULT = frozenset(("open", "openat", "openat2", "creat"))
 
 
-def _succeeded(ctx: Any) -> bool:
+def _succeeded(ctx: EventContext) -> bool:
     evt = ctx.evt
     if evt.direction != "<":
         return False
@@ -57,7 +58,7 @@ def _succeeded(ctx: Any) -> bool:
 
 def _extract(table: MappingProxyType[str, tuple[str, str | None]],
              raw: bool) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, _arg: str | None) -> Any:
+    def extract(ctx: EventContext, _arg: str | None) -> Any:
         spec = table.get(ctx.evt.name)
         if spec is None or not _succeeded(ctx):
             return None

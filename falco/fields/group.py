@@ -6,9 +6,10 @@ from typing import Any
 
 from falco.fields._common import I, S, field
 from falco.fields.registry import FieldDef
+from falco.state.context import EventContext
 
 
-def _name(ctx: Any, _arg: str | None) -> Any:
+def _name(ctx: EventContext, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None or t.gid < 0:
         return None

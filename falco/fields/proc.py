@@ -8,6 +8,7 @@ from falco.fields._common import (
     B, I, P, S, ancestor, ancestors, cmdline, env_value, exeline, field,
     main_of, parent_of)
 from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.state.context import EventContext
 from falco.state.entries import (
     EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE)
 
@@ -15,14 +16,14 @@ Get = Callable[[Any], Any]
 
 
 def _self(get: Get) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, _arg: str | None) -> Any:
+    def extract(ctx: EventContext, _arg: str | None) -> Any:
         t = ctx.thread
         return None if t is None else get(t)
     return extract
 
 
 def _parent(get: Get) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, _arg: str | None) -> Any:
+    def extract(ctx: EventContext, _arg: str | None) -> Any:
         p = parent_of(ctx)
         return None if p is None else get(p)
     return extract
@@ -30,7 +31,7 @@ def _parent(get: Get) -> Callable[[Any, str | None], Any]:
 
 def _any_ancestor(get: Get) -> Callable[[Any, str | None], Any]:
     """proc.aname[N] for one level; proc.aname: every ancestor (a tuple)."""
-    def extract(ctx: Any, arg: str | None) -> Any:
+    def extract(ctx: EventContext, arg: str | None) -> Any:
         if arg is None:
             values = tuple(get(a) for a in ancestors(ctx))
             return values or None
@@ -57,7 +58,7 @@ def _cmdline(t: Any) -> Any:
     return cmdline(t)
 
 
-def _args(ctx: Any, arg: str | None) -> Any:
+def _args(ctx: EventContext, arg: str | None) -> Any:
     t = ctx.thread
     if t is None:
         return None
@@ -69,14 +70,14 @@ def _args(ctx: Any, arg: str | None) -> Any:
     return " ".join(t.args)
 
 
-def _aargs(ctx: Any, arg: str | None) -> Any:
+def _aargs(ctx: EventContext, arg: str | None) -> Any:
     if arg is None:
         return tuple(" ".join(a.args) for a in ancestors(ctx)) or None
     t = ancestor(ctx, arg)
     return None if t is None else " ".join(t.args)
 
 
-def _env(ctx: Any, arg: str | None) -> Any:
+def _env(ctx: EventContext, arg: str | None) -> Any:
     t = main_of(ctx)
     if t is None:
         return None
@@ -85,7 +86,7 @@ def _env(ctx: Any, arg: str | None) -> Any:
     return env_value(t.env, arg)
 
 
-def _aenv(ctx: Any, arg: str | None) -> Any:
+def _aenv(ctx: EventContext, arg: str | None) -> Any:
     t = main_of(ctx)
     if t is None:
         return None
@@ -104,12 +105,12 @@ def _aenv(ctx: Any, arg: str | None) -> Any:
     return None
 
 
-def _cwd(ctx: Any, _arg: str | None) -> Any:
+def _cwd(ctx: EventContext, _arg: str | None) -> Any:
     t = main_of(ctx)
     return None if t is None else t.cwd
 
 
-def _loginshellid(ctx: Any, _arg: str | None) -> Any:
+def _loginshellid(ctx: EventContext, _arg: str | None) -> Any:
     t = main_of(ctx)
     if t is None:
         return None
@@ -120,12 +121,12 @@ def _loginshellid(ctx: Any, _arg: str | None) -> Any:
     return found
 
 
-def _ppid(ctx: Any, _arg: str | None) -> Any:
+def _ppid(ctx: EventContext, _arg: str | None) -> Any:
     t = main_of(ctx)
     return None if t is None else t.ptid
 
 
-def _group_leader(ctx: Any, attr: str) -> Any:
+def _group_leader(ctx: EventContext, attr: str) -> Any:
     """The process whose pid is the thread's sid/vpgid/pgid, or the eldest
     ancestor sharing it."""
     t = main_of(ctx)
@@ -145,13 +146,13 @@ def _group_leader(ctx: Any, attr: str) -> Any:
 
 
 def _leader(attr: str, get: Get) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, _arg: str | None) -> Any:
+    def extract(ctx: EventContext, _arg: str | None) -> Any:
         t = _group_leader(ctx, attr)
         return None if t is None else get(t)
     return extract
 
 
-def _duration(ctx: Any, t: Any) -> Any:
+def _duration(ctx: EventContext, t: Any) -> Any:
     if t is None or not t.clone_ts:
         return None
     return ctx.evt.ts - t.clone_ts
@@ -166,7 +167,7 @@ def _nonzero(attr: str) -> Callable[[Any, str | None], Any]:
 
 
 def _std(fd: int, what: str) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, _arg: str | None) -> Any:
+    def extract(ctx: EventContext, _arg: str | None) -> Any:
         t = ctx.thread
         fdi = None if t is None else t.fds.get(fd)
         if fdi is None:
@@ -175,21 +176,21 @@ def _std(fd: int, what: str) -> Callable[[Any, str | None], Any]:
     return extract
 
 
-def _fdusage(ctx: Any, _arg: str | None) -> Any:
+def _fdusage(ctx: EventContext, _arg: str | None) -> Any:
     t = main_of(ctx)
     if t is None or t.fdlimit <= 0:
         return None
     return len(t.fds) * 100 // t.fdlimit
 
 
-def _ctime_since_start(ctx: Any, _arg: str | None) -> Any:
+def _ctime_since_start(ctx: EventContext, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None or not t.exe_ino_ctime or not t.clone_ts:
         return None
     return t.clone_ts - t.exe_ino_ctime
 
 
-def _ctime_since_pidns(ctx: Any, _arg: str | None) -> Any:
+def _ctime_since_pidns(ctx: EventContext, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None or not t.exe_ino_ctime or not t.pidns_init_start_ts:
         return None

@@ -10,7 +10,7 @@ from falco.state.context import EventContext
 
 
 def _t(get: Callable[[Any], Any]) -> Callable[[Any, str | None], Any]:
-    def extract(ctx: Any, _arg: str | None) -> Any:
+    def extract(ctx: EventContext, _arg: str | None) -> Any:
         t = ctx.thread
         return None if t is None else get(t)
     return extract
@@ -20,7 +20,7 @@ def _cgroups(t: Any) -> str:
     return " ".join(f"{s}={p}" for s, p in t.cgroups)
 
 
-def _cgroup(ctx: Any, arg: str | None) -> Any:
+def _cgroup(ctx: EventContext, arg: str | None) -> Any:
     t = ctx.thread
     if t is None or arg is None:
         return None

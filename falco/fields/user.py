@@ -6,31 +6,32 @@ from typing import Any
 
 from falco.fields._common import I, S, field
 from falco.fields.registry import FieldDef
+from falco.state.context import EventContext
 from falco.state.entries import NO_LOGINUID
 
 
-def _user(ctx: Any) -> Any:
+def _user(ctx: EventContext) -> Any:
     t = ctx.thread
     if t is None or t.uid < 0:
         return None
     return ctx.inspector.users_of(t).user(t.uid)
 
 
-def _name(ctx: Any, _arg: str | None) -> Any:
+def _name(ctx: EventContext, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None or t.uid < 0:
         return None
     return ctx.inspector.users_of(t).user_name(t.uid)
 
 
-def _loginuid(ctx: Any, _arg: str | None) -> Any:
+def _loginuid(ctx: EventContext, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None:
         return None
     return -1 if t.loginuid == NO_LOGINUID else t.loginuid
 
 
-def _loginname(ctx: Any, _arg: str | None) -> Any:
+def _loginname(ctx: EventContext, _arg: str | None) -> Any:
     t = ctx.thread
     if t is None or t.loginuid == NO_LOGINUID:
         return None
