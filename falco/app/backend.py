@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -69,20 +70,23 @@ def apply_buffer_preset(preset: int, param: str = BUFFER_PARAM) -> bool:
     return True
 
 
-def open_kmod(config: Config, buffer_param: str = BUFFER_PARAM
-              ) -> LiveSource:
+def open_kmod(config: Config, buffer_param: str = BUFFER_PARAM,
+              interesting: Iterable[str] | None = None) -> LiveSource:
     """The rings of the loaded module, sized by engine.kmod.buf_size_preset
-    (through the module parameter ``buffer_param``) before they are opened."""
+    (through the module parameter ``buffer_param``) before they are opened,
+    capturing the events named in @interesting (None: every event)."""
     if Path(buffer_param).exists():
         apply_buffer_preset(config.engine.kmod.buf_size_preset, buffer_param)
-    return LiveSource()
+    return LiveSource(interesting=interesting)
 
 
-def open_live(config: Config, buffer_param: str = BUFFER_PARAM
-              ) -> LiveSource:
+def open_live(config: Config, buffer_param: str = BUFFER_PARAM,
+              interesting: Iterable[str] | None = None) -> LiveSource:
     """The live source engine.kind names: the module's rings or the BPF
     programs' ring buffers (unset: chosen by falco.app.engines)."""
-    return engines.open_live(config, lambda c: open_kmod(c, buffer_param))
+    return engines.open_live(
+        config, lambda c: open_kmod(c, buffer_param, interesting),
+        interesting)
 
 
 def capture_inspector(capture: CaptureReader) -> Inspector:
@@ -113,15 +117,17 @@ class OpenedSource:
     stats: Callable[[], SourceStats] | None
 
 
-def open_source(config: Config, capture: str | None) -> OpenedSource:
-    """-e CAPTURE (or engine.kind: replay), else the live rings."""
+def open_source(config: Config, capture: str | None,
+                interesting: Iterable[str] | None = None) -> OpenedSource:
+    """-e CAPTURE (or engine.kind: replay), else the live rings capturing
+    the events named in @interesting (None: every event)."""
     if capture is None and config.engine.kind == "replay":
         capture = config.engine.replay.capture_file
     if capture:
         log.info("Reading system call events from file: %s", capture)
         reader = open_capture(capture)
         return OpenedSource(reader, capture_inspector(reader), True, None)
-    live = open_live(config)
+    live = open_live(config, interesting=interesting)
     try:
         inspector = live_inspector()
     except BaseException:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+from collections.abc import Iterable
 from typing import Any, Callable
 
 from falco.config import Config
@@ -60,7 +61,8 @@ def bpf_layout(config: Config) -> Any:
                      ring_bytes=preset_bytes(opts.buf_size_preset))
 
 
-def open_modern_ebpf(config: Config) -> Any:
+def open_modern_ebpf(config: Config,
+                     interesting: Iterable[str] | None = None) -> Any:
     from falco.driver.bpf import BpfRingReader
     from falco.events.live import LiveSource
     layout = bpf_layout(config)
@@ -69,12 +71,14 @@ def open_modern_ebpf(config: Config) -> Any:
              "bytes for %d CPUs (cpus_for_each_buffer %d)",
              reader.probe.nrings, layout.ring_bytes, reader.probe.ncpus,
              layout.cpus_per_ring)
-    return LiveSource(reader=reader)
+    return LiveSource(reader=reader, interesting=interesting)
 
 
-def open_live(config: Config, open_kmod: Callable[[Config], Any]) -> Any:
-    """The live source for @config (@open_kmod opens the module's)."""
+def open_live(config: Config, open_kmod: Callable[[Config], Any],
+              interesting: Iterable[str] | None = None) -> Any:
+    """The live source for @config (@open_kmod opens the module's),
+    capturing the events named in @interesting (None: every event)."""
     kind = select_engine(config.engine.kind)
     if kind == "modern_ebpf":
-        return open_modern_ebpf(config)
+        return open_modern_ebpf(config, interesting)
     return open_kmod(config)

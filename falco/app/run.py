@@ -178,7 +178,8 @@ class App:
             daemonize()
         if pidfile is not None:
             pidfile.write()
-        opened = self.opened = open_source(config, self.opts.capture)
+        opened = self.opened = open_source(config, self.opts.capture,
+                                           self.interesting(ruleset))
         manager = build_outputs(config, unbuffered=self.opts.unbuffered)
         self.router = router = OutputRouter(manager)
         hostname = default_hostname()
@@ -301,6 +302,11 @@ class App:
         opened = self.opened
         if opened is None or opened.replay:
             return
+        opened.source.set_interesting(self.interesting(ruleset))
+
+    def interesting(self, ruleset: RuleSet) -> set[str] | None:
+        """The event names rules and state need (None: every event); a live
+        source opens with them, so the hooks for the others never run."""
         base = self.config.base_syscalls
         wanted = None if self.opts.all_events or base.all else \
             ruleset.evttypes()
@@ -309,7 +315,7 @@ class App:
             names = set(wanted) | state_events()
             names |= {n for n in base.custom_set if not n.startswith("!")}
             names -= {n[1:] for n in base.custom_set if n.startswith("!")}
-        opened.source.set_interesting(names)
+        return names
 
     def watched(self, config: Config) -> list[str]:
         files = [config.source_path] if config.source_path else []
