@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from falco.fields.registry import (
-    ArgMode, Comparator, Extractor, FieldDef, FieldType, unavailable)
+    ArgMode, Comparator, Extractor, FieldDef, FieldType, IntKind, unavailable)
 from falco.state.context import EventContext
 
 S = FieldType.STRING
@@ -37,18 +37,21 @@ def caps_to_string(caps: int) -> str:
 def field(name: str, ftype: FieldType, desc: str, extract: Extractor,
           arg: ArgMode = ArgMode.NONE, multi: bool = False,
           deprecated: bool = False,
-          compare: Comparator | None = None) -> FieldDef:
+          compare: Comparator | None = None,
+          kind: IntKind | None = None) -> FieldDef:
     return FieldDef(name, ftype, desc, extract, arg, multi,
-                    deprecated=deprecated, compare=compare)
+                    deprecated=deprecated, compare=compare, int_kind=kind)
 
 
 def unavailable_field(name: str, ftype: FieldType, desc: str, reason: str,
                       arg: ArgMode = ArgMode.NONE,
-                      deprecated: bool = False) -> FieldDef:
+                      deprecated: bool = False,
+                      kind: IntKind | None = None) -> FieldDef:
     """A field kept for rules that use it, but never computed here:
     ``reason`` says why (it is shown when a rule using it loads)."""
     return FieldDef(name, ftype, desc, unavailable, arg,
-                    deprecated=deprecated, unavailable=reason)
+                    deprecated=deprecated, unavailable=reason,
+                    int_kind=kind)
 
 
 def main_of(ctx: EventContext) -> Any:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from falco.driver._falco_ffi import lib
 from falco.fields._common import B, I, S, field, unavailable_field
 from falco.fields.evt_args import abspath, arg, args, rawarg
-from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.fields.registry import ArgMode, FieldDef, FieldType, IntKind
 from falco.state.context import EventContext
 from falco.state.entries import (
     O_CREAT, O_F_CREATED, O_RDONLY, O_TMPFILE, O_WRONLY, S_IXANY)
@@ -247,7 +247,8 @@ def fields() -> list[FieldDef]:
     REL = FieldType.RELTIME
     ABS = FieldType.ABSTIME
     return [
-        field("evt.num", I, "event number", lambda c, a: c.evt.num),
+        field("evt.num", I, "event number", lambda c, a: c.evt.num,
+              kind=IntKind.UINT64),
         field("evt.time", S, "event timestamp, local time "
               "HH:MM:SS.nnnnnnnnn", _time),
         field("evt.time.s", S, "event timestamp, local time HH:MM:SS",
@@ -261,49 +262,53 @@ def fields() -> list[FieldDef]:
         field("evt.rawtime", ABS, "event timestamp, ns since epoch",
               lambda c, a: c.evt.ts),
         field("evt.rawtime.s", I, "integer part of the timestamp (s)",
-              lambda c, a: c.evt.ts // _NS),
+              lambda c, a: c.evt.ts // _NS, kind=IntKind.UINT64),
         field("evt.rawtime.ns", I, "fractional part of the timestamp (ns)",
-              lambda c, a: c.evt.ts % _NS),
+              lambda c, a: c.evt.ts % _NS, kind=IntKind.UINT64),
         field("evt.reltime", REL, "ns since the first event",
               lambda c, a: c.evt.ts - c.inspector.first_ts),
         field("evt.reltime.s", I, "seconds since the first event",
-              lambda c, a: (c.evt.ts - c.inspector.first_ts) // _NS),
+              lambda c, a: (c.evt.ts - c.inspector.first_ts) // _NS,
+              kind=IntKind.UINT64),
         field("evt.reltime.ns", I, "fractional ns since the first event",
-              lambda c, a: (c.evt.ts - c.inspector.first_ts) % _NS),
+              lambda c, a: (c.evt.ts - c.inspector.first_ts) % _NS,
+              kind=IntKind.UINT64),
         field("evt.outputtime", S, "event timestamp as used in outputs",
               _time),
         field("evt.latency", REL, "ns between the enter and exit events",
               lambda c, a: _latency(c)),
         field("evt.latency.s", I, "seconds part of evt.latency",
-              lambda c, a: (v := _latency(c)) and v // _NS),
+              lambda c, a: (v := _latency(c)) and v // _NS,
+              kind=IntKind.UINT64),
         field("evt.latency.ns", I, "ns part of evt.latency",
-              lambda c, a: (v := _latency(c)) and v % _NS),
+              lambda c, a: (v := _latency(c)) and v % _NS,
+              kind=IntKind.UINT64),
         field("evt.latency.human", S, "evt.latency as text",
               lambda c, a: (v := _latency(c)) is not None
               and f"{v / _NS:.6f}s" or None),
         field("evt.latency.quantized", I, "10-base log of evt.latency",
               lambda c, a: (v := _latency(c)) is not None
-              and max(0, len(str(v)) - 1) or 0),
+              and max(0, len(str(v)) - 1) or 0, kind=IntKind.UINT64),
         field("evt.deltatime", REL, "ns since the previous event",
               lambda c, a: c.evt.ts - (c.inspector.prev_ts or c.evt.ts)),
         field("evt.deltatime.s", I, "seconds part of evt.deltatime",
               lambda c, a: (c.evt.ts - (c.inspector.prev_ts or c.evt.ts))
-              // _NS),
+              // _NS, kind=IntKind.UINT64),
         field("evt.deltatime.ns", I, "ns part of evt.deltatime",
               lambda c, a: (c.evt.ts - (c.inspector.prev_ts or c.evt.ts))
-              % _NS),
+              % _NS, kind=IntKind.UINT64),
         field("evt.dir", S, "event direction, '>' enter or '<' exit",
               lambda c, a: c.evt.direction),
         field("evt.type", S, "event type name (e.g. open)",
               lambda c, a: c.evt.name),
         field("evt.type.is", I, "1 if the event type is the argument",
-              _type_is, ArgMode.REQUIRED),
+              _type_is, ArgMode.REQUIRED, kind=IntKind.UINT32),
         field("syscall.type", S, "system call name; <NA> for non-syscall "
               "events", _syscall_type),
         field("evt.category", S, "event category (file, net, process...)",
               _category),
         field("evt.cpu", I, "CPU the event happened on",
-              lambda c, a: c.evt.cpu),
+              lambda c, a: c.evt.cpu, kind=IntKind.INT16),
         field("evt.args", S, "all event arguments as text", args),
         field("evt.arg", S, "one argument, rendered; by name "
               "(evt.arg.fd, evt.arg[name]) or index (evt.arg[0])", arg,
@@ -313,7 +318,8 @@ def fields() -> list[FieldDef]:
         field("evt.info", S, "event arguments as text (as evt.args)", args),
         field("evt.buffer", FieldType.BYTES, "the data buffer of I/O "
               "events", _buffer),
-        field("evt.buflen", I, "length of the I/O buffer", _buflen),
+        field("evt.buflen", I, "length of the I/O buffer", _buflen,
+              kind=IntKind.UINT64),
         field("evt.res", S, "result: SUCCESS or the errno name (ENOENT)",
               _res_name),
         field("evt.rawres", I, "result as a number", _rawres),
@@ -336,27 +342,29 @@ def fields() -> list[FieldDef]:
         field("evt.is_syslog", B, "true for writes to /dev/log",
               lambda c, a: (f := c.fdinfo) is not None and
               "/dev/log" in f.name and _is_io_write(c, a)),
-        field("evt.count", I, "1 for every event", lambda c, a: 1),
+        field("evt.count", I, "1 for every event", lambda c, a: 1,
+              kind=IntKind.UINT32),
         field("evt.count.error", I, "1 for failed events",
-              _count_error("any")),
+              _count_error("any"), kind=IntKind.UINT32),
         field("evt.count.error.file", I, "1 for failed file events",
-              _count_error("file")),
+              _count_error("file"), kind=IntKind.UINT32),
         field("evt.count.error.net", I, "1 for failed network events",
-              _count_error("net")),
+              _count_error("net"), kind=IntKind.UINT32),
         field("evt.count.error.memory", I, "1 for failed memory events",
-              _count_error("memory")),
+              _count_error("memory"), kind=IntKind.UINT32),
         field("evt.count.error.other", I, "1 for other failed events",
-              _count_error("other")),
+              _count_error("other"), kind=IntKind.UINT32),
         field("evt.count.exit", I, "1 for exit events",
-              lambda c, a: int(c.evt.direction == "<")),
+              lambda c, a: int(c.evt.direction == "<"), kind=IntKind.UINT32),
         field("evt.count.procinfo", I, "1 for procinfo events of a "
-              "process's main thread", _count_procinfo),
+              "process's main thread", _count_procinfo, kind=IntKind.UINT32),
         field("evt.count.threadinfo", I, "1 for procinfo events (of any "
-              "thread)", lambda c, a: int(c.evt.name == "procinfo")),
+              "thread)", lambda c, a: int(c.evt.name == "procinfo"),
+              kind=IntKind.UINT32),
         field("evt.around", I, "evt.around[T]=D keeps the events at most "
               "D ms before or after T (ns since epoch, as evt.rawtime); "
               "extracted, the distance to T in ms", _distance,
-              ArgMode.REQUIRED, compare=_around),
+              ArgMode.REQUIRED, compare=_around, kind=IntKind.UINT64),
         field("evt.abspath", S, "absolute path of a *at() path argument "
               "(evt.abspath.src, evt.abspath.dst)", abspath,
               ArgMode.OPTIONAL),

@@ -12,7 +12,8 @@ from types import MappingProxyType
 from typing import Any, Callable
 
 from falco.fields._common import B, I, P, S, field
-from falco.fields.registry import ArgMode, Comparator, FieldDef, FieldType
+from falco.fields.registry import (
+    ArgMode, Comparator, FieldDef, FieldType, IntKind)
 from falco.state.context import EventContext
 from falco.state.entries import FD_LOWER_LAYER, FD_UPPER_LAYER, FdType
 from falco.state.hostnames import HostNames
@@ -357,11 +358,11 @@ def fields(hostnames: HostNames) -> list[FieldDef]:
           for side, what, get in (("c", "client", _cip), ("s", "server", _sip),
                                   ("l", "local", _lip), ("r", "remote", _rip))),
         field("fd.dev", I, "device number of the file",
-              _fd(lambda f: f.dev)),
+              _fd(lambda f: f.dev), kind=IntKind.INT32),
         field("fd.dev.major", I, "major device number",
-              _fd(lambda f: f.dev >> 20)),
+              _fd(lambda f: f.dev >> 20), kind=IntKind.INT32),
         field("fd.dev.minor", I, "minor device number",
-              _fd(lambda f: f.dev & 0xFFFFF)),
+              _fd(lambda f: f.dev & 0xFFFFF), kind=IntKind.INT32),
         field("fd.ino", I, "inode number of the file", _fd(lambda f: f.ino)),
         field("fd.types", FieldType.CHARBUF_LIST, "types of every fd of the "
               "process; fd.types[N] the type of fd N", _types,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from falco.fields._common import I, S, field
-from falco.fields.registry import FieldDef
+from falco.fields.registry import FieldDef, IntKind
 from falco.state.context import EventContext
 
 
@@ -20,6 +20,6 @@ def fields() -> list[FieldDef]:
     return [
         field("group.gid", I, "effective group id",
               lambda c, a: None if c.thread is None
-              else c.thread.gid & 0xFFFFFFFF),
+              else c.thread.gid & 0xFFFFFFFF, kind=IntKind.UINT32),
         field("group.name", S, "group name (the id when unknown)", _name),
     ]

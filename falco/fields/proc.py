@@ -7,7 +7,7 @@ from typing import Any, Callable
 from falco.fields._common import (
     B, I, P, S, ancestor, ancestors, cmdline, env_value, exeline, field,
     main_of, parent_of)
-from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.fields.registry import ArgMode, FieldDef, FieldType, IntKind
 from falco.state.context import EventContext
 from falco.state.entries import (
     EXE_FROM_MEMFD, EXE_LOWER_LAYER, EXE_UPPER_LAYER, EXE_WRITABLE)
@@ -231,9 +231,10 @@ def fields() -> list[FieldDef]:
         field("proc.acmdline", S, "proc.cmdline of an ancestor",
               _any_ancestor(_cmdline), OPT, multi=True),
         field("proc.cmdnargs", I, "number of command-line arguments",
-              _self(lambda t: len(t.args))),
+              _self(lambda t: len(t.args)), kind=IntKind.UINT64),
         field("proc.cmdlenargs", I, "total length of the arguments",
-              _self(lambda t: sum(len(a) for a in t.args))),
+              _self(lambda t: sum(len(a) for a in t.args)),
+              kind=IntKind.UINT64),
         field("proc.exeline", S, "proc.exe followed by the arguments",
               _self(exeline)),
         field("proc.env", S, "environment; proc.env[NAME] one variable",
@@ -244,7 +245,7 @@ def fields() -> list[FieldDef]:
         field("proc.loginshellid", I, "pid of the oldest shell ancestor",
               _loginshellid),
         field("proc.tty", I, "controlling terminal (0 if none)",
-              _self(lambda t: t.tty)),
+              _self(lambda t: t.tty), kind=IntKind.UINT32),
         field("proc.pid", I, "process id (thread group id)", _self(lambda t: t.pid)),
         field("proc.ppid", I, "parent process id", _ppid),
         field("proc.apid", I, "pid of an ancestor", _any_ancestor(
@@ -310,22 +311,28 @@ def fields() -> list[FieldDef]:
               "the pid namespace start and the executable's ctime",
               _ctime_since_pidns),
         field("proc.pidns_init_start_ts", I, "start time of the pid "
-              "namespace's init", _nonzero("pidns_init_start_ts")),
+              "namespace's init", _nonzero("pidns_init_start_ts"),
+              kind=IntKind.UINT64),
         field("proc.fdopencount", I, "number of open fds",
-              lambda c, a: (t := main_of(c)) and len(t.fds)),
+              lambda c, a: (t := main_of(c)) and len(t.fds),
+              kind=IntKind.UINT64),
         field("proc.fdlimit", I, "fd limit", _self(lambda t: t.fdlimit)),
         field("proc.fdusage", I, "open fds as a percentage of the limit",
-              _fdusage),
+              _fdusage, kind=IntKind.INT32),
         field("proc.vmsize", I, "virtual memory size (kB)",
-              lambda c, a: (t := main_of(c)) and t.vmsize),
+              lambda c, a: (t := main_of(c)) and t.vmsize,
+              kind=IntKind.UINT64),
         field("proc.vmrss", I, "resident memory (kB)",
-              lambda c, a: (t := main_of(c)) and t.vmrss),
+              lambda c, a: (t := main_of(c)) and t.vmrss, kind=IntKind.UINT64),
         field("proc.vmswap", I, "swapped memory (kB)",
-              lambda c, a: (t := main_of(c)) and t.vmswap),
+              lambda c, a: (t := main_of(c)) and t.vmswap,
+              kind=IntKind.UINT64),
         field("proc.nthreads", I, "number of threads",
-              lambda c, a: (t := main_of(c)) and t.nthreads),
+              lambda c, a: (t := main_of(c)) and t.nthreads,
+              kind=IntKind.UINT64),
         field("proc.nchilds", I, "number of child threads",
-              lambda c, a: (t := main_of(c)) and max(t.nthreads - 1, 0)),
+              lambda c, a: (t := main_of(c)) and max(t.nthreads - 1, 0),
+              kind=IntKind.UINT64),
         field("proc.stdin.type", S, "type of fd 0", _std(0, "type")),
         field("proc.stdout.type", S, "type of fd 1", _std(1, "type")),
         field("proc.stderr.type", S, "type of fd 2", _std(2, "type")),

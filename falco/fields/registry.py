@@ -24,7 +24,8 @@ from __future__ import annotations
 import difflib
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 
 class FieldType(enum.Enum):
@@ -39,6 +40,34 @@ class FieldType(enum.Enum):
     ABSTIME = "abstime"    # ns since epoch
     RELTIME = "reltime"    # ns duration
     CHARBUF_LIST = "list"  # several strings (e.g. fd.types)
+
+
+class IntKind(enum.Enum):
+    """Width and sign of a numeric field's value (Falco's PT_INT16 ..
+    PT_UINT64): how a literal compared with the field is read. A negative
+    literal against an unsigned field is its two's complement
+    (``user.uid = -1`` is 4294967295, as Falco); a literal that does not
+    fit the width is refused (Falco truncates it silently)."""
+    INT16 = (16, True)
+    INT32 = (32, True)
+    INT64 = (64, True)
+    UINT16 = (16, False)
+    UINT32 = (32, False)
+    UINT64 = (64, False)
+
+    @property
+    def bits(self) -> int:
+        return self.value[0]
+
+    @property
+    def signed(self) -> bool:
+        return self.value[1]
+
+
+# The kind of a numeric field that does not name one.
+_DEFAULT_KINDS: Mapping[FieldType, IntKind] = MappingProxyType({
+    FieldType.INT: IntKind.INT64, FieldType.PORT: IntKind.UINT16,
+    FieldType.ABSTIME: IntKind.UINT64, FieldType.RELTIME: IntKind.UINT64})
 
 
 class ArgMode(enum.Enum):
@@ -72,10 +101,20 @@ class FieldDef:
     # Why this field has no value here, or None when it is computed.
     unavailable: str | None = None
     compare: Comparator | None = None
+    # Width and sign of a numeric field when not the type's default
+    # (int: INT64; port: UINT16; abstime, reltime: UINT64).
+    int_kind: IntKind | None = None
 
     @property
     def field_class(self) -> str:
         return self.name.split(".", 1)[0]
+
+    @property
+    def kind(self) -> IntKind | None:
+        """Width and sign of a numeric field; None for other types."""
+        if self.int_kind is not None:
+            return self.int_kind
+        return _DEFAULT_KINDS.get(self.type)
 
 
 def unavailable(_ctx: Any, _arg: str | None) -> None:
@@ -113,6 +152,9 @@ class FieldRegistry:
                 or fdef.extract is not unavailable):
             raise ValueError(f"field {fdef.name}: an unavailable field "
                              "needs a reason and the unavailable extractor")
+        if fdef.int_kind is not None and fdef.type not in _DEFAULT_KINDS:
+            raise ValueError(f"field {fdef.name}: a width and sign for a "
+                             f"{fdef.type.value} field")
         self._fields[fdef.name] = fdef
 
     def register_all(self, fdefs: Iterable[FieldDef]) -> None:

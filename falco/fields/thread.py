@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from falco.fields._common import B, I, S, caps_to_string, field
-from falco.fields.registry import ArgMode, FieldDef, FieldType
+from falco.fields.registry import ArgMode, FieldDef, FieldType, IntKind
 from falco.state.context import EventContext
 
 
@@ -78,22 +78,24 @@ def fields() -> list[FieldDef]:
               "the thread over the switch events seen so far",
               _t(lambda t: t.totexectime)),
         field("thread.pfmajor", I, "major page faults",
-              _t(lambda t: t.pfmajor)),
+              _t(lambda t: t.pfmajor), kind=IntKind.UINT64),
         field("thread.pfminor", I, "minor page faults",
-              _t(lambda t: t.pfminor)),
+              _t(lambda t: t.pfminor), kind=IntKind.UINT64),
         field("thread.vmsize", I, "virtual memory (kB)",
-              _t(lambda t: t.vmsize)),
+              _t(lambda t: t.vmsize), kind=IntKind.UINT64),
         field("thread.vmrss", I, "resident memory (kB)",
-              _t(lambda t: t.vmrss)),
+              _t(lambda t: t.vmrss), kind=IntKind.UINT64),
         field("thread.vmsize.b", I, "virtual memory (bytes)",
-              _t(lambda t: t.vmsize * 1024)),
+              _t(lambda t: t.vmsize * 1024), kind=IntKind.UINT64),
         field("thread.vmrss.b", I, "resident memory (bytes)",
-              _t(lambda t: t.vmrss * 1024)),
+              _t(lambda t: t.vmrss * 1024), kind=IntKind.UINT64),
         field("thread.cpu", I, "CPU used since the thread's previous "
               "procinfo sample, in % of a CPU (procinfo events of captures)",
-              _cpu(True, True)),
+              _cpu(True, True), kind=IntKind.INT32),
         field("thread.cpu.user", I, "user CPU used since the previous "
-              "procinfo sample, in % of a CPU", _cpu(True, False)),
+              "procinfo sample, in % of a CPU", _cpu(True, False),
+              kind=IntKind.INT32),
         field("thread.cpu.system", I, "system CPU used since the previous "
-              "procinfo sample, in % of a CPU", _cpu(False, True)),
+              "procinfo sample, in % of a CPU", _cpu(False, True),
+              kind=IntKind.INT32),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from falco.fields._common import I, S, field
-from falco.fields.registry import FieldDef
+from falco.fields.registry import FieldDef, IntKind
 from falco.state.context import EventContext
 from falco.state.entries import NO_LOGINUID
 
@@ -42,7 +42,7 @@ def fields() -> list[FieldDef]:
     return [
         field("user.uid", I, "effective user id (4294967295 if unknown)",
               lambda c, a: None if c.thread is None
-              else c.thread.uid & 0xFFFFFFFF),
+              else c.thread.uid & 0xFFFFFFFF, kind=IntKind.UINT32),
         field("user.name", S, "user name (the id when unknown)", _name),
         field("user.homedir", S, "home directory of the user",
               lambda c, a: (u := _user(c)) and u.homedir or None),

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from falco.errors import RuleLoadError, SourceLocation
 from falco.fields.registry import ArgMode, FieldDef, FieldRegistry, \
-    FieldType, UnknownFieldError
+    FieldType, IntKind, UnknownFieldError
 from falco.filter import syntax
 from falco.filter import operators as ops
 from falco.filter.evttypes import EVT_DIR_FIELD, EVT_TYPE_FIELD, \
@@ -326,17 +326,29 @@ class ConditionCompiler:
 
     def _test(self, ftype: FieldType, op: str, rhs: syntax.RhsExpr,
               node: syntax.BinaryCheck) -> ops.Test:
+        kind = self._kind(node.lhs)
         if op in ("in", "intersects", "pmatch"):
             items = rhs.items if isinstance(rhs, syntax.ListValue) else (rhs,)
             consts = [ops.convert(ftype, op,
-                                  v.text)  # type: ignore[union-attr]
+                                  v.text,  # type: ignore[union-attr]
+                                  kind)
                       for v in items]
             return ops.list_test(ftype, op, consts)
         if isinstance(rhs, syntax.ListValue):
             raise self._err(f"operator '{op}' does not take a list",
                             rhs.span)
         assert isinstance(rhs, syntax.StrValue)
-        return ops.scalar_test(ftype, op, ops.convert(ftype, op, rhs.text))
+        return ops.scalar_test(ftype, op, ops.convert(ftype, op, rhs.text,
+                                                      kind))
+
+    def _kind(self, node: syntax.LhsExpr) -> IntKind | None:
+        """Width and sign of a numeric left-hand side (``len()``: 64-bit
+        unsigned, as Falco)."""
+        if isinstance(node, syntax.FieldExpr):
+            return self._field_def(node)[0].kind
+        if node.name == "len":
+            return IntKind.UINT64
+        return self._kind(node.operand)
 
     def _field_vs_field(self, node: syntax.BinaryCheck, getter: Getter,
                         ftype: FieldType, op: str,
@@ -449,7 +461,7 @@ def _value_span(rhs: syntax.RhsExpr, text: str, default: syntax.Span) -> syntax.
         for item in rhs.items:
             if item.text == text:
                 return item.span
-    return getattr(rhs, "span", default)
+    return rhs.span
 
 
 def compile_condition(tree: syntax.Expr, registry: FieldRegistry, *,

@@ -15,7 +15,7 @@ import socket
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from falco.fields.registry import FieldType
+from falco.fields.registry import FieldType, IntKind
 from falco.filter.re2 import Regex, RegexError
 
 Test = Callable[[Any], bool]
@@ -74,16 +74,32 @@ _DECIMAL = re.compile(r"[ \t\n\r\f\v]*[-+]?[0-9]+")
 _HEX_BYTES = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 
-def parse_number(text: str) -> int:
+def parse_number(text: str, kind: IntKind = IntKind.INT64) -> int:
+    """A decimal literal as the field's value: a negative number against
+    an unsigned field is its two's complement (as Falco); a number that
+    does not fit the field's width is an error (Falco truncates it)."""
     if _DECIMAL.fullmatch(text) is None:
         raise OperandError(f"'{text}' is not a valid number")
-    return int(text)
+    value = int(text)
+    low = -(1 << (kind.bits - 1))
+    high = (1 << (kind.bits - (1 if kind.signed else 0))) - 1
+    if not low <= value <= high:
+        raise OperandError(f"'{text}' does not fit a {kind.bits}-bit "
+                           f"{'signed' if kind.signed else 'unsigned'} "
+                           f"field ({low}..{high})")
+    if value < 0 and not kind.signed:
+        value += 1 << kind.bits
+    return value
 
 
 def parse_port(text: str) -> int:
     """Digits, a service name (``http``, from the services database, as
-    Falco) or nothing (port 0)."""
+    Falco) or nothing (port 0). A number above 65535 is an error (Falco
+    truncates it to 16 bits)."""
     if text.isdigit() and text.isascii():
+        if int(text) > 0xFFFF:
+            raise OperandError(f"'{text}' is not a valid port "
+                               "(0..65535)")
         return int(text)
     if not text:
         return 0
@@ -130,8 +146,11 @@ def parse_hex(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
-def convert(ftype: FieldType, op: str, text: str) -> Any:
-    """Turn a literal into the constant compared against ``ftype``."""
+def convert(ftype: FieldType, op: str, text: str,
+            kind: IntKind | None = None) -> Any:
+    """Turn a literal into the constant compared against ``ftype`` (a
+    number as the field's width and sign, ``kind``: 64-bit signed if
+    None)."""
     if op in ("bcontains", "bstartswith"):
         return parse_hex(text)
     if ftype is FieldType.BYTES:
@@ -141,7 +160,7 @@ def convert(ftype: FieldType, op: str, text: str) -> Any:
     if ftype is FieldType.PORT:
         return parse_port(text)
     if ftype in NUMERIC:
-        return parse_number(text)
+        return parse_number(text, kind or IntKind.INT64)
     if ftype is FieldType.BOOL:
         return parse_bool(text)
     if ftype is FieldType.IPADDR:

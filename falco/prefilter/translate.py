@@ -16,7 +16,7 @@ import re
 from typing import Any, Callable
 
 from falco.fields.registry import FieldRegistry, FieldType, \
-    UnknownFieldError
+    IntKind, UnknownFieldError
 from falco.filter import operators as ops
 from falco.filter import syntax
 from falco.prefilter.ir import (
@@ -77,7 +77,7 @@ class Translator:
         else:
             if isinstance(node.rhs, (syntax.ValExpr, syntax.TransformExpr)):
                 return UNKNOWN
-            test = _binary_test(fdef.type, node.op, node.rhs)
+            test = _binary_test(fdef.type, node.op, node.rhs, fdef.kind)
         covered: list[Expr] = []
         mt: list[Expr] = []
         mf: list[Expr] = []
@@ -101,20 +101,20 @@ def _exists(src: Src) -> Expr | None:
 
 
 # -- operators against one source ------------------------------------------
-def _binary_test(ftype: FieldType, op: str, rhs: syntax.RhsExpr
-                 ) -> Callable[[Src], Expr | None]:
+def _binary_test(ftype: FieldType, op: str, rhs: syntax.RhsExpr,
+                 kind: IntKind | None) -> Callable[[Src], Expr | None]:
     if isinstance(rhs, syntax.ListValue):
         texts = [v.text for v in rhs.items]
     else:
         assert isinstance(rhs, syntax.StrValue)
         texts = [rhs.text]
     if op in ("in", "intersects", "pmatch"):
-        consts = [ops.convert(ftype, op, t) for t in texts]
+        consts = [ops.convert(ftype, op, t, kind) for t in texts]
         py = ops.list_test(ftype, op, consts)
     else:
         if len(texts) != 1 or isinstance(rhs, syntax.ListValue):
             raise ops.OperandError("list for a scalar operator")
-        consts = [ops.convert(ftype, op, texts[0])]
+        consts = [ops.convert(ftype, op, texts[0], kind)]
         py = ops.scalar_test(ftype, op, consts[0])
 
     def test(src: Src) -> Expr | None:

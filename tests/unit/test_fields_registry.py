@@ -8,7 +8,9 @@ import re
 import pytest
 
 from falco.fields import default_registry
-from falco.fields.registry import ArgMode, UnknownFieldError
+from falco.fields.registry import (
+    ArgMode, FieldDef, FieldRegistry, FieldType, IntKind, UnknownFieldError,
+    unavailable)
 from support.external import SHARED
 FIELD_RE = re.compile(r"(?<![\w.%-])%?((?:evt|proc|thread|fd|fs\.path|user|"
                       r"group|container|k8s|syscall)\.[a-zA-Z0-9_.]*"
@@ -70,3 +72,26 @@ def test_dotted_arguments_resolve() -> None:
 def test_registries_are_independent() -> None:
     a, b = default_registry(), default_registry()
     assert a is not b and len(a) == len(b)
+
+
+def test_numeric_fields_have_a_width_and_sign() -> None:
+    """Every numeric field says how a literal compared with it is read
+    (Falco's PT_ types); other fields refuse one."""
+    reg = default_registry()
+    numeric = {FieldType.INT, FieldType.PORT, FieldType.ABSTIME,
+               FieldType.RELTIME}
+    for fdef in reg:
+        assert (fdef.kind is not None) == (fdef.type in numeric), fdef.name
+    kinds = {n: reg.lookup(n).kind for n in (
+        "user.uid", "group.gid", "evt.cpu", "fd.dev", "proc.pid",
+        "evt.num", "fd.sport", "evt.rawtime", "user.loginuid")}
+    assert kinds == {
+        "user.uid": IntKind.UINT32, "group.gid": IntKind.UINT32,
+        "evt.cpu": IntKind.INT16, "fd.dev": IntKind.INT32,
+        "proc.pid": IntKind.INT64, "evt.num": IntKind.UINT64,
+        "fd.sport": IntKind.UINT16, "evt.rawtime": IntKind.UINT64,
+        "user.loginuid": IntKind.INT64}
+    with pytest.raises(ValueError, match="a width and sign for a string"):
+        FieldRegistry().register(FieldDef(
+            "x.name", FieldType.STRING, "a name", unavailable,
+            int_kind=IntKind.UINT32, unavailable="not here"))

@@ -55,8 +55,24 @@ def compile_text(text: str):  # type: ignore[no-untyped-def]
     ("proc.pid = '10 '", "'10 ' is not a valid number"),
     ("proc.pid = 1e3", "'1e3' is not a valid number"),
     ("proc.pid in (1, 0x2)", "'0x2' is not a valid number"),
-    # ports: digits or a service name
+    # a number must fit the field's width (Falco truncates silently:
+    # sysdig 0.29.3 matches every event of CPU 0 with "evt.cpu = 65536");
+    # an unsigned field takes negatives down to -2^(bits-1)
+    ("user.uid = 4294967296", "does not fit a 32-bit unsigned field"),
+    ("user.uid = -2147483649", "does not fit a 32-bit unsigned field"),
+    ("group.gid in (0, 4294967296)", "does not fit a 32-bit unsigned"),
+    ("evt.cpu = 65536", "does not fit a 16-bit signed field"),
+    ("evt.cpu = 32768", "does not fit a 16-bit signed field"),
+    ("fd.dev = 2147483648", "does not fit a 32-bit signed field"),
+    ("proc.pid = 9223372036854775808", "does not fit a 64-bit signed"),
+    ("proc.pid = -9223372036854775809", "does not fit a 64-bit signed"),
+    ("evt.num = 18446744073709551616", "does not fit a 64-bit unsigned"),
+    ("evt.rawtime > 18446744073709551616", "does not fit a 64-bit unsig"),
+    ("len(proc.name) = 18446744073709551616", "does not fit a 64-bit"),
+    # ports: digits or a service name, 16 bits (Falco truncates 65536 to 0)
     ("fd.sport = -1", "unrecognized protocol '-1'"),
+    ("fd.sport = 65536", "'65536' is not a valid port (0..65535)"),
+    ("fd.sport in (80, 70000)", "'70000' is not a valid port"),
     ("fd.sport = no-such-service-name", "unrecognized protocol"),
     # booleans: true or false
     ("evt.is_open_read = 1", "'1' is not a valid boolean"),
@@ -110,6 +126,22 @@ HTTP = socket.getservbyname("http")          # 80 in the services database
     ("proc.pid = +16", on(pid=16), True),
     ("proc.pid = 016", on(pid=16), True),
     ("proc.pid in (015, 16)", on(pid=16), True),
+    # a negative number against an unsigned field is its two's complement
+    # (sysdig 0.29.3: "user.uid = -1" matches an unknown user, 4294967295,
+    # "user.uid > -1" nothing); signed fields compare as signed
+    ("user.uid = -1", on(uid=-1), True),
+    ("user.uid = 4294967295", on(uid=-1), True),
+    ("user.uid in (0, -1)", on(uid=-1), True),
+    ("user.uid = -1", on(uid=0), False),
+    ("user.uid > -1", on(uid=5), False),
+    ("user.uid < -1", on(uid=5), True),
+    ("user.uid = -2147483648", on(uid=2147483648), True),
+    ("group.gid = -1", on(uid=-1), True),
+    ("user.uid = 4294967295 and group.gid = 4294967295", on(uid=-1), True),
+    ("proc.pid > -1", on(pid=16), True),
+    ("proc.pid = -16", on(pid=16), False),
+    ("len(proc.name) < -1", on(comm="cat"), True),
+    ("len(proc.name) = 3", on(comm="cat"), True),
     # ports: digits, a service name, nothing (0)
     ("fd.sport = 80", on("connect"), True),
     (f"fd.sport = http and fd.sport = {HTTP}", on("connect"), True),
