@@ -53,7 +53,24 @@ class ConfigError(LocatedError):
 
 
 class RuleLoadError(LocatedError):
-    """A rules file cannot be loaded (YAML, schema, unknown macro/list/field)."""
+    """A rules file cannot be loaded (YAML, schema, unknown macro/list/field).
+
+    An error in a condition also carries where in the condition's text it
+    is (``offset``; ``origin``: the macro or exception the text came from,
+    None for the rule's own condition), the load result's code (``code``;
+    None: the compiler's default) and whether it names an unknown field
+    (``unknown``: a rule with skip-if-unknown-filter then only warns).
+    """
+
+    def __init__(self, message: str, location: SourceLocation | None = None,
+                 item: str | None = None, snippet: str | None = None, *,
+                 offset: int = 0, origin: str | None = None,
+                 code: str | None = None, unknown: bool = False) -> None:
+        super().__init__(message, location, item, snippet)
+        self.offset = offset
+        self.origin = origin
+        self.code = code
+        self.unknown = unknown
 
 
 class RuleSyntaxError(RuleLoadError):

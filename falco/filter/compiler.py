@@ -58,12 +58,8 @@ def compile_error(message: str, span: syntax.Span,
             location.path, location.line + span.line - 1,
             location.column + span.column - 1 if span.line == 1
             else span.column)
-    err = RuleLoadError(message, loc)
-    err.offset = span.offset  # type: ignore[attr-defined]
-    err.origin = span.origin  # type: ignore[attr-defined]
-    err.code = code  # type: ignore[attr-defined]
-    err.unknown = unknown  # type: ignore[attr-defined]
-    return err
+    return RuleLoadError(message, loc, offset=span.offset,
+                         origin=span.origin, code=code, unknown=unknown)
 
 
 def fold(node: syntax.Expr) -> syntax.Expr:

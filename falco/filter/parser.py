@@ -272,7 +272,5 @@ def syntax_error(message: str, text: str, offset: int,
             location.path, location.line + line_no - 1,
             location.column + col - 1 if line_no == 1 else col)
     snippet = text[line_start:line_end] + "\n" + " " * (col - 1) + "^"
-    err = RuleSyntaxError(message, loc, snippet=snippet)
-    err.offset = offset  # type: ignore[attr-defined]
-    err.origin = origin  # type: ignore[attr-defined]
-    return err
+    return RuleSyntaxError(message, loc, snippet=snippet, offset=offset,
+                           origin=origin)

@@ -60,11 +60,11 @@ class RulesCompiler:
         self.col.errors.append(LoadMessage(code, message, item_type, name,
                                            where[0], where[1]))
 
-    def _where(self, err: Any, text: Text,
+    def _where(self, err: RuleLoadError, text: Text,
                rule: RuleInfo | None) -> tuple[SourceLocation | None,
                                                str | None]:
-        origin = getattr(err, "origin", None)
-        offset = getattr(err, "offset", 0) or 0
+        origin = err.origin
+        offset = err.offset
         if origin is None:
             return text.locate(offset)
         if origin.startswith(_EXC) and rule is not None:
@@ -152,7 +152,7 @@ class RulesCompiler:
                 self.macro_ast[info.name] = self.parse(info.cond, info.name)
             except RuleLoadError as err:
                 self.failed.add(info.name)
-                self.error(getattr(err, "code", COMPILE), err.message,
+                self.error(err.code or COMPILE, err.message,
                            "macro", info.name, self._where(err, info.cond,
                                                            None))
         for info in self.col.macros.values():
@@ -250,10 +250,10 @@ class RulesCompiler:
             return None
         except RuleLoadError as err:
             where = self._where(err, text, info)
-            if getattr(err, "unknown", False) and info.skip_unknown:
+            if err.unknown and info.skip_unknown:
                 self._warn_unknown(err.message, info, where)
                 return None
-            self.error(getattr(err, "code", COMPILE), err.message, "rule",
+            self.error(err.code or COMPILE, err.message, "rule",
                        name, where)
             return None
         self._field_warnings(info, compiled.fields, fmt.keys)
@@ -342,16 +342,12 @@ def _item_value(text: str, span: syntax.Span) -> syntax.StrValue:
                         span)
 
 
-def _located(message: str, span: syntax.Span) -> RuleLoadError:
-    err = RuleLoadError(message)
-    err.offset = span.offset  # type: ignore[attr-defined]
-    err.origin = span.origin  # type: ignore[attr-defined]
-    err.code = VALIDATE  # type: ignore[attr-defined]
-    return err
+def _located(message: str, span: syntax.Span,
+             code: str = VALIDATE) -> RuleLoadError:
+    return RuleLoadError(message, offset=span.offset, origin=span.origin,
+                         code=code)
 
 
 def _list_misuse(rhs: syntax.StrValue, op: str, count: int) -> RuleLoadError:
-    err = _located(f"list '{rhs.text}' has {count} items and cannot be used "
-                   f"with operator '{op}'", rhs.span)
-    err.code = COMPILE  # type: ignore[attr-defined]
-    return err
+    return _located(f"list '{rhs.text}' has {count} items and cannot be "
+                    f"used with operator '{op}'", rhs.span, COMPILE)
