@@ -138,8 +138,8 @@ class Recorder(BaseHTTPRequestHandler):
         srv.bodies.append((self.headers["Content-Type"],
                            self.headers["User-Agent"], body))
         srv.peers.add(self.client_address)
-        if srv.delay:
-            time.sleep(srv.delay)
+        if srv.hold:                # no answer until the test releases it
+            srv.release.wait(60)
         status = srv.statuses.pop(0) if srv.statuses else 200
         self.send_response(status)
         self.send_header("Content-Length", "0")
@@ -149,10 +149,12 @@ class Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def http_server() -> Iterator[ThreadingHTTPServer]:
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    srv.bodies, srv.statuses, srv.peers, srv.delay = [], [], set(), 0.0
+    srv.bodies, srv.statuses, srv.peers = [], [], set()
+    srv.hold, srv.release = False, threading.Event()
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
+    srv.release.set()
     srv.shutdown()
     srv.server_close()
     thread.join()
@@ -260,7 +262,7 @@ def test_http_gzip_and_keep_alive(http_server) -> None:
 
 
 def test_http_fails_fast_after_consecutive_timeouts(http_server) -> None:
-    http_server.delay = 0.3
+    http_server.hold = True         # every attempt times out, however slow
     sleeps: list[float] = []
     out = HttpOutput(f"http://127.0.0.1:{http_server.server_port}/",
                      timeout=0.05, max_retries=2, sleep=sleeps.append,
@@ -271,6 +273,10 @@ def test_http_fails_fast_after_consecutive_timeouts(http_server) -> None:
     with pytest.raises(HttpError, match="timed out"):
         out.emit(alert(2))
     assert len(sleeps) == 2                     # no retries any more
-    http_server.delay = 0.0
+    # the server answers again: one answer resets the count (a timeout
+    # that a busy machine meets, the 0.05 s above would not be)
+    http_server.hold = False
+    http_server.release.set()
+    out.timeout = 30.0
     out.emit(alert(3))
     assert out.consecutive_timeouts == 0
