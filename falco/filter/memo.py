@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from falco.state.context import EventContext
+
 _MISSING: Any = object()
 
 
@@ -18,27 +20,16 @@ class MemoKey:
 
 
 def memo(extract: Callable[[Any, str | None], Any],
-         arg: str | None, name: str = "") -> Callable[[Any], Any]:
+         arg: str | None, name: str = "") -> Callable[[EventContext], Any]:
     """``extract(ctx, arg)`` computed once per event.
 
-    The state layer's contexts carry a per-event ``cache`` dict: the value
-    is kept there, so nothing outlives the event. Other context objects
-    (plain dicts in tests) fall back to remembering the latest context by
-    identity, holding a reference so its id cannot be reused meanwhile.
+    The state layer's event context carries a per-event ``cache`` dict:
+    the value is kept there, so nothing outlives the event.
     """
     key = MemoKey(name, arg)       # hashes by identity: cheap lookups
-    last: list[Any] = [None, None]
 
-    def get(ctx: Any) -> Any:
-        try:
-            cache = ctx.cache
-        except AttributeError:
-            if ctx is last[0]:
-                return last[1]
-            value = extract(ctx, arg)
-            last[0] = ctx
-            last[1] = value
-            return value
+    def get(ctx: EventContext) -> Any:
+        cache = ctx.cache
         if cache is None:
             cache = ctx.cache = {}
             value = cache[key] = extract(ctx, arg)
