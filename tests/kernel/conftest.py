@@ -86,6 +86,24 @@ def _reset_module() -> None:
         param.write_text(default)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _device_in_vm() -> None:
+    """In the VM the module's device is there before any fixture of any
+    scope uses it (the e2e suite's class fixtures run before
+    _module_ready): a missing device fails the run, never skips it."""
+    if not IN_VM or "kmod" not in WANTED_SOURCES:
+        return
+    if not module_loaded():
+        try:
+            load_module()
+        except (OSError, subprocess.CalledProcessError) as exc:
+            pytest.fail(f"falco_probe cannot be loaded in the VM: {exc}",
+                        pytrace=False)
+    if not Path("/dev/falco0").exists():
+        pytest.fail("falco_probe is loaded but /dev/falco0 is missing",
+                    pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def _module_ready() -> Iterator[None]:
     """Every test starts, and leaves, the module loaded with defaults; in
