@@ -122,13 +122,18 @@ static int pf_check_insn(const struct fprobe_pf_insn *in, __u32 i,
 			return -EINVAL;
 		return 0;
 	}
-	if (in->width)
-		return -EINVAL;
 	if (in->op == FPROBE_PF_OP_PRESENT) {
 		if (in->sub != FPROBE_PF_SUB_NONE || in->imm)
 			return -EINVAL;
+		if (w != in->width || (w && w != 1 && w != 2 && w != 4 &&
+					w != 8))
+			return -EINVAL;
+		if (w && in->arg == FPROBE_PF_ARG_COMM)
+			return -EINVAL;
 		return 0;
 	}
+	if (in->width)
+		return -EINVAL;
 	if (in->op == FPROBE_PF_OP_PATH_CLEAN) {
 		if (in->sub != FPROBE_PF_SUB_NONE || in->imm == 0 ||
 		    in->imm > FPROBE_PF_MAX_PATH)
@@ -402,7 +407,9 @@ static int pf_test(const struct fprobe_pf_insn *in, const __u8 *strtab,
 	if (in->op == FPROBE_PF_OP_PRESENT) {
 		if (in->arg == FPROBE_PF_ARG_COMM)
 			return ev->comm && ev->comm[0];
-		return !pf_param(ev, in->arg, &p, &len) && len > 0;
+		if (pf_param(ev, in->arg, &p, &len) || !len)
+			return PF_FALSE;
+		return !in->width || len == in->width;
 	}
 	if (pf_operand(in, ev, &p, &len))
 		return PF_ERROR;

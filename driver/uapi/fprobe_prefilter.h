@@ -99,7 +99,10 @@ typedef uint64_t __u64;
 
 enum fprobe_pf_op {
 	FPROBE_PF_OP_INVALID = 0,
-	/* true when the parameter exists and is not empty; never an error */
+	/*
+	 * true when the parameter exists and is not empty (with a width: is
+	 * exactly that many bytes long); never an error
+	 */
 	FPROBE_PF_OP_PRESENT = 1,
 	/* integers: v == imm; v < imm and v > imm (signed if W_SIGNED) */
 	FPROBE_PF_OP_EQ = 2,
@@ -155,7 +158,8 @@ struct fprobe_pf_header {
  * @op: enum fprobe_pf_op
  * @arg: parameter index or FPROBE_PF_ARG_*
  * @sub: FPROBE_PF_SUB_*
- * @width: integer tests: width | FPROBE_PF_W_SIGNED; zero otherwise
+ * @width: integer tests: width | FPROBE_PF_W_SIGNED; PRESENT: 0 or a
+ *	width; zero otherwise
  * @jt: next instruction when the test holds (> this index), or a terminal
  * @jf: the same when it does not
  * @reserved: zero

@@ -32,6 +32,8 @@ class AppendOutput:
     rule: str | None = None
     text: Formatter | None = None
     fields: tuple[tuple[str, Formatter | str], ...] = ()
+    # the output formats it renders (for the analysis of what rules read)
+    formats: tuple[str, ...] = ()
 
     def matches(self, rule: CompiledRule) -> bool:
         if self.source is not None and rule.source != self.source:
@@ -67,21 +69,36 @@ def build(entries: Sequence[dict[str, Any]], print_format: str | None,
         key = f"append_output[{i}]"
         match = entry.get("match") or {}
         fields: list[tuple[str, Formatter | str]] = []
+        formats: list[str] = []
         for item in entry.get("extra_fields") or ():
             if isinstance(item, str):
                 fields.append((item, fmt(f"%{item}", key)))
+                formats.append(f"%{item}")
                 continue
             for name, value in item.items():
                 value = os.path.expandvars(str(value))
                 fields.append((str(name), fmt(value, key) if "%" in value
                                else value))
+                if "%" in value:
+                    formats.append(value)
         extra = entry.get("extra_output")
+        if extra:
+            formats.append(str(extra))
         out.append(AppendOutput(
             match.get("source"), match.get("tag"), match.get("rule"),
-            fmt(str(extra), key) if extra else None, tuple(fields)))
+            fmt(str(extra), key) if extra else None, tuple(fields),
+            tuple(formats)))
     if print_format:
-        out.append(AppendOutput(text=fmt(print_format, "-p")))
+        out.append(AppendOutput(text=fmt(print_format, "-p"),
+                                formats=(print_format,)))
     return out
+
+
+def formats_for(entries: Sequence[AppendOutput],
+                rule: CompiledRule) -> list[str]:
+    """The output formats ``entries`` add to the alerts of ``rule``."""
+    return [f for entry in entries if entry.matches(rule)
+            for f in entry.formats]
 
 
 def combine(entries: Sequence[AppendOutput]) -> ExtraFormat | None:

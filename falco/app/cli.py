@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SUBSTRING", help="disable the rules whose name contains "
         "SUBSTRING (plain text, case-sensitive; repeatable); cannot be "
         "combined with -t")
+    add("--prefilter-info", dest="prefilter_info", action="store_true",
+        help="print, for the loaded rules, the event set, the state each "
+        "rule reads and the kernel prefilter of every event type, and "
+        "exit")
     add("--dry-run", dest="dry_run", action="store_true",
         help="load configuration and rules, then exit without reading "
         "events")

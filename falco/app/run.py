@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Callable
 from falco import __version__
 from falco.app import append_output
+from falco.app.append_output import AppendOutput
+from falco.app import interest
 from falco.app.backend import (OpenedSource, event_names, open_source,
-                               start_container_engines,
-                               state_events, versions)
+                               start_container_engines, versions)
 from falco.app.drops import DropMonitor
 from falco.app.lifecycle import (FileWatcher, PidFile, Services, Signals,
                                 Watchdog, daemonize, sd_notify,
@@ -43,6 +44,7 @@ from falco.events.event import Event
 from falco.fields import default_registry
 from falco.fields.registry import FieldRegistry
 from falco.outputs import OutputManager
+from falco.prefilter.analysis import Analysis
 from falco.rules import RuleSet, load_rules
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ class Options:
     dry_run: bool = False
     verbose: bool = False
     modern_bpf: bool = False
+    prefilter_info: bool = False
 
 
 @dataclass(slots=True)
@@ -89,6 +92,11 @@ class App:
     router: OutputRouter | None = None
     opened: OpenedSource | None = None
     explicit: frozenset[str] = frozenset()
+    # what the rules need (event set, state, prefilter) and the
+    # append_output/-p entries it accounts for
+    analysis: Analysis | None = None
+    appends: list[AppendOutput] = field(default_factory=list)
+    _analysed: RuleSet | None = None     # the rule set of ``analysis``
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _watcher: FileWatcher | None = None
 
@@ -156,6 +164,9 @@ class App:
         if self.opts.list_rules or self.opts.describe:
             return describe_rule(ruleset, self.opts.describe)
         extra = self.extra_output(config)
+        if self.opts.prefilter_info:
+            interest.report(self.analyze(ruleset, config), print)
+            return 0
         if self.opts.dry_run:
             log.info("Dry run: configuration and rules are valid")
             return 0
@@ -168,7 +179,15 @@ class App:
             fmt = CONTAINER_FORMAT
         entries = append_output.build(config.append_output, fmt,
                                       self.registry)
+        self.appends = entries
         return append_output.combine(entries)
+
+    def analyze(self, ruleset: RuleSet, config: Config) -> Analysis:
+        """What the enabled rules need (falco.prefilter)."""
+        return interest.analyze_rules(
+            ruleset, self.registry,
+            interest.settings_from(config, self.opts.all_events),
+            self.appends)
 
     # -- the run -------------------------------------------------------
     def run(self, ruleset: RuleSet, extra: ExtraFormat | None) -> int:
@@ -298,24 +317,48 @@ class App:
             log.warning("%s", line)
 
     def set_interesting(self, ruleset: RuleSet) -> None:
-        """Live sources only deliver what rules and state need."""
+        """The source delivers what the rules and the state they read
+        need; the inspector looks up on demand what is left out."""
         opened = self.opened
-        if opened is None or opened.replay:
+        if opened is None:
             return
-        opened.source.set_interesting(self.interesting(ruleset))
+        analysis = self.analysis
+        if analysis is None or self._analysed is not ruleset:
+            analysis = self.analysis = self.analyze(ruleset, self.config)
+            self._analysed = ruleset
+        if analysis.reason:
+            log.info("prefilter and state on demand off: %s",
+                     analysis.reason)
+        interest.apply(opened, analysis)
 
     def interesting(self, ruleset: RuleSet) -> set[str] | None:
-        """The event names rules and state need (None: every event); a live
-        source opens with them, so the hooks for the others never run."""
-        base = self.config.base_syscalls
-        wanted = None if self.opts.all_events or base.all else \
-            ruleset.evttypes()
-        names = None
-        if wanted is not None:
-            names = set(wanted) | state_events()
-            names |= {n for n in base.custom_set if not n.startswith("!")}
-            names -= {n[1:] for n in base.custom_set if n.startswith("!")}
-        return names
+        """The event names the rules and the state they read need (None:
+        every event); a live source opens with them, so the hooks for the
+        others never run."""
+        self.analysis = self.analyze(ruleset, self.config)
+        self._analysed = ruleset
+        names = self.analysis.event_names
+        return None if names is None else set(names)
+
+    def reinstall(self, ruleset: RuleSet, engine: Engine) -> None:
+        """Reload: the union of the old and new prefilters until the engine
+        runs the new rules, then the new one alone."""
+        opened, old = self.opened, self.analysis
+        new = self.analyze(ruleset, self.config)
+        if opened is None or old is None:
+            engine.swap_rules(ruleset)
+            return
+        opened.source.set_interesting(interest.union_names(old, new))
+        interest.apply(opened, new, interest.union_program(old, new))
+        opened.source.set_interesting(interest.union_names(old, new))
+        since = 0 if opened.replay else interest.switch_time()
+
+        def applied() -> None:
+            self.analysis = new
+            self._analysed = ruleset
+            if not opened.replay:
+                interest.apply(opened, new)
+        engine.swap_rules(ruleset, since, applied)
 
     def watched(self, config: Config) -> list[str]:
         files = [config.source_path] if config.source_path else []
@@ -354,7 +397,6 @@ class App:
                 return False
             engine.rule_matching = config.rule_matching
             engine.extra_output = extra
-            engine.swap_rules(ruleset)
             if manager is not None:
                 router.swap(manager).stop()
             self.config = config
@@ -362,7 +404,7 @@ class App:
                           level=config.log_level,
                           iso=config.time_format_iso_8601,
                           syslog_path=config.syslog_output.path)
-            self.set_interesting(ruleset)
+            self.reinstall(ruleset, engine)
             if self._watcher is not None:
                 self._watcher.paths = self.watched(config)
             log.info("Configuration and rules reloaded")

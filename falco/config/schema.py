@@ -138,10 +138,13 @@ class Capture:
 @dataclass(slots=True)
 class BaseSyscalls:
     all: bool = False
-    repair: bool = _unimplemented(
-        False, "the event set is not completed from the rules' state needs "
-        "yet; list the events in base_syscalls.custom_set")
+    repair: bool = False
     custom_set: list[str] = _list()
+
+
+@dataclass(slots=True)
+class Prefilter:
+    enabled: bool = True
 
 
 @dataclass(slots=True)
@@ -152,9 +155,7 @@ class EngineReplay:
 @dataclass(slots=True)
 class EngineKmod:
     buf_size_preset: int = _opt(4, min=1, max=10)
-    drop_failed_exit: bool = _unimplemented(
-        False, "the module does not drop failed system call exit events "
-        "yet")
+    drop_failed_exit: bool = False
 
 
 @dataclass(slots=True)
@@ -242,6 +243,7 @@ class Config:
     webserver: Webserver = field(default_factory=Webserver)
     capture: Capture = field(default_factory=Capture)
     base_syscalls: BaseSyscalls = field(default_factory=BaseSyscalls)
+    prefilter: Prefilter = field(default_factory=Prefilter)
     engine: EngineSection = field(default_factory=EngineSection)
     container_engines: ContainerEngines = field(
         default_factory=ContainerEngines)

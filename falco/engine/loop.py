@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
@@ -45,6 +46,10 @@ class EventSource(Protocol):
         ...
 
     def set_interesting(self, names: Iterable[str] | None) -> None: ...
+
+    def set_prefilter(self, program: bytes | None) -> None:
+        """Drop what the prefilter program filters (None: nothing)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -91,6 +96,10 @@ class Engine:
     holds: AlertHolds | None = None
     exit_code: int = 0
     _pending: RuleSet | None = None
+    # a pending ruleset applies from the first event of this time on, and
+    # then calls _applied (reload: the prefilter program is replaced)
+    _pending_from: int = 0
+    _applied: Callable[[], None] | None = None
     _in_source: bool = False
     # evt.name -> the enabled rules for it (predicates specialised for it)
     _index: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
@@ -107,14 +116,22 @@ class Engine:
         for rule in ruleset.enabled_rules:
             self.stats.loaded_severities.add(int(rule.priority))
 
-    def swap_rules(self, ruleset: RuleSet) -> None:
-        """Install ``ruleset`` before the next event (thread-safe)."""
+    def swap_rules(self, ruleset: RuleSet, from_ts: int = 0,
+                   applied: Callable[[], None] | None = None) -> None:
+        """Install ``ruleset`` before the next event (thread-safe): the
+        first event whose timestamp is at least ``from_ts``; then call
+        ``applied`` (in the engine's thread)."""
         with self._swap_lock:
             self._pending = ruleset
+            self._pending_from = from_ts
+            self._applied = applied
 
-    def _apply_pending(self) -> None:
+    def _apply_pending(self, ts: int | None = None) -> None:
         with self._swap_lock:
+            if ts is not None and ts < self._pending_from:
+                return
             pending, self._pending = self._pending, None
+            applied, self._applied = self._applied, None
         if pending is None:
             return
         self.ruleset = pending
@@ -123,6 +140,8 @@ class Engine:
         self.stats.reloads += 1
         log.info("rules reloaded: %d rules enabled",
                  len(pending.enabled_rules))
+        if applied is not None:
+            applied()
 
     # -- life cycle ----------------------------------------------------
     def stop(self, exit_code: int | None = None) -> None:
@@ -148,23 +167,26 @@ class Engine:
         try:
             # ``_in_source`` is set while the loop waits in the source.
             self._in_source = not self._stopped
+            asked = time.time_ns()
             if self._in_source:
                 for batch in batches:
                     self._in_source = False
+                    if not batch and self._pending is not None:
+                        # the source was drained after ``asked``
+                        self._apply_pending(asked)
                     for evt in batch:
                         if self._pending is not None:
-                            self._apply_pending()
+                            self._apply_pending(evt.ts)
                         if not self._stopped:
                             process(evt)
                         if self._stopped:
                             break
                     if self._stopped:
                         break
-                    if self._pending is not None:
-                        self._apply_pending()
                     if self.holds is not None and self.holds.by_cid:
                         self.release_held()
                     self._in_source = True
+                    asked = time.time_ns()
         except StopRequested:
             pass
         finally:

@@ -26,7 +26,7 @@ def _resolved(ctx: EventContext, name: str, value: object) -> str | None:
     if value is None or isinstance(value, bool) or not isinstance(value, int):
         return None
     if name in _FD_NAMES and value >= 0 and ctx.thread is not None:
-        fdi = ctx.thread.fds.get(value)
+        fdi = ctx.inspector.fd_of(ctx.thread, value)
         if fdi is not None:
             return f"<{fdi.typechar}>{fdi.name}"
     elif name in _UID_NAMES and ctx.thread is not None:

@@ -169,7 +169,7 @@ def _nonzero(attr: str) -> Callable[[Any, str | None], Any]:
 def _std(fd: int, what: str) -> Callable[[Any, str | None], Any]:
     def extract(ctx: EventContext, _arg: str | None) -> Any:
         t = ctx.thread
-        fdi = None if t is None else t.fds.get(fd)
+        fdi = None if t is None else ctx.inspector.fd_of(t, fd)
         if fdi is None:
             return None
         return fdi.type.value if what == "type" else fdi.name

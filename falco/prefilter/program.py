@@ -160,8 +160,11 @@ def evaluate(blob: bytes, event: bytes, hdrlen: int = 26,
                            view) < 0:
         return PASS
     keep = None
-    if comm is not None:
-        keep = ffi.new("char[]", comm.encode("utf-8", "surrogateescape"))
+    raw = None if comm is None else comm.encode("utf-8", "surrogateescape")
+    # a task name is at most 15 bytes: a longer one is unknown, as the
+    # capture scanner has it
+    if raw is not None and 0 < len(raw) < 16 and b"\0" not in raw:
+        keep = ffi.new("char[]", raw)
         view.comm = keep
     return int(lib.fprobe_pf_eval(ffi.from_buffer(blob), view))
 

@@ -82,6 +82,10 @@ class Translator:
         mt: list[Expr] = []
         mf: list[Expr] = []
         for cond, src in alts:
+            if src.kind != "const":
+                # an empty or missing parameter is None for Python (or
+                # the enter event's value): never a known value
+                cond = all_of(cond, _present(src))
             covered.append(cond)
             t = test(src)
             if t is None:
@@ -92,6 +96,12 @@ class Translator:
                 mf.append(all_of(cond, negate(t)))
         unknown = negate(any_of(*covered))
         return simplify(any_of(unknown, *mt)), simplify(any_of(unknown, *mf))
+
+
+def _present(src: Src) -> Check:
+    width = src.width & 0x0F if src.sub == 0 and src.kind in (
+        "int", "dec", "enum", "flags", "resname") else 0
+    return Check(OP_PRESENT, src.arg, 0, width, label=src.label)
 
 
 def _exists(src: Src) -> Expr | None:

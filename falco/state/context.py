@@ -62,7 +62,7 @@ class EventContext:
             if t is not None:
                 fd = self.fdnum
                 if fd is not None:
-                    fdi = t.fds.get(fd)
+                    fdi = self.inspector.fd_of(t, fd)
             self._fd = fdi
         result: FdInfo | None = self._fd
         return result

@@ -79,6 +79,12 @@ class Inspector:
     local_addrs: set[str] = field(default_factory=set)
     # Timestamp of the last switch event of each CPU (captures).
     last_switch: dict[int, int] = field(default_factory=dict)
+    # State on demand: when set, fd tables are not kept from events; an
+    # fd an event uses comes from this source (falco.state.ondemand) and
+    # entries made by the event itself live until the next event.
+    fd_source: Any = None
+    _overlay: dict[tuple[int, int], FdInfo] = field(default_factory=dict)
+    _current: Any = None
 
     def __post_init__(self) -> None:
         self.users = UserDb(self.host_root)
@@ -174,7 +180,23 @@ class Inspector:
             parent.children.add(t.tid)
         return t
 
+    def fd_of(self, t: ThreadInfo, fd: Any) -> FdInfo | None:
+        """The entry of fd ``fd`` in ``t``'s table (None: none)."""
+        if self.fd_source is None:
+            return t.fds.get(fd)
+        if not isinstance(fd, int) or fd < 0:
+            return None
+        key = (id(t.fds), fd)
+        fdi = self._overlay.get(key)
+        if fdi is None and key not in self._overlay:
+            fdi = self.fd_source.lookup(t, fd, self._current)
+            self._overlay[key] = fdi      # type: ignore[assignment]
+        return fdi
+
     def add_fd(self, t: ThreadInfo, fdi: FdInfo) -> FdInfo:
+        if self.fd_source is not None:
+            self._overlay[(id(t.fds), fdi.fd)] = fdi
+            return fdi
         fds = t.fds
         if fdi.fd not in fds and len(fds) >= self.max_fds:
             self.stats.fds_dropped += 1
@@ -356,6 +378,10 @@ class Inspector:
     def process(self, evt: Event) -> EventContext:
         if self._pending:
             self._flush_pending()
+        if self.fd_source is not None:
+            self._current = evt
+            if self._overlay:
+                self._overlay.clear()
         ts = evt.ts
         if not self.first_ts:
             self.first_ts = ts
@@ -414,5 +440,7 @@ class Inspector:
         return known
 
     def close(self) -> None:
-        """Stop background work (container metadata)."""
+        """Stop background work (container metadata, fd source)."""
         self.containers.close()
+        if self.fd_source is not None:
+            self.fd_source.close()

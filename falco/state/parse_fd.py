@@ -27,7 +27,7 @@ def resolve_dirfd(insp: Inspector, t: ThreadInfo, name: str,
         return ""
     if not isinstance(dirfd, int) or dirfd == AT_FDCWD:
         return insp.main_thread(t).cwd
-    fdi = t.fds.get(dirfd)
+    fdi = insp.fd_of(t, dirfd)
     if fdi is None:
         return "<UNKNOWN>"
     return dir_with_slash(fdi.name) if fdi.name else ""
@@ -94,7 +94,7 @@ def _copy_fd(insp: Inspector, ctx: EventContext, oldfd: object,
     newfd = ctx.evt.res
     if t is None or newfd is None or newfd < 0 or not isinstance(oldfd, int):
         return
-    src = t.fds.get(oldfd)
+    src = insp.fd_of(t, oldfd)
     if src is None:
         return
     if newfd == oldfd:
@@ -172,11 +172,12 @@ def parse_pidfd_getfd_exit(insp: Inspector, ctx: EventContext) -> None:
     fd = ctx.evt.res
     if t is None or fd is None or fd < 0:
         return
-    pidfd = t.fds.get(ctx.int_arg("pid_fd", -1))
+    pidfd = insp.fd_of(t, ctx.int_arg("pid_fd", -1))
     if pidfd is None or pidfd.type is not FdType.PIDFD:
         return
     target = insp.threads.get(pidfd.ino)
-    src = target.fds.get(ctx.int_arg("target_fd", -1)) if target else None
+    src = insp.fd_of(target, ctx.int_arg("target_fd", -1)) if target \
+        else None
     if src is not None:
         copy = src.clone(fd)
         copy.cloexec = True

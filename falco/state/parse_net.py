@@ -98,7 +98,7 @@ def apply_tuple(fdi: FdInfo, tup: object, server: bool) -> bool:
 
 
 def _socket_fd(insp: Inspector, t: ThreadInfo, fd: int) -> FdInfo:
-    fdi = t.fds.get(fd)
+    fdi = insp.fd_of(t, fd)
     if fdi is None:
         fdi = insp.add_fd(t, FdInfo(fd, FdType.UNKNOWN))
     return fdi

@@ -5,7 +5,9 @@ A relative name is joined to a base directory (the cwd or a dirfd's path,
 always ending in ``/``); ``.`` segments and repeated ``/`` are dropped,
 ``..`` climbs one level but never above ``/``, and a trailing ``/`` is
 removed. Paths longer than the driver's 1024-byte limit become
-``/DIR_TOO_LONG/FILENAME_TOO_LONG`` as in libsinsp.
+``/DIR_TOO_LONG/FILENAME_TOO_LONG`` as in libsinsp; an absolute name is
+measured alone (libsinsp adds the unused base's length, so a deep cwd
+would hide every absolute path a process opens).
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ def _normalize_into(parts: list[str], path: str) -> None:
 
 def concatenate_paths(base: str, path: str) -> str:
     """Resolve ``path`` against the directory ``base``."""
-    if len(base) + len(path) + 1 > MAX_PATH:
+    if len(path) + 1 + (0 if path.startswith("/") else len(base)) > \
+            MAX_PATH:
         return TOO_LONG
     if path.startswith("/"):
         if _is_clean(path):

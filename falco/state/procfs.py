@@ -325,6 +325,22 @@ class ProcReader:
             fds[fd] = fdi
         return fds
 
+    def read_fd(self, pid: int, fd: int) -> FdInfo | None:
+        """One fd of process ``pid`` as /proc shows it now (None: closed
+        or the process is gone)."""
+        link = f"{self.proc}/{pid}/fd/{fd}"
+        target = _readlink(link)
+        if target is None:
+            return None
+        fdi = self._fd_from_link(pid, fd, target, link)
+        flags_text = _read(f"{self.proc}/{pid}/fdinfo/{fd}") or ""
+        for line in flags_text.splitlines():
+            if line.startswith("flags:"):
+                fdi.flags = linux_to_ppm_open_flags(int(line.split()[1], 8))
+                fdi.cloexec = bool(fdi.flags & O_CLOEXEC)
+                break
+        return fdi
+
     def _fd_from_link(self, pid: int, fd: int, target: str, path: str) -> FdInfo:
         if target.startswith("/"):
             if target.startswith("/memfd:"):

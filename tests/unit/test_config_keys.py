@@ -134,13 +134,14 @@ OTHER: dict[str, tuple[str, str]] = {
     "capture.default_duration": ("1000", "services"),
     "engine.kind": ("replay", "run"),
     "engine.kmod.buf_size_preset": ("2", "live"),
-    "engine.kmod.drop_failed_exit": ("true", "refused"),
+    "engine.kmod.drop_failed_exit": ("true", "live"),
     "engine.modern_ebpf.cpus_for_each_buffer": ("0", "modern_ebpf"),
     "engine.modern_ebpf.buf_size_preset": ("2", "modern_ebpf"),
     "engine.replay.capture_file": ("{capture}", "run"),
     "base_syscalls.all": ("true", "live"),
     "base_syscalls.custom_set": ("[ptrace]", "live"),
-    "base_syscalls.repair": ("true", "refused"),
+    "base_syscalls.repair": ("true", "live"),
+    "prefilter.enabled": ("false", "live"),
     "container_engines.docker.enabled": ("false", "containers"),
     "container_engines.docker.sockets": ("[{tmp}/d.sock]", "containers"),
     "container_engines.podman.enabled": ("false", "containers"),
@@ -183,6 +184,8 @@ EXTRA_BASE = {      # keys that need more than their probe's base
     "engine.kind": ["engine.replay.capture_file={capture}", "engine.kind=kmod"],
     "engine.replay.capture_file": ["engine.kind=replay"],
     "webserver.ssl_certificate": ["webserver.ssl_enabled=true"],
+    # repair completes a custom_set with what the state needs
+    "base_syscalls.repair": ["base_syscalls.custom_set=[ptrace]"],
 }
 
 
@@ -389,7 +392,8 @@ def probe_services(w: World, overrides: list[str], key: str) -> object:
 
 def probe_live(w: World, overrides: list[str], key: str) -> object:
     """The live source: the ring size asked of the module (through a
-    parameter file) and the events the reader is told to keep."""
+    parameter file), the events the reader is told to keep and the
+    prefilter program given to the module."""
     config = w.config(overrides)
     param = w.tmp / "buffer_bytes"
     param.write_text("0\n")
@@ -405,10 +409,11 @@ def probe_live(w: World, overrides: list[str], key: str) -> object:
             CaptureReader(w.capture)), False, live.stats)
         app.set_interesting(load_rules([str(w.rules)], app.registry))
         wanted = live.reader.wanted_names
+        program = live.reader.prefilter
     finally:
         live.close()
         ring.close()
-    return param.read_text(), wanted
+    return param.read_text(), wanted, program
 
 
 def probe_containers(w: World, overrides: list[str], key: str) -> object:
