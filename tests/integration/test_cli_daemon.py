@@ -155,8 +155,11 @@ def test_webserver_tls(tmp_path: Path) -> None:
 
 
 def test_interesting_events_for_live_sources(tmp_path: Path) -> None:
-    """The live reader is told the rules' events, the state tables' and
-    base_syscalls.custom_set ("!name" removes); never for a replay."""
+    """The reader is told the rules' events and the ones the state they
+    read needs; base_syscalls.custom_set replaces the state's events
+    (with repair: true it is completed by them; "!name" removes); with
+    the prefilter off, every event the state may use is read as before,
+    and a replay then reads every event."""
     from falco.app.backend import OpenedSource, state_events
     from falco.app.run import App, Options
     from falco.events.live import LiveSource
@@ -166,17 +169,31 @@ def test_interesting_events_for_live_sources(tmp_path: Path) -> None:
     from support.fake_ring import FakeRing
 
     rules = load_rules([("r.yaml", "- rule: r\n  desc: d\n  condition: "
-                         "evt.type in (open, openat)\n  output: o\n"
-                         "  priority: WARNING\n")], default_registry())
+                         "evt.type in (open, openat)\n  output: o "
+                         "%proc.name\n  priority: WARNING\n")],
+                       default_registry())
     ring = FakeRing(0, size=4096, path=str(tmp_path / "ring0"))
     live = LiveSource(rings=[ring])
     try:
         app = App(Options())
-        app.config.base_syscalls.custom_set = ["ptrace", "!openat"]
         app.opened = OpenedSource(live, Inspector(), False, live.stats)
         app.set_interesting(rules)
+        threads = app.analysis.state_names
+        assert "clone" in threads and "close" not in threads
+        assert live.reader.wanted_names == {"open", "openat"} | threads
+        assert live.reader.prefilter is not None
+        app.config.base_syscalls.custom_set = ["ptrace", "!openat"]
+        app.set_interesting(rules)
+        assert live.reader.wanted_names == {"open", "ptrace", "procexit"}
+        app.config.base_syscalls.repair = True
+        app.set_interesting(rules)
+        assert live.reader.wanted_names == ({"open", "ptrace"} | threads)
+        app.config.base_syscalls.custom_set = []
+        app.config.prefilter.enabled = False
+        app.set_interesting(rules)
         assert live.reader.wanted_names == \
-            ({"open", "ptrace"} | state_events()) - {"openat"}
+            {"open", "openat"} | state_events()
+        assert live.reader.prefilter is None
         app.config.base_syscalls.all = True
         app.set_interesting(rules)
         assert live.reader.wanted_names is None
