@@ -40,17 +40,34 @@ def read_stats(stats: Callable[[], SourceStats] | None,
             "n_drops": int(total.dropped),
             "n_drops_buffer": int(total.n_drops_buffer),
             "n_drops_pf": int(total.n_drops_pf),
-            "n_preemptions": int(total.n_preemptions)}
+            "n_preemptions": int(total.n_preemptions),
+            "n_filtered": int(total.n_filtered)}
 
 
 def read_per_cpu(snap: SourceStats | None) -> dict[int, dict[str, int]]:
     """Per-CPU counters of a reading of the live source (module rings or
-    BPF programs): events seen, delivered to falco, skipped in C, dropped."""
+    BPF programs): events seen, filtered in the kernel (prefilter),
+    dropped, and of those written, delivered to falco or skipped in C.
+    Once the rings are read: seen = delivered + skipped + filtered +
+    dropped."""
     if snap is None:
         return {}
     return {int(s.cpu): {"n_evts": int(s.n_evts), "delivered": int(s.delivered),
-                         "skipped": int(s.skipped), "n_drops": int(s.dropped)}
+                         "skipped": int(s.skipped),
+                         "n_filtered": int(s.n_filtered),
+                         "n_drops": int(s.dropped)}
             for s in snap.per_cpu}
+
+
+def cpu_report(snap: SourceStats) -> str:
+    """The per-CPU lines of the exit statistics."""
+    lines = ["Kernel events by CPU (seen = delivered + skipped in C + "
+             "filtered in the kernel + dropped):"]
+    for cpu, c in sorted(read_per_cpu(snap).items()):
+        lines.append(f"   - cpu {cpu}: seen {c['n_evts']}, delivered "
+                     f"{c['delivered']}, skipped {c['skipped']}, filtered "
+                     f"{c['n_filtered']}, dropped {c['n_drops']}")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(slots=True)
@@ -109,7 +126,10 @@ class DropMonitor:
         if n_drops <= 0:
             return
         self.detected += 1
-        ratio = n_drops / n_evts if n_evts else 1.0
+        # events the prefilter kept in the kernel were never meant to
+        # reach falco: the share is of the events that should have
+        wanted = n_evts - delta.get("n_filtered", 0)
+        ratio = n_drops / wanted if wanted > 0 else 1.0
         if ratio <= self.threshold and not self.simulate:
             return
         if not self._bucket.claim():

@@ -66,6 +66,9 @@ class Metrics:
              "counter", [({}, float(src.get("n_evts", 0)))]),
             ("falco_kernel_drops_total", "Events the driver dropped",
              "counter", [({}, float(src.get("n_drops", 0)))]),
+            ("falco_kernel_filtered_total",
+             "Events the kernel prefilter kept from falco", "counter",
+             [({}, float(src.get("n_filtered", 0)))]),
             *[(f"falco_kernel_cpu_{key}_total", f"{what}, per CPU", "counter",
                [({"cpu": str(cpu)}, float(c[counter]))
                 for cpu, c in sorted(per_cpu.items())])
@@ -74,6 +77,8 @@ class Metrics:
                   ("delivered", "delivered", "Events read from the driver"),
                   ("skipped", "skipped",
                    "Events read and skipped in C (no rule needs them)"),
+                  ("filtered", "n_filtered",
+                   "Events filtered in the kernel by the prefilter"),
                   ("drops", "n_drops", "Events the driver dropped"))],
             ("falco_syscall_event_drops_detected_total",
              "Seconds in which drops were detected", "counter",

@@ -24,7 +24,7 @@ from falco.app.append_output import AppendOutput
 from falco.app import interest
 from falco.app.backend import (OpenedSource, event_names, open_source,
                                start_container_engines, versions)
-from falco.app.drops import DropMonitor
+from falco.app.drops import DropMonitor, cpu_report
 from falco.app.lifecycle import (FileWatcher, PidFile, Services, Signals,
                                 Watchdog, daemonize, sd_notify,
                                 watchdog_interval)
@@ -307,6 +307,8 @@ class App:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if services.drops is not None:
             sys.stderr.write(services.drops.summary())
+        if self.opened is not None and self.opened.stats is not None:
+            sys.stderr.write(cpu_report(self.opened.stats()))
         if self.opts.verbose:
             events = engine.stats.events
             sys.stderr.write(f"Elapsed time: {elapsed:.3f}, Captured Events: "

@@ -244,6 +244,39 @@ def test_read_stats_from_ring_counters() -> None:
     assert read_stats(None) == {}
 
 
+def test_per_cpu_counters_add_up() -> None:
+    """seen = delivered + skipped + filtered + dropped, per CPU, in the
+    stats, the exit report and the drop monitor's share (filtered events
+    are not part of it)."""
+    from falco.app.drops import cpu_report, read_per_cpu
+    stats = SourceStats([RingStats(0, n_evts=100, n_drops_buffer=3,
+                                   n_filtered=90, delivered=5, skipped=2),
+                         RingStats(1, n_evts=50, n_filtered=10,
+                                   delivered=40)])
+    got = read_stats(lambda: stats)
+    assert got["n_filtered"] == 100
+    cpus = read_per_cpu(stats)
+    assert cpus[0] == {"n_evts": 100, "delivered": 5, "skipped": 2,
+                       "n_filtered": 90, "n_drops": 3}
+    for c in cpus.values():
+        assert c["n_evts"] == (c["delivered"] + c["skipped"]
+                               + c["n_filtered"] + c["n_drops"])
+    assert ("cpu 0: seen 100, delivered 5, skipped 2, filtered 90, "
+            "dropped 3") in cpu_report(stats)
+    now = [SourceStats([RingStats(0)])]
+    alerts: list = []
+    monitor = DropMonitor(("alert",), 0.05, 1000.0, 10, False,
+                          lambda: now[0], lambda a: alerts.append(a),
+                          lambda code: None)
+    monitor.check(0)
+    now[0] = stats
+    monitor.check(1_000_000_000)
+    # 3 dropped of the 50 that should have come (6%, over 5%); of the
+    # 150 seen it would be 2%
+    assert len(alerts) == 1
+    assert alerts[0].output_fields["n_filtered"] == 100
+
+
 def test_swap_to_an_empty_ruleset() -> None:
     engine, got = make()
     engine.swap_rules(ruleset("[]"))
