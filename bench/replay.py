@@ -4,11 +4,16 @@
 
 Replays a capture of >= 1M events (synthesized with our writer unless
 --capture is given) through:
-  1. the source alone (every event becomes an Event),
-  2. the source with a filter matching nothing (skipped in C),
-  3. the source + reading one param of every event (decode cost),
-and runs ``sysdig -r FILE <same filter>`` on the same file, printing events/s
-and the ratio.  Numbers are printed, never asserted.
+  1. the source alone (every event becomes an Event), with a code filter
+     matching nothing (skipped in C), and decoding one param per event;
+  2. the full ``falco -e FILE`` with (i) a selective rule, (ii) our
+     default rules, (iii) Falco's stable rules, each with the prefilter
+     and state on demand off ("before") and on ("after", the default),
+     against ``sysdig -r FILE`` with the union of the same rules'
+     conditions (macros and lists expanded; rules whose fields sysdig
+     0.29 does not know are left out and counted).
+Numbers are printed, never asserted. The ratio is sysdig's time over
+falco's (>= 1.0: falco is as fast or faster).
 
 Usage: python3 bench/replay.py [--events N] [--capture FILE] [--keep]
 """
@@ -23,15 +28,30 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
+from falco.app.backend import event_names  # noqa: E402
 from falco.events import SockTuple, make_event  # noqa: E402
 from falco.events.capture_state import (FdEntry, ProcEntry,  # noqa: E402
                                         ScapFdType, UserEntry)
 from falco.events.scap import CaptureReader  # noqa: E402
 from falco.events.scap_writer import ScapWriter, synth_enter  # noqa: E402
+from falco.fields import default_registry  # noqa: E402
+from falco.filter.syntax import to_text  # noqa: E402
+from falco.rules import load_rules  # noqa: E402
 
 NOTHING = "ptrace"  # an event type the synthetic workload never produces
+UPSTREAM = ROOT.parent / "shared" / "upstream-rules"
+DEFAULT_RULES = [ROOT / "rules" / "falco_rules.yaml",
+                 ROOT / "rules" / "application_rules.yaml",
+                 ROOT / "rules" / "falco_rules.local.yaml"]
+SELECTIVE = """- rule: bench_selective
+  desc: a selective rule (matches one event in 100,000)
+  condition: evt.type = openat and evt.dir = < and fd.name = /etc/shadow
+  output: "shadow opened (command=%proc.cmdline file=%fd.name)"
+  priority: WARNING
+"""
 
 
 def templates() -> list[tuple[int, bytes]]:
@@ -65,8 +85,20 @@ def templates() -> list[tuple[int, bytes]]:
     return out
 
 
+def rare() -> list[bytes]:
+    """Events a rule is after (one in 100,000): /etc/shadow read by the
+    app, and written below /etc."""
+    base = {"fd": 7, "dirfd": -100, "mode": 0, "dev": 0x803, "ino": 2}
+    return [make_event("openat", "<", {**base, "name": "/etc/shadow",
+                                       "flags": "O_RDONLY"}, tid=1000).raw,
+            make_event("openat", "<", {**base, "name": "/etc/app.conf",
+                                       "flags": "O_WRONLY|O_CREAT"},
+                       tid=1001).raw]
+
+
 def synthesize(path: Path, n: int) -> None:
     tpl = templates()
+    special = rare()
     procs = [ProcEntry(tid=t, pid=1000, ptid=1, comm="app",
                        exe="/usr/bin/app", exepath="/usr/bin/app",
                        cwd="/srv/", fdlimit=1024)
@@ -78,7 +110,9 @@ def synthesize(path: Path, n: int) -> None:
                     users=[UserEntry(0, 0, "root", "/root", "/bin/sh")],
                     compress=False, enter_events=False) as w:
         for i in range(n):
-            _, raw = tpl[i % len(tpl)]
+            raw = tpl[i % len(tpl)][1]
+            if i % 100_000 == 50_000:
+                raw = special[(i // 100_000) % len(special)]
             ts += 1000
             w.write_raw(i & 1, struct.pack("<Q", ts) + raw[8:])
 
@@ -108,26 +142,66 @@ def run_sysdig(path: Path, filt: str) -> tuple[float, str]:
     return time.perf_counter() - t0, proc.stderr.strip()[:200]
 
 
-NEVER_RULES = """- rule: bench_never
-  desc: a rule that matches nothing
-  condition: evt.type={etype} and proc.name=no-such-process-xyz
-  output: "never %proc.name"
-  priority: INFO
-"""
-
-
-def run_falco(path: Path, etype: str, tmpdir: Path) -> float | None:
-    """Seconds for ``falco -e FILE`` with one rule matching nothing."""
-    rules = tmpdir / f"never-{etype}.yaml"
-    rules.write_text(NEVER_RULES.format(etype=etype))
+def run_falco(path: Path, rules: list[Path], *overrides: str
+              ) -> tuple[float, int] | None:
+    """(seconds, alerts) of ``falco -e FILE`` with ``rules``."""
+    args = [sys.executable, "-m", "falco", "-e", str(path),
+            "-o", "log_level=error", "-o", "json_output=true"]
+    for r in rules:
+        args += ["-r", str(r)]
+    for o in overrides:
+        args += ["-o", o]
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "falco", "-r", str(rules),
-                           "-e", str(path)], capture_output=True, text=True,
-                          cwd=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run(args, capture_output=True, text=True,
+                          cwd=str(ROOT))
+    secs = time.perf_counter() - t0
     if proc.returncode != 0:
         print(f"  falco failed ({proc.returncode}): {proc.stderr[-300:]}")
         return None
-    return time.perf_counter() - t0
+    alerts = sum(1 for line in proc.stdout.splitlines()
+                 if line.startswith("{"))
+    return secs, alerts
+
+
+def sysdig_union(rules: list[Path], probe: Path) -> tuple[str, int, int]:
+    """The union of the rules' conditions sysdig 0.29 can parse; (filter,
+    rules in it, rules left out)."""
+    ruleset = load_rules([str(r) for r in rules], default_registry(),
+                         all_evttypes=event_names())
+    kept, left = [], 0
+    for rule in ruleset.enabled_rules:
+        text = to_text(rule.ast)
+        _, err = run_sysdig(probe, text)
+        if "error" in err.lower():
+            left += 1
+        else:
+            kept.append(f"({text})")
+    return " or ".join(kept) or f"evt.type={NOTHING}", len(kept), left
+
+
+def compare(path: Path, seen: int, label: str, rules: list[Path],
+            probe: Path) -> None:
+    print(f"\n({label})")
+    before = run_falco(path, rules, "prefilter.enabled=false")
+    after = run_falco(path, rules)
+    if before is not None:
+        print(f"  falco -e, prefilter off (before): {rate(seen, before[0])}"
+              f"  [{before[1]} alerts]")
+    if after is not None:
+        print(f"  falco -e, prefilter on  (after) : {rate(seen, after[0])}"
+              f"  [{after[1]} alerts]")
+    if not shutil.which("sysdig"):
+        print("  sysdig not installed: no comparison")
+        return
+    filt, kept, left = sysdig_union(rules, probe)
+    ssecs, err = run_sysdig(path, filt)
+    print(f"  sysdig -r, union of {kept} conditions ({left} left out: "
+          f"fields sysdig lacks): {rate(seen, ssecs)}"
+          + (f"  [{err}]" if err else ""))
+    for name, got in (("before", before), ("after", after)):
+        if got is not None:
+            print(f"  ratio sysdig time / falco time ({name}): "
+                  f"{ssecs / got[0]:.2f}")
 
 
 def main() -> int:
@@ -148,38 +222,22 @@ def main() -> int:
             print(f"synthesized {args.events:,} events "
                   f"({path.stat().st_size / 1e6:.0f} MB) in "
                   f"{time.perf_counter() - t0:.1f} s: {path}")
+        probe = tmpdir / "probe.scap"
+        synthesize(probe, 10)
         seen, n, secs = run_source(path, None)
         print(f"source alone (all events -> Event): {rate(n, secs)}")
         seen, n2, secs2 = run_source(path, {NOTHING})
-        ours = seen / secs2
         print(f"source + filter matching nothing  : {rate(seen, secs2)} "
               f"[{n2} delivered]")
         _, n3, secs3 = run_source(path, None, decode=True)
         print(f"source + decode one param/event   : {rate(n3, secs3)}")
-        if shutil.which("sysdig"):
-            filt = f"evt.type={NOTHING}"
-            ssecs, err = run_sysdig(path, filt)
-            theirs = seen / ssecs
-            print(f"sysdig -r FILE {filt!r:20}: {rate(seen, ssecs)}"
-                  + (f"  [{err}]" if err else ""))
-            print(f"ratio ours/sysdig (filter matching nothing): "
-                  f"{ours / theirs:.2f}x")
-            print(f"ratio ours/sysdig (every event to Python)  : "
-                  f"{(n / secs) / theirs:.2f}x")
-        else:
-            print("sysdig not installed: no comparison")
-        for etype in (NOTHING, "read"):
-            fsecs = run_falco(path, etype, tmpdir)
-            if fsecs is not None:
-                print(f"falco -e FILE, rule 'evt.type={etype} and "
-                      f"proc.name=<none>': {rate(seen, fsecs)}")
-                if shutil.which("sysdig"):
-                    ssecs, _ = run_sysdig(
-                        path, f"evt.type={etype} and "
-                        "proc.name=no-such-process-xyz")
-                    print(f"sysdig -r FILE, same filter"
-                          f"{'':19}: {rate(seen, ssecs)}  "
-                          f"ratio {ssecs / fsecs:.2f}x")
+        selective = tmpdir / "selective.yaml"
+        selective.write_text(SELECTIVE)
+        compare(path, seen, "i: a selective rule", [selective], probe)
+        compare(path, seen, "ii: our default rules", DEFAULT_RULES, probe)
+        if (UPSTREAM / "falco_rules.yaml").exists():
+            compare(path, seen, "iii: Falco's stable rules",
+                    [UPSTREAM / "falco_rules.yaml"], probe)
     finally:
         if args.keep:
             print(f"kept {tmpdir}")

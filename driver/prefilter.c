@@ -134,6 +134,13 @@ static int pf_check_insn(const struct fprobe_pf_insn *in, __u32 i,
 	}
 	if (in->width)
 		return -EINVAL;
+	if (in->op == FPROBE_PF_OP_LEN) {
+		if (in->sub != FPROBE_PF_SUB_NONE ||
+		    in->arg == FPROBE_PF_ARG_COMM ||
+		    (__u32)in->imm > (__u32)(in->imm >> 32))
+			return -EINVAL;
+		return 0;
+	}
 	if (in->op == FPROBE_PF_OP_PATH_CLEAN) {
 		if (in->sub != FPROBE_PF_SUB_NONE || in->imm == 0 ||
 		    in->imm > FPROBE_PF_MAX_PATH)
@@ -410,6 +417,11 @@ static int pf_test(const struct fprobe_pf_insn *in, const __u8 *strtab,
 		if (pf_param(ev, in->arg, &p, &len) || !len)
 			return PF_FALSE;
 		return !in->width || len == in->width;
+	}
+	if (in->op == FPROBE_PF_OP_LEN) {
+		if (pf_param(ev, in->arg, &p, &len))
+			return PF_FALSE;
+		return len >= (__u32)in->imm && len <= (__u32)(in->imm >> 32);
 	}
 	if (pf_operand(in, ev, &p, &len))
 		return PF_ERROR;

@@ -127,7 +127,12 @@ enum fprobe_pf_op {
 	 * no '/' after it: the constant minus its '/' is the dirname.
 	 */
 	FPROBE_PF_OP_PATH_DIR = 11,
-	FPROBE_PF_OP_MAX = 12
+	/*
+	 * true when the parameter exists and its length is between
+	 * (imm & 0xffffffff) and (imm >> 32) bytes; never an error
+	 */
+	FPROBE_PF_OP_LEN = 12,
+	FPROBE_PF_OP_MAX = 13
 };
 
 /* header.flags: none defined in version 1 (must be zero). */

@@ -21,15 +21,15 @@ from falco.fields.registry import FieldRegistry
 from falco.filter import syntax
 from falco.filter.compiler import fold
 from falco.filter.evttypes import assume_evttype
-from falco.prefilter.ir import (FALSE, OP_EQ, OP_LT, TRUE, Expr, Check,
-                                all_of, any_of, negate)
+from falco.prefilter.ir import (FALSE, OP_EQ, OP_LT, TRUE, Check, Expr,
+                                all_of, any_of, factor, negate)
 from falco.prefilter.models import Code
 from falco.prefilter.needs import (FD_SCAN, FDS, STREAM, THREADS, Resolver,
                                    RuleNeeds, rule_needs)
 from falco.prefilter.program import Program, emit
 from falco.prefilter.statevents import FD_EVENTS, THREAD_EVENTS, \
     changes_state
-from falco.prefilter.translate import Translator
+from falco.prefilter.translate import Translator, guards
 
 FD_NONE = "none"
 FD_ON_DEMAND = "on_demand"
@@ -206,7 +206,7 @@ def _exprs(rules: list[object], registry: FieldRegistry, schema: Schema,
             parts.append(tr.pair(tree)[0])
             if parts[-1] == TRUE:
                 break
-        exprs[c] = any_of(*parts)
+        exprs[c] = factor(any_of(*parts))
     exprs.update(_generic(schema, names, removed))
     return exprs
 
@@ -228,8 +228,9 @@ def _generic(schema: Schema, names: set[str] | None,
         if idx is None:
             out[c] = TRUE if wanted else FALSE
             continue
-        out[c] = any_of(*(view.test(OP_EQ, idx, n, label="syscall")
-                          for n in wanted))
+        hit = any_of(*(view.test(OP_EQ, idx, n, label="syscall")
+                       for n in wanted))
+        out[c] = any_of(negate(guards(hit)), hit)
     return out
 
 
@@ -246,7 +247,8 @@ def _drop_failed(exprs: dict[int, Expr], schema: Schema,
         res = view.res_index()
         if res is None or res != 0 or not view.width(res):
             continue
-        failed = view.test(OP_LT, res, 0, label="res")
+        failed = all_of(view.test(OP_LT, res, 0, label="res"))
+        failed = all_of(guards(failed), failed)
         base = out.get(c, TRUE if names is None or info.name in names
                        else FALSE)
         out[c] = all_of(negate(failed), base)

@@ -25,6 +25,7 @@ OP_STR_SUFFIX = lib.FPROBE_PF_OP_STR_SUFFIX
 OP_STR_CONTAINS = lib.FPROBE_PF_OP_STR_CONTAINS
 OP_PATH_CLEAN = lib.FPROBE_PF_OP_PATH_CLEAN
 OP_PATH_DIR = lib.FPROBE_PF_OP_PATH_DIR
+OP_LEN = lib.FPROBE_PF_OP_LEN
 INT_OPS = frozenset((OP_EQ, OP_LT, OP_GT, OP_MASK))
 STR_OPS = frozenset((OP_STR_EQ, OP_STR_PREFIX, OP_STR_SUFFIX,
                      OP_STR_CONTAINS, OP_PATH_DIR))
@@ -37,7 +38,8 @@ MAX_PATH = lib.FPROBE_PF_MAX_PATH
 OP_NAMES = {OP_PRESENT: "present", OP_EQ: "==", OP_LT: "<", OP_GT: ">",
             OP_MASK: "mask", OP_STR_EQ: "==", OP_STR_PREFIX: "startswith",
             OP_STR_SUFFIX: "endswith", OP_STR_CONTAINS: "contains",
-            OP_PATH_CLEAN: "is clean path", OP_PATH_DIR: "dirname =="}
+            OP_PATH_CLEAN: "is clean path", OP_PATH_DIR: "dirname ==",
+            OP_LEN: "length in"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,11 @@ class Check:
         name = self.label or ("comm" if self.arg == ARG_COMM
                               else f"param[{self.arg}]")
         if self.op == OP_PRESENT:
-            return f"{name} present"
+            return f"{name} present" + (f" ({self.width & 0x0F} bytes)"
+                                        if self.width else "")
+        if self.op == OP_LEN:
+            return (f"{name} length in {self.imm & 0xFFFFFFFF}.."
+                    f"{self.imm >> 32}")
         if self.op == OP_PATH_CLEAN:
             return f"{name} is a clean absolute path (<= {self.imm} bytes)"
         if self.op == OP_MASK:
@@ -252,3 +258,36 @@ def render(expr: Expr) -> str:
     sep = " and " if isinstance(expr, And) else " or "
     return sep.join(f"({render(i)})" if isinstance(i, (And, Or)) else
                     render(i) for i in expr.items)
+
+
+def factor(expr: Expr, depth: int = 12, growth: float = 1.25) -> Expr:
+    """Test first what most alternatives of a disjunction test, so an
+    event that fails it skips them all: ``a and x or a and y or z``
+    becomes ``if a then (x or y or z) else z``. Only while the
+    expression does not grow by more than ``growth`` (``z`` is emitted
+    once: equal sub-expressions share their code)."""
+    if depth <= 0 or not isinstance(expr, Or):
+        return expr
+    counts: dict[Check, int] = {}
+    for item in expr.items:
+        for a in atoms(item):
+            counts[a] = counts.get(a, 0) + 1
+    if not counts:
+        return expr
+    best = max(counts, key=lambda a: counts[a])
+    if counts[best] < 2:
+        return expr
+    hi = restrict(expr, best, True)
+    lo = restrict(expr, best, False)
+    shared = _shared_size(hi, lo)
+    if shared > size(expr) * growth:
+        return expr
+    return ite(best, factor(hi, depth - 1, growth),
+               factor(lo, depth - 1, growth))
+
+
+def _shared_size(a: Expr, b: Expr) -> int:
+    """Tests of ``a`` and ``b`` once their common disjuncts are shared."""
+    items_a = set(a.items) if isinstance(a, Or) else {a}
+    items_b = set(b.items) if isinstance(b, Or) else {b}
+    return sum(size(i) for i in items_a | items_b)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from falco.prefilter.ir import OP_EQ, OP_LT, TRUE, Expr, all_of, any_of, \
     negate
 from falco.prefilter.models import EINPROGRESS, Code
+from falco.prefilter.translate import guards
 
 THREAD_EVENTS = frozenset((
     "clone", "clone3", "fork", "vfork", "execve", "execveat", "procexit",
@@ -29,7 +30,13 @@ PR_SET_NAME = 15
 
 
 def changes_state(code: Code) -> Expr:
-    """When an event of ``code`` may change the table its name feeds."""
+    """When an event of ``code`` may change the table its name feeds
+    (also whenever its tests cannot be evaluated on the event)."""
+    expr = _changes(code)
+    return any_of(negate(guards(expr)), expr)
+
+
+def _changes(code: Code) -> Expr:
     if not code.is_exit:
         return TRUE if code.name == "procexit" else negate(TRUE)
     res = code.res_index()

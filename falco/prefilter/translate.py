@@ -20,14 +20,16 @@ from falco.fields.registry import FieldRegistry, FieldType, \
 from falco.filter import operators as ops
 from falco.filter import syntax
 from falco.prefilter.ir import (
-    FALSE, MAX_NEEDLE, MAX_STR, OP_EQ, OP_GT, OP_LT, OP_MASK, OP_PATH_DIR,
-    OP_PRESENT, OP_STR_CONTAINS, OP_STR_EQ, OP_STR_PREFIX, OP_STR_SUFFIX,
-    SIGNED, TRUE, Const, Expr, Check, all_of, any_of, negate, simplify)
-from falco.prefilter.models import Alt, Code, Src, model
+    ARG_COMM, FALSE, INT_OPS, MAX_NEEDLE, MAX_PATH, MAX_STR, OP_EQ, OP_GT,
+    OP_LEN, OP_LT, OP_MASK, OP_PATH_DIR, OP_PRESENT, OP_STR_CONTAINS,
+    OP_STR_EQ, OP_STR_PREFIX, OP_STR_SUFFIX, SIGNED, TRUE, Check, Const,
+    Expr, all_of, any_of, atoms, negate, simplify)
+from falco.prefilter.models import SUB_FAMILY, Alt, Code, Src, model
 
 Pair = tuple[Expr, Expr]
 UNKNOWN: Pair = (TRUE, TRUE)
 _DEC = re.compile(r"-?(0|[1-9][0-9]*)\Z")
+MAX_CONTAINS = 256
 _GLOB_META = frozenset("*?[]")
 
 
@@ -86,8 +88,14 @@ class Translator:
                 # an empty or missing parameter is None for Python (or
                 # the enter event's value): never a known value
                 cond = all_of(cond, _present(src))
-            covered.append(cond)
             t = test(src)
+            # where a test cannot be evaluated, a guard of the same
+            # conjunction is false: the expressions then do not depend on
+            # tests that cannot be evaluated, whatever the order of
+            # evaluation (see docs/ARCHITECTURE.md)
+            cond = all_of(cond, guards(cond if t is None else
+                                       all_of(cond, t)))
+            covered.append(cond)
             if t is None:
                 mt.append(cond)
                 mf.append(cond)
@@ -102,6 +110,39 @@ def _present(src: Src) -> Check:
     width = src.width & 0x0F if src.sub == 0 and src.kind in (
         "int", "dec", "enum", "flags", "resname") else 0
     return Check(OP_PRESENT, src.arg, 0, width, label=src.label)
+
+
+# Shortest AF_INET socktuple holding its address and port parts.
+_TUPLE_V4 = 13
+_NOLIMIT = 0xFFFFFFFF
+
+
+def guards(expr: Expr) -> Expr:
+    """Tests that hold exactly when every test of ``expr`` can be
+    evaluated on an event (PRESENT and LEN never fail)."""
+    out: list[Expr] = []
+    for c in atoms(expr):
+        if c.op in (OP_PRESENT, OP_LEN):
+            continue
+        if c.arg == ARG_COMM:
+            out.append(Check(OP_PRESENT, ARG_COMM, label="proc.name"))
+        elif c.op in INT_OPS and c.sub == 0:
+            out.append(Check(OP_PRESENT, c.arg, 0, c.width & 0x0F,
+                             label=c.label))
+        elif c.sub == SUB_FAMILY:
+            out.append(Check(OP_PRESENT, c.arg, label=c.label))
+        elif c.sub:
+            out.append(Check(OP_LEN, c.arg, 0, 0,
+                             (_NOLIMIT << 32) | _TUPLE_V4, label=c.label))
+        elif c.op == OP_STR_CONTAINS:
+            out.append(Check(OP_LEN, c.arg, 0, 0,
+                             (MAX_CONTAINS << 32) | 1, label=c.label))
+        elif c.op == OP_PATH_DIR:
+            out.append(Check(OP_LEN, c.arg, 0, 0,
+                             (MAX_PATH << 32) | 1, label=c.label))
+        else:
+            out.append(Check(OP_PRESENT, c.arg, label=c.label))
+    return all_of(*out)
 
 
 def _exists(src: Src) -> Expr | None:
