@@ -101,6 +101,26 @@ static struct file *fprobe_fget(long fd)
 }
 
 /**
+ * fprobe_fd_type() - the file type of an fd of current, for the prefilter
+ * @ctx: unused (struct fprobe_pf_event.fdtype_ctx)
+ * @fd: the fd
+ *
+ * Context: probe; no sleeping.
+ * Return: (i_mode & S_IFMT) >> 12, or -1 when @fd is not open.
+ */
+int fprobe_fd_type(const void *ctx, long long fd)
+{
+	struct file *f = fprobe_fget(fd);
+	int t;
+
+	if (!f)
+		return -1;
+	t = (file_inode(f)->i_mode & S_IFMT) >> 12;
+	fput(f);
+	return t;
+}
+
+/**
  * fprobe_push_dev_ino() - push dev and ino of an fd of current
  * @r: the record
  * @fd: the fd (a failed open's negative value gives zeros)
@@ -320,6 +340,9 @@ int fprobe_fill_file(struct fprobe_rec *r)
 		fprobe_push_u64(r, A(1) & 07777);
 		fprobe_push_dev_ino(r, r->ret);
 		fprobe_push_u64(r, fprobe_creat_layer(r->ret));
+		break;
+	case PPME_SYSCALL_CLOSE_E:
+		fprobe_push_u64(r, IA(0));
 		break;
 	case PPME_SYSCALL_CLOSE_X:
 	case PPME_SYSCALL_FCHDIR_X:

@@ -174,6 +174,7 @@ u32 fprobe_ovl_layer(struct inode *inode, u32 upper, u32 lower);
 u32 fprobe_open_flags(unsigned long flags);
 u32 fprobe_fd_flags(unsigned long flags);
 void fprobe_push_dev_ino(struct fprobe_rec *r, int fd);
+int fprobe_fd_type(const void *ctx, long long fd);
 void fprobe_push_fd_pair(struct fprobe_rec *r, unsigned long uptr, int *fds);
 int fprobe_fill_file(struct fprobe_rec *r);
 int fprobe_fill_net(struct fprobe_rec *r);

@@ -26,6 +26,11 @@
 #define PF_TRUE 1
 #define PF_ERROR 2
 
+/* One byte per file type, the operand of FPROBE_PF_ARG_FDTYPE tests. */
+static const __u8 pf_nibbles[16] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+};
+
 /* Longest string constant CONTAINS accepts. */
 #define PF_MAX_NEEDLE 32
 /* Bytes of a task name, NUL included. */
@@ -61,6 +66,12 @@ static int pf_is_target(__u32 t, __u32 after, __u32 n_insns)
 {
 	return t == FPROBE_PF_PASS || t == FPROBE_PF_DROP ||
 	       (t > after && t < n_insns);
+}
+
+static int pf_is_fdtype(__u8 arg)
+{
+	return arg >= FPROBE_PF_ARG_FDTYPE &&
+	       arg < FPROBE_PF_ARG_FDTYPE + FPROBE_PF_MAX_PARAMS;
 }
 
 static int pf_is_int_op(__u8 op)
@@ -102,7 +113,11 @@ static int pf_check_insn(const struct fprobe_pf_insn *in, __u32 i,
 
 	if (in->op == FPROBE_PF_OP_INVALID || in->op >= FPROBE_PF_OP_MAX)
 		return -EINVAL;
-	if (in->arg >= FPROBE_PF_MAX_PARAMS && in->arg != FPROBE_PF_ARG_COMM)
+	if (in->arg >= FPROBE_PF_MAX_PARAMS && in->arg != FPROBE_PF_ARG_COMM &&
+	    !pf_is_fdtype(in->arg))
+		return -EINVAL;
+	if (pf_is_fdtype(in->arg) && (!pf_is_int_op(in->op) || in->sub ||
+				      in->width != 1))
 		return -EINVAL;
 	if (in->sub >= FPROBE_PF_SUB_MAX)
 		return -EINVAL;
@@ -317,6 +332,27 @@ static int pf_operand(const struct fprobe_pf_insn *in,
 	 * An empty parameter is absent for the state, which may take the
 	 * value from the paired enter event: never evaluated.
 	 */
+	if (pf_is_fdtype(in->arg)) {
+		__u64 fd = 0;
+		__u32 i;
+		int t;
+
+		if (!ev->fdtype || pf_param(ev, in->arg - FPROBE_PF_ARG_FDTYPE,
+					    p, len))
+			return -1;
+		if (*len != 8 && *len != 4)
+			return -1;
+		for (i = *len; i--; )
+			fd = (fd << 8) | (*p)[i];
+		if (*len == 4)
+			fd = (__u64)(long long)(int)(__u32)fd;
+		t = ev->fdtype(ev->fdtype_ctx, (long long)fd);
+		if (t < 0 || t > 0xf)
+			return -1;
+		*p = &pf_nibbles[t];
+		*len = 1;
+		return 0;
+	}
 	if (pf_param(ev, in->arg, p, len) || !*len)
 		return -1;
 	if (in->sub != FPROBE_PF_SUB_NONE)

@@ -22,6 +22,10 @@
  * @datalen: bytes from @data to the end of the event
  * @type: the event code
  * @comm: NUL-terminated name of the thread, NULL when unknown
+ * @fdtype: the FPROBE_PF_FDTYPE_* of fd @fd of the thread (with @fdtype_ctx),
+ *	or -1; NULL when the caller cannot tell (FPROBE_PF_ARG_FDTYPE
+ *	operands cannot be evaluated then)
+ * @fdtype_ctx: passed to @fdtype
  */
 struct fprobe_pf_event {
 	const __u8 *lens;
@@ -31,6 +35,8 @@ struct fprobe_pf_event {
 	__u32 datalen;
 	__u16 type;
 	const char *comm;
+	int (*fdtype)(const void *fdtype_ctx, long long fd);
+	const void *fdtype_ctx;
 };
 
 int fprobe_pf_validate(const void *prog, __u32 size);

@@ -134,8 +134,15 @@ static void fprobe_syscall_event(struct pt_regs *regs, long ret, bool enter)
 		goto out;
 	ent = &fprobe_syscall_table[nr];
 	if (enter) {
-		if (!(ent->flags & FPROBE_SC_ENTER_EVENT))
+		if (ent->flags & FPROBE_SC_ENTER_PREFILTER) {
+			const struct fprobe_pf *pf = rcu_dereference_sched(s->pf);
+
+			if (!pf || fprobe_pf_entry_is(pf->prog, ent->enter_event,
+						      FPROBE_PF_DROP))
+				goto out;
+		} else if (!(ent->flags & FPROBE_SC_ENTER_EVENT)) {
 			goto out;
+		}
 	} else if (ret == 0) {
 		/* Successful execs come from sched_process_exec if enabled. */
 		if ((nr == __NR_execve || nr == __NR_execveat) &&

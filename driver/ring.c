@@ -238,6 +238,9 @@ void fprobe_rec_filter(struct fprobe_rec *r, const struct fprobe_pf *pf)
 	ev.datalen = r->pos - FPROBE_EVT_HDR_SIZE - lens;
 	ev.type = r->type;
 	ev.comm = comm;
+	/* fd tables of other tasks (a fork's child) are not looked into */
+	ev.fdtype = r->task == current ? fprobe_fd_type : NULL;
+	ev.fdtype_ctx = NULL;
 	if (fprobe_pf_eval(pf->prog, &ev) == FPROBE_PF_DROP) {
 		r->fail = FPROBE_FILTERED;
 		return;

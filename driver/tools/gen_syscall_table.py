@@ -47,6 +47,8 @@ SUPPORTED = {
     "getegid": "getegid",
 }
 ENTER = {"open", "openat", "openat2", "creat", "connect"}
+# enter events only a prefilter asks for (the fd is still open at sys_enter)
+ENTER_PREFILTER = {"close"}
 NEVER_DROP = {"open", "openat", "openat2", "creat", "close", "execve",
               "execveat", "clone", "clone3", "fork", "vfork", "pipe", "pipe2",
               "dup", "dup2", "dup3", "socket", "connect", "accept", "accept4"}
@@ -87,6 +89,7 @@ def main() -> int:
                              text=True).stdout
     enter_of: dict[str, int] = {}
     exit_of: dict[str, int] = {}
+    old_enter: dict[str, int] = {}
     sc_of: dict[str, int] = {}
     for line in out.splitlines():
         f = line.split()
@@ -94,7 +97,11 @@ def main() -> int:
             sc_of.setdefault(f[2], int(f[1]))
             continue
         code, flags, name = int(f[0]), int(f[1]), f[2]
-        if flags & ef_old_val or name in ("-", "NA"):
+        if name in ("-", "NA"):
+            continue
+        if flags & ef_old_val:
+            if not code & 1 and name in ENTER_PREFILTER:
+                old_enter[name] = code
             continue
         (exit_of if code & 1 else enter_of)[name] = code
     nrs = re.findall(r"#define __NR_(\w+) (\d+)", open(UNISTD).read())
@@ -126,6 +133,9 @@ def main() -> int:
             if ev in ENTER:
                 enter = codes[enter_of[ev]]
                 flags.append("FPROBE_SC_ENTER_EVENT")
+            elif ev in ENTER_PREFILTER:
+                enter = codes[enter_of.get(ev, old_enter.get(ev, 0))]
+                flags.append("FPROBE_SC_ENTER_PREFILTER")
             if ev in NEVER_DROP:
                 flags.append("FPROBE_SC_NEVER_DROP")
         sc = sc_of.get(name, sc_of.get(ev or name, 0))

@@ -62,9 +62,20 @@ typedef uint64_t __u64;
 /*
  * Operand sources (insn.arg): 0..FPROBE_PF_MAX_PARAMS-1 is the index of an
  * event parameter; FPROBE_PF_ARG_COMM is the name (comm, at most 15 bytes)
- * of the thread the event is about, after the event itself took effect.
+ * of the thread the event is about, after the event itself took effect;
+ * FPROBE_PF_ARG_FDTYPE + i is the type of the file that fd parameter i
+ * names in the thread's fd table when the event is judged (sys_enter for
+ * enter events, sys_exit for exit events): (i_mode & S_IFMT) >> 12 as an
+ * integer of width 1 (FPROBE_PF_FDTYPE_*).  Only the module can evaluate
+ * it: the capture scanner cannot (the event does not carry it).
  */
 #define FPROBE_PF_ARG_COMM 0x80
+#define FPROBE_PF_ARG_FDTYPE 0x40
+#define FPROBE_PF_FDTYPE_FIFO 0x1
+#define FPROBE_PF_FDTYPE_CHR 0x2
+#define FPROBE_PF_FDTYPE_DIR 0x4
+#define FPROBE_PF_FDTYPE_REG 0x8
+#define FPROBE_PF_FDTYPE_SOCK 0xc
 
 /*
  * Parts of a parameter (insn.sub).  FPROBE_PF_SUB_NONE is the whole

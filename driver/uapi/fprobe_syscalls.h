@@ -18,6 +18,12 @@
 #define FPROBE_SC_ENTER_EVENT 0x2
 /* The event keeps state consistent: never sample it away. */
 #define FPROBE_SC_NEVER_DROP 0x4
+/*
+ * sys_enter produces the enter event only while a prefilter program is
+ * installed that does not drop that code outright (close: the program can
+ * tell a socket from a file while the fd is still open).
+ */
+#define FPROBE_SC_ENTER_PREFILTER 0x8
 
 #define FPROBE_SC_NAME_LEN 32
 

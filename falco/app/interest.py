@@ -69,6 +69,11 @@ def apply(opened: OpenedSource, analysis: Analysis,
     set_prefilter(blob)
     inspector = opened.inspector
     want = analysis.on_demand and analysis.fd_mode == FD_ON_DEMAND
+    # a replay asks its second inspector for sockets too (exact)
+    track = want and analysis.track_sockets and not opened.replay
+    if track and not inspector.track_sockets:
+        inspector.keep_sockets_only()
+    inspector.track_sockets = track
     if not want:
         if inspector.fd_source is not None:
             inspector.fd_source.close()

@@ -27,8 +27,9 @@ from falco.prefilter.models import Code
 from falco.prefilter.needs import (FD_SCAN, FDS, STREAM, THREADS, Resolver,
                                    RuleNeeds, rule_needs)
 from falco.prefilter.program import Program, emit
-from falco.prefilter.statevents import FD_EVENTS, THREAD_EVENTS, \
-    changes_state
+from falco.prefilter.statevents import (FD_EVENTS, SOCKET_EVENTS,
+                                       SOCKET_READERS, THREAD_EVENTS,
+                                       changes_sockets, changes_state)
 from falco.prefilter.translate import Translator, guards
 
 FD_NONE = "none"
@@ -61,6 +62,8 @@ class Analysis:
     fd_mode: str
     threads: bool
     on_demand: bool                        # state on demand is in force
+    # live sources follow socket fd state from events (FD_ON_DEMAND)
+    track_sockets: bool = False
     reason: str = ""                       # why it is not, if it is not
     exprs: dict[int, Expr] = field(default_factory=dict)
     program: Program | None = None
@@ -99,6 +102,10 @@ def analyze(rules: Iterable[object], registry: FieldRegistry,
     removed = {n[1:] for n in settings.custom_set if n.startswith("!")}
     fd_mode = _fd_mode(needs, evttypes, schema)
     threads = THREADS in aspects or fd_mode != FD_NONE
+    track_sockets = fd_mode == FD_ON_DEMAND and any(
+        FDS in n.aspects and (evttypes.get(n.rule) is None or
+                              evttypes[n.rule] & SOCKET_READERS)
+        for n in needs)
     reason = ""
     if settings.all_events:
         reason = "every event requested (-A / base_syscalls.all)"
@@ -119,6 +126,8 @@ def analyze(rules: Iterable[object], registry: FieldRegistry,
             state |= THREAD_EVENTS
         if fd_mode == FD_TRACKED:
             state |= FD_EVENTS
+        elif track_sockets:
+            state |= SOCKET_EVENTS
     names: set[str] | None
     if settings.all_events:
         names = None
@@ -130,10 +139,13 @@ def analyze(rules: Iterable[object], registry: FieldRegistry,
         names -= removed
     result = Analysis(needs, evttypes,
                       None if names is None else frozenset(names),
-                      frozenset(state), fd_mode, threads, on_demand, reason)
+                      frozenset(state), fd_mode, threads, on_demand,
+                      track_sockets=track_sockets and on_demand,
+                      reason=reason)
     if on_demand:
+        sockets = SOCKET_EVENTS if result.track_sockets else frozenset()
         result.exprs = _exprs(rules, registry, schema, names, state,
-                              custom, removed)
+                              custom, removed, sockets)
     if settings.drop_failed_exit:
         result.exprs = _drop_failed(result.exprs, schema, names)
     if result.exprs:
@@ -178,7 +190,7 @@ def _codes(schema: Schema, names: set[str] | None) -> list[int]:
 
 def _exprs(rules: list[object], registry: FieldRegistry, schema: Schema,
            names: set[str] | None, state: set[str], custom: set[str],
-           removed: set[str]) -> dict[int, Expr]:
+           removed: set[str], sockets: frozenset[str]) -> dict[int, Expr]:
     exprs: dict[int, Expr] = {}
     for code in range(lib.PPM_EVENT_MAX):
         exprs[code] = FALSE
@@ -191,7 +203,9 @@ def _exprs(rules: list[object], registry: FieldRegistry, schema: Schema,
             continue
         view = Code(info)
         parts: list[Expr] = []
-        if info.name in state:
+        if info.name in sockets:
+            parts.append(changes_sockets(view))
+        elif info.name in state:
             parts.append(changes_state(view))
         tr = Translator(registry, view)
         for rule in rules:

@@ -30,6 +30,8 @@ INT_OPS = frozenset((OP_EQ, OP_LT, OP_GT, OP_MASK))
 STR_OPS = frozenset((OP_STR_EQ, OP_STR_PREFIX, OP_STR_SUFFIX,
                      OP_STR_CONTAINS, OP_PATH_DIR))
 ARG_COMM = lib.FPROBE_PF_ARG_COMM
+ARG_FDTYPE = lib.FPROBE_PF_ARG_FDTYPE
+FDTYPE_SOCK = lib.FPROBE_PF_FDTYPE_SOCK
 SIGNED = lib.FPROBE_PF_W_SIGNED
 MAX_STR = lib.FPROBE_PF_MAX_STR
 MAX_NEEDLE = 32
@@ -57,6 +59,8 @@ class Check:
     def describe(self) -> str:
         name = self.label or ("comm" if self.arg == ARG_COMM
                               else f"param[{self.arg}]")
+        if ARG_FDTYPE <= self.arg < ARG_FDTYPE + 32:
+            name = f"type of the file {name} names"
         if self.op == OP_PRESENT:
             return f"{name} present" + (f" ({self.width & 0x0F} bytes)"
                                         if self.width else "")

@@ -9,8 +9,8 @@ names are exactly the parsers' handler tables.
 """
 from __future__ import annotations
 
-from falco.prefilter.ir import OP_EQ, OP_LT, TRUE, Expr, all_of, any_of, \
-    negate
+from falco.prefilter.ir import (ARG_FDTYPE, FDTYPE_SOCK, OP_EQ, OP_LT,
+                                TRUE, Check, Expr, all_of, any_of, negate)
 from falco.prefilter.models import EINPROGRESS, Code
 from falco.prefilter.translate import guards
 
@@ -27,6 +27,16 @@ FD_EVENTS = frozenset((
     "pidfd_getfd", "socket", "connect", "accept", "accept4", "bind",
     "listen", "socketpair"))
 PR_SET_NAME = 15
+F_DUPFD, F_DUPFD_CLOEXEC = 1, 26
+# Socket fd state (l4proto from socket(), addresses from bind(), the
+# listening flag) that connect, listen and accept read, followed exactly
+# on live sources: the module tells a socket's close from a file's.
+SOCKET_EVENTS = frozenset((
+    "socket", "socketpair", "bind", "connect", "accept", "accept4",
+    "listen", "dup", "dup2", "dup3", "fcntl", "close", "close_range"))
+# The events whose fd state rules read from the socket table.
+SOCKET_READERS = frozenset(("connect", "listen", "bind", "accept",
+                            "accept4", "shutdown"))
 
 
 def changes_state(code: Code) -> Expr:
@@ -34,6 +44,42 @@ def changes_state(code: Code) -> Expr:
     (also whenever its tests cannot be evaluated on the event)."""
     expr = _changes(code)
     return any_of(negate(guards(expr)), expr)
+
+
+def changes_sockets(code: Code) -> Expr:
+    """When an event of ``code`` may change socket fd state: sockets
+    made, bound, connected, copied (a copy of a socket), closed (seen
+    at sys_enter, while the module can still tell a socket's fd)."""
+    name = code.name
+    if name == "close":
+        if code.is_exit:
+            return negate(TRUE)
+        fd = code.index("fd")
+        if fd is None or not code.width(fd):
+            return TRUE
+        return _is_socket(fd)
+    if not code.is_exit:
+        return negate(TRUE)
+    base = changes_state(code)
+    if name in ("dup", "dup2", "dup3"):
+        old = code.index("oldfd")
+        if old is None:
+            old = code.index("fd")
+        return base if old is None else all_of(base, _is_socket(old))
+    if name == "fcntl":
+        cmd, fd = code.index("cmd"), code.index("fd")
+        if cmd is None or fd is None or not code.width(cmd):
+            return base
+        dupfd = any_of(code.test(OP_EQ, cmd, F_DUPFD),
+                       code.test(OP_EQ, cmd, F_DUPFD_CLOEXEC))
+        return all_of(base, any_of(negate(guards(dupfd)), dupfd),
+                      _is_socket(fd))
+    return base
+
+
+def _is_socket(idx: int) -> Check:
+    return Check(OP_EQ, ARG_FDTYPE + idx, 0, 1, FDTYPE_SOCK,
+                 label="fd")
 
 
 def _changes(code: Code) -> Expr:

@@ -83,6 +83,10 @@ class Inspector:
     # fd an event uses comes from this source (falco.state.ondemand) and
     # entries made by the event itself live until the next event.
     fd_source: Any = None
+    # With fd_source: socket entries are kept from events (socket, bind,
+    # connect, accept, dup of a socket), removed by close events seen at
+    # sys_enter (the module passes only the closes of sockets).
+    track_sockets: bool = False
     _overlay: dict[tuple[int, int], FdInfo] = field(default_factory=dict)
     _current: Any = None
 
@@ -189,14 +193,17 @@ class Inspector:
         key = (id(t.fds), fd)
         fdi = self._overlay.get(key)
         if fdi is None and key not in self._overlay:
-            fdi = self.fd_source.lookup(t, fd, self._current)
+            fdi = t.fds.get(fd) if self.track_sockets else None
+            if fdi is None:
+                fdi = self.fd_source.lookup(t, fd, self._current)
             self._overlay[key] = fdi      # type: ignore[assignment]
         return fdi
 
     def add_fd(self, t: ThreadInfo, fdi: FdInfo) -> FdInfo:
         if self.fd_source is not None:
             self._overlay[(id(t.fds), fdi.fd)] = fdi
-            return fdi
+            if not (self.track_sockets and _is_socket_entry(fdi, self._current)):
+                return fdi
         fds = t.fds
         if fdi.fd not in fds and len(fds) >= self.max_fds:
             self.stats.fds_dropped += 1
@@ -400,6 +407,9 @@ class Inspector:
                 t = self._unknown_thread(tid, ts)
             t.lastevent_ts = ts
             ctx = EventContext(evt, t, self)
+            if name == "close" and self.track_sockets:
+                self._close_socket(ctx)
+                return ctx
             handler = _ENTER_HANDLERS.get(name)
             if handler is not None:
                 try:
@@ -432,6 +442,24 @@ class Inspector:
             ctx.thread.lastevent_ts = ts
         return ctx
 
+    def keep_sockets_only(self) -> None:
+        """Entering socket state on demand: fd entries other than
+        sockets' would go stale (their events are no longer read)."""
+        for t in self.threads.values():
+            if t.is_main or t.fds is not self.main_thread(t).fds:
+                for fd in [fd for fd, fdi in t.fds.items()
+                           if not _is_socket_entry(fdi, None)]:
+                    del t.fds[fd]
+
+    def _close_socket(self, ctx: EventContext) -> None:
+        """close at sys_enter (state on demand, live): the module passes
+        the closes of sockets only; their entries leave the table."""
+        t, fd = ctx.thread, ctx.fdnum
+        if t is not None and fd is not None:
+            fdi = t.fds.pop(fd, None)
+            if fdi is not None:
+                ctx.fdinfo = fdi
+
     def uses_fd(self, evt: Event) -> bool:
         """Whether the event creates, uses or destroys an fd."""
         known = self._fd_events.get(evt.name)
@@ -444,3 +472,13 @@ class Inspector:
         self.containers.close()
         if self.fd_source is not None:
             self.fd_source.close()
+
+
+_SOCKET_MAKERS = frozenset(("socket", "socketpair", "accept", "accept4",
+                            "bind", "connect", "listen"))
+
+
+def _is_socket_entry(fdi: FdInfo, evt: Any) -> bool:
+    """An entry socket state on demand keeps in the tables."""
+    return fdi.type.is_socket or fdi.type.value == "netlink" or (
+        evt is not None and evt.name in _SOCKET_MAKERS)

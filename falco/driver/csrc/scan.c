@@ -141,6 +141,8 @@ int fsrc_event_view(const uint8_t *evt, uint32_t len, uint32_t hdrlen,
 	out->datalen = (uint32_t)(len - hdrlen - lens);
 	out->type = type;
 	out->comm = comm;
+	out->fdtype = NULL;	/* a capture does not say what an fd was */
+	out->fdtype_ctx = NULL;
 	return 0;
 }
 
