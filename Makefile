@@ -49,6 +49,7 @@ bench: build module
 	bench/kernel_overhead.sh
 	$(PYTHON) bench/bpf_overhead.py
 	scripts/vm-run.sh 'python3 bench/replay_live.py'
+	bench/live_rates.sh
 
 clean:
 	$(MAKE) -C driver KERNELDIR=$(KERNELDIR) clean || true

@@ -5,8 +5,9 @@
  * syscall numbers and the sys_enter/sys_exit/sched tracepoints, then walks
  * and releases every event (headers checked, payload not decoded) until
  * SIGINT/SIGTERM.  Prints "ready" once capturing, and the event, byte and
- * drop counts at the end.
- *   kernel_overhead_drain NR [NR...]
+ * drop counts at the end.  With -p FILE, the prefilter program in FILE is
+ * installed on every device first.
+ *   kernel_overhead_drain [-p FILE] NR [NR...]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,20 @@ static int ioctl_u32(int fd, unsigned long req, __u32 v)
 	return ioctl(fd, req, &v);
 }
 
+/* The prefilter program of @path, in *@buf (malloc'd); its size or -1. */
+static long read_program(const char *path, char **buf)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return -1;
+	*buf = malloc(FPROBE_PF_MAX_SIZE);
+	n = *buf ? (long)fread(*buf, 1, FPROBE_PF_MAX_SIZE, f) : -1;
+	fclose(f);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	static const __u32 tps[] = { FPROBE_TP_SYS_ENTER, FPROBE_TP_SYS_EXIT,
@@ -49,11 +64,21 @@ int main(int argc, char **argv)
 				     FPROBE_TP_SCHED_PROC_EXEC };
 	struct ring rings[MAX_CPUS];
 	unsigned long long evts = 0, bytes = 0;
-	struct fprobe_stats st;
-	unsigned long long drops = 0, seen = 0;
-	char path[64];
-	int n = 0, cpu, i, a;
-	long page = sysconf(_SC_PAGESIZE);
+	struct fprobe_stats2 st;
+	unsigned long long drops = 0, seen = 0, filtered = 0;
+	struct fprobe_pf_load load;
+	char path[64], *prog = NULL;
+	int n = 0, cpu, i, a, first = 1;
+	long page = sysconf(_SC_PAGESIZE), size = 0;
+
+	if (argc > 2 && !strcmp(argv[1], "-p")) {
+		size = read_program(argv[2], &prog);
+		if (size <= 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		first = 3;
+	}
 
 	for (cpu = 0; cpu < MAX_CPUS; cpu++) {
 		struct ring *r = &rings[n];
@@ -79,11 +104,20 @@ int main(int argc, char **argv)
 			perror("mmap data");
 			return 1;
 		}
-		for (a = 1; a < argc; a++)
+		for (a = first; a < argc; a++)
 			if (ioctl_u32(r->fd, FPROBE_IOCTL_ENABLE_SYSCALL, atoi(argv[a]))) {
 				perror("ENABLE_SYSCALL");
 				return 1;
 			}
+		if (prog) {
+			memset(&load, 0, sizeof(load));
+			load.prog = (__u64)(unsigned long)prog;
+			load.size = (__u32)size;
+			if (ioctl(r->fd, FPROBE_IOCTL_SET_PREFILTER, &load)) {
+				perror("SET_PREFILTER");
+				return 1;
+			}
+		}
 		n++;
 	}
 	for (i = 0; i < n; i++)
@@ -126,11 +160,13 @@ int main(int argc, char **argv)
 			usleep(1000);
 	}
 	for (i = 0; i < n; i++) {
-		if (ioctl(rings[i].fd, FPROBE_IOCTL_GET_STATS, &st) == 0) {
+		if (ioctl(rings[i].fd, FPROBE_IOCTL_GET_STATS2, &st) == 0) {
 			seen += st.n_evts;
+			filtered += st.n_filtered;
 			drops += st.n_drops_buffer + st.n_drops_pf + st.n_preemptions;
 		}
 	}
-	printf("events %llu bytes %llu seen %llu drops %llu\n", evts, bytes, seen, drops);
+	printf("events %llu bytes %llu seen %llu filtered %llu drops %llu\n",
+	       evts, bytes, seen, filtered, drops);
 	return 0;
 }

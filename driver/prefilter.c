@@ -114,7 +114,10 @@ static int pf_check_insn(const struct fprobe_pf_insn *in, __u32 i,
 	if (in->op == FPROBE_PF_OP_INVALID || in->op >= FPROBE_PF_OP_MAX)
 		return -EINVAL;
 	if (in->arg >= FPROBE_PF_MAX_PARAMS && in->arg != FPROBE_PF_ARG_COMM &&
-	    !pf_is_fdtype(in->arg))
+	    in->arg != FPROBE_PF_ARG_SOURCE && !pf_is_fdtype(in->arg))
+		return -EINVAL;
+	if (in->arg == FPROBE_PF_ARG_SOURCE &&
+	    (!pf_is_int_op(in->op) || in->sub || in->width != 1))
 		return -EINVAL;
 	if (pf_is_fdtype(in->arg) && (!pf_is_int_op(in->op) || in->sub ||
 				      in->width != 1))
@@ -332,6 +335,11 @@ static int pf_operand(const struct fprobe_pf_insn *in,
 	 * An empty parameter is absent for the state, which may take the
 	 * value from the paired enter event: never evaluated.
 	 */
+	if (in->arg == FPROBE_PF_ARG_SOURCE) {
+		*p = &ev->source;
+		*len = 1;
+		return 0;
+	}
 	if (pf_is_fdtype(in->arg)) {
 		__u64 fd = 0;
 		__u32 i;

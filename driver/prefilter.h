@@ -26,6 +26,7 @@
  *	or -1; NULL when the caller cannot tell (FPROBE_PF_ARG_FDTYPE
  *	operands cannot be evaluated then)
  * @fdtype_ctx: passed to @fdtype
+ * @source: FPROBE_PF_SOURCE_* of the caller
  */
 struct fprobe_pf_event {
 	const __u8 *lens;
@@ -37,6 +38,7 @@ struct fprobe_pf_event {
 	const char *comm;
 	int (*fdtype)(const void *fdtype_ctx, long long fd);
 	const void *fdtype_ctx;
+	__u8 source;
 };
 
 int fprobe_pf_validate(const void *prog, __u32 size);

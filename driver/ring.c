@@ -241,6 +241,7 @@ void fprobe_rec_filter(struct fprobe_rec *r, const struct fprobe_pf *pf)
 	/* fd tables of other tasks (a fork's child) are not looked into */
 	ev.fdtype = r->task == current ? fprobe_fd_type : NULL;
 	ev.fdtype_ctx = NULL;
+	ev.source = FPROBE_PF_SOURCE_MODULE;
 	if (fprobe_pf_eval(pf->prog, &ev) == FPROBE_PF_DROP) {
 		r->fail = FPROBE_FILTERED;
 		return;

@@ -71,6 +71,15 @@ typedef uint64_t __u64;
  */
 #define FPROBE_PF_ARG_COMM 0x80
 #define FPROBE_PF_ARG_FDTYPE 0x40
+/*
+ * FPROBE_PF_ARG_SOURCE: where the program runs, an integer of width 1:
+ * FPROBE_PF_SOURCE_MODULE in the kernel (a live source), _CAPTURE in the
+ * capture scanner.  Clauses that only a live source needs (state the
+ * capture replay finds in the capture itself) test it.
+ */
+#define FPROBE_PF_ARG_SOURCE 0x81
+#define FPROBE_PF_SOURCE_MODULE 1
+#define FPROBE_PF_SOURCE_CAPTURE 2
 #define FPROBE_PF_FDTYPE_FIFO 0x1
 #define FPROBE_PF_FDTYPE_CHR 0x2
 #define FPROBE_PF_FDTYPE_DIR 0x4

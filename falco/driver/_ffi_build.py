@@ -120,7 +120,7 @@ struct fprobe_pf_load { __u64 prog; __u32 size; __u32 reserved; };
 struct fprobe_pf_event { const __u8 *lens; const __u8 *data; __u32 nparams;
     __u32 lensize; __u32 datalen; __u16 type; const char *comm;
     int (*fdtype)(const void *fdtype_ctx, long long fd);
-    const void *fdtype_ctx; };
+    const void *fdtype_ctx; __u8 source; };
 int fprobe_pf_validate(const void *prog, __u32 size);
 int fprobe_pf_eval(const void *prog, const struct fprobe_pf_event *ev);
 int fprobe_pf_entry_is(const void *prog, __u16 type, __u16 target);

@@ -9,6 +9,7 @@ parsed in Python by scap_blocks and exposed as dataclasses.
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import struct
 import zlib
@@ -30,6 +31,7 @@ CHUNK = 4 << 20
 REC_SIZE = ffi.sizeof("struct fsrc_rec")
 REC_FMT = struct.Struct("<QQIIIHHHHII%dx" % (REC_SIZE - 44))
 MAX_RECS = 4096
+MAP_MIN = 1 << 20       # uncompressed captures from this size are mapped
 MAX_BLOCK = 64 << 20
 # Events scanned ahead for the exit of an enter event the prefilter drops.
 LOOKAHEAD = 256
@@ -89,11 +91,23 @@ class CaptureReader:
                                f"{exc.strerror}; check the path and its "
                                "permissions") from None
         self._stream = _Stream(self._fh)
-        self._buf = b""
+        self._buf: bytes | mmap.mmap = b""
         self._pos = 0
         self._base = 0          # file (decompressed) offset of _buf[0]
         self._eof = False
+        self._map: mmap.mmap | None = None
         self._progress = progress
+        if not self._stream.gz and self.size >= MAP_MIN:
+            # An uncompressed capture is scanned in place: no copies.
+            try:
+                self._map = mmap.mmap(self._fh.fileno(), 0,
+                                      access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                self._map = None
+            if self._map is not None:
+                self._buf, self._eof = self._map, True
+                if progress is not None:
+                    progress(self.size, self.size)
         self.version: tuple[int, int] = (0, 0)
         self.machine: MachineInfo | None = None
         self.procs: list[ProcEntry] = []
@@ -130,6 +144,13 @@ class CaptureReader:
 
     # -- lifecycle --------------------------------------------------------
     def close(self) -> None:
+        if self._map is not None:
+            self._buf = b""
+            try:
+                self._map.close()
+            except BufferError:     # events still point into it
+                pass
+            self._map = None
         self._fh.close()
 
     def __enter__(self) -> "CaptureReader":

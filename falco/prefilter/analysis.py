@@ -27,7 +27,8 @@ from falco.prefilter.models import Code
 from falco.prefilter.needs import (FD_SCAN, FDS, STREAM, THREADS, Resolver,
                                    RuleNeeds, rule_needs)
 from falco.prefilter.program import Program, emit
-from falco.prefilter.statevents import (FD_EVENTS, SOCKET_EVENTS,
+from falco.prefilter.statevents import (ADDRESS_EVENTS, ADDRESS_READERS,
+                                       FD_EVENTS, SOCKET_EVENTS,
                                        SOCKET_READERS, THREAD_EVENTS,
                                        changes_sockets, changes_state)
 from falco.prefilter.translate import Translator, guards
@@ -102,10 +103,13 @@ def analyze(rules: Iterable[object], registry: FieldRegistry,
     removed = {n[1:] for n in settings.custom_set if n.startswith("!")}
     fd_mode = _fd_mode(needs, evttypes, schema)
     threads = THREADS in aspects or fd_mode != FD_NONE
-    track_sockets = fd_mode == FD_ON_DEMAND and any(
-        FDS in n.aspects and (evttypes.get(n.rule) is None or
-                              evttypes[n.rule] & SOCKET_READERS)
-        for n in needs)
+    readers: set[str] = set()
+    for n in needs:
+        if FDS in n.aspects:
+            types = evttypes.get(n.rule)
+            readers |= SOCKET_READERS if types is None else \
+                types & SOCKET_READERS
+    track_sockets = fd_mode == FD_ON_DEMAND and bool(readers)
     reason = ""
     if settings.all_events:
         reason = "every event requested (-A / base_syscalls.all)"
@@ -128,6 +132,8 @@ def analyze(rules: Iterable[object], registry: FieldRegistry,
             state |= FD_EVENTS
         elif track_sockets:
             state |= SOCKET_EVENTS
+            if readers & ADDRESS_READERS:
+                state |= ADDRESS_EVENTS
     names: set[str] | None
     if settings.all_events:
         names = None
@@ -143,7 +149,8 @@ def analyze(rules: Iterable[object], registry: FieldRegistry,
                       track_sockets=track_sockets and on_demand,
                       reason=reason)
     if on_demand:
-        sockets = SOCKET_EVENTS if result.track_sockets else frozenset()
+        sockets = frozenset(state & (SOCKET_EVENTS | ADDRESS_EVENTS)) \
+            if result.track_sockets else frozenset()
         result.exprs = _exprs(rules, registry, schema, names, state,
                               custom, removed, sockets)
     if settings.drop_failed_exit:

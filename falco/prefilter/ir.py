@@ -31,6 +31,9 @@ STR_OPS = frozenset((OP_STR_EQ, OP_STR_PREFIX, OP_STR_SUFFIX,
                      OP_STR_CONTAINS, OP_PATH_DIR))
 ARG_COMM = lib.FPROBE_PF_ARG_COMM
 ARG_FDTYPE = lib.FPROBE_PF_ARG_FDTYPE
+ARG_SOURCE = lib.FPROBE_PF_ARG_SOURCE
+SOURCE_MODULE = lib.FPROBE_PF_SOURCE_MODULE
+SOURCE_CAPTURE = lib.FPROBE_PF_SOURCE_CAPTURE
 FDTYPE_SOCK = lib.FPROBE_PF_FDTYPE_SOCK
 SIGNED = lib.FPROBE_PF_W_SIGNED
 MAX_STR = lib.FPROBE_PF_MAX_STR
@@ -61,6 +64,9 @@ class Check:
                               else f"param[{self.arg}]")
         if ARG_FDTYPE <= self.arg < ARG_FDTYPE + 32:
             name = f"type of the file {name} names"
+        if self.arg == ARG_SOURCE:
+            return "live source" if self.imm == SOURCE_MODULE and \
+                self.op == OP_EQ else f"source {OP_NAMES[self.op]} {self.imm}"
         if self.op == OP_PRESENT:
             return f"{name} present" + (f" ({self.width & 0x0F} bytes)"
                                         if self.width else "")

@@ -9,8 +9,9 @@ names are exactly the parsers' handler tables.
 """
 from __future__ import annotations
 
-from falco.prefilter.ir import (ARG_FDTYPE, FDTYPE_SOCK, OP_EQ, OP_LT,
-                                TRUE, Check, Expr, all_of, any_of, negate)
+from falco.prefilter.ir import (ARG_FDTYPE, ARG_SOURCE, FDTYPE_SOCK, OP_EQ,
+                                OP_LT, SOURCE_MODULE, TRUE, Check, Expr,
+                                all_of, any_of, negate)
 from falco.prefilter.models import EINPROGRESS, Code
 from falco.prefilter.translate import guards
 
@@ -28,15 +29,19 @@ FD_EVENTS = frozenset((
     "listen", "socketpair"))
 PR_SET_NAME = 15
 F_DUPFD, F_DUPFD_CLOEXEC = 1, 26
-# Socket fd state (l4proto from socket(), addresses from bind(), the
-# listening flag) that connect, listen and accept read, followed exactly
-# on live sources: the module tells a socket's close from a file's.
+# Socket fd state that rules on socket calls read, followed exactly on
+# live sources (a replay asks its full second inspector): where sockets
+# are made, copied and closed (the module tells a socket's close from a
+# file's, at sys_enter), and bound for the calls that read a socket's own
+# address (listen, bind). connect and accept read only what socket()
+# left (the transport); their own fields come from the event.
 SOCKET_EVENTS = frozenset((
-    "socket", "socketpair", "bind", "connect", "accept", "accept4",
-    "listen", "dup", "dup2", "dup3", "fcntl", "close", "close_range"))
-# The events whose fd state rules read from the socket table.
+    "socket", "socketpair", "dup", "dup2", "dup3", "fcntl", "close",
+    "close_range"))
 SOCKET_READERS = frozenset(("connect", "listen", "bind", "accept",
-                            "accept4", "shutdown"))
+                            "accept4", "shutdown", "getsockname"))
+ADDRESS_READERS = frozenset(("listen", "bind", "shutdown"))
+ADDRESS_EVENTS = frozenset(("bind", "listen"))
 
 
 def changes_state(code: Code) -> Expr:
@@ -47,9 +52,14 @@ def changes_state(code: Code) -> Expr:
 
 
 def changes_sockets(code: Code) -> Expr:
-    """When an event of ``code`` may change socket fd state: sockets
-    made, bound, connected, copied (a copy of a socket), closed (seen
-    at sys_enter, while the module can still tell a socket's fd)."""
+    """When an event of ``code`` may change socket fd state on a live
+    source: sockets made, bound, copied (a copy of a socket), closed
+    (seen at sys_enter, while the module can still tell a socket's fd)."""
+    live = Check(OP_EQ, ARG_SOURCE, 0, 1, SOURCE_MODULE)
+    return all_of(live, _socket_change(code))
+
+
+def _socket_change(code: Code) -> Expr:
     name = code.name
     if name == "close":
         if code.is_exit:

@@ -20,7 +20,7 @@ from falco.fields.registry import FieldRegistry, FieldType, \
 from falco.filter import operators as ops
 from falco.filter import syntax
 from falco.prefilter.ir import (
-    ARG_COMM, ARG_FDTYPE, FALSE, INT_OPS, MAX_NEEDLE, MAX_PATH, MAX_STR, OP_EQ, OP_GT,
+    ARG_COMM, ARG_FDTYPE, ARG_SOURCE, FALSE, INT_OPS, MAX_NEEDLE, MAX_PATH, MAX_STR, OP_EQ, OP_GT,
     OP_LEN, OP_LT, OP_MASK, OP_PATH_DIR, OP_PRESENT, OP_STR_CONTAINS,
     OP_STR_EQ, OP_STR_PREFIX, OP_STR_SUFFIX, SIGNED, TRUE, Check, Const,
     Expr, all_of, any_of, atoms, negate, simplify)
@@ -122,7 +122,7 @@ def guards(expr: Expr) -> Expr:
     evaluated on an event (PRESENT and LEN never fail)."""
     out: list[Expr] = []
     for c in atoms(expr):
-        if c.op in (OP_PRESENT, OP_LEN) or \
+        if c.op in (OP_PRESENT, OP_LEN) or c.arg == ARG_SOURCE or \
                 ARG_FDTYPE <= c.arg < ARG_FDTYPE + 32:
             continue        # (the fd type test: only the module knows)
         if c.arg == ARG_COMM:

@@ -143,6 +143,7 @@ int fsrc_event_view(const uint8_t *evt, uint32_t len, uint32_t hdrlen,
 	out->comm = comm;
 	out->fdtype = NULL;	/* a capture does not say what an fd was */
 	out->fdtype_ctx = NULL;
+	out->source = FPROBE_PF_SOURCE_CAPTURE;
 	return 0;
 }
 
