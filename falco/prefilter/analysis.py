@@ -36,7 +36,7 @@ from falco.prefilter.translate import Translator, guards
 FD_NONE = "none"
 FD_ON_DEMAND = "on_demand"
 FD_TRACKED = "tracked"
-_IO_CATEGORIES = (32, 33, 34)
+_IO_CATEGORIES = (32, 33)      # EC_IO_READ, EC_IO_WRITE: high volume
 GENERIC = (lib.PPME_GENERIC_E, lib.PPME_GENERIC_X)
 
 

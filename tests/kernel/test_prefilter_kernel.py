@@ -162,7 +162,7 @@ def test_ioctl_validates_like_userspace_and_refuses_with_einval(
              emit({3: Check(OP_EQ, 0, 0, 0x88, 3)}).blob]
     rng = random.Random(11)
     counts: Counter[str] = Counter()
-    for i in range(3000):
+    for i in range(2000):
         blob = _mutate(rng, rng.choice(bases))
         want = validate(blob) if blob else -errno.EINVAL
         got = ioctl(reader, blob) if blob else -errno.EINVAL
@@ -170,7 +170,7 @@ def test_ioctl_validates_like_userspace_and_refuses_with_einval(
         counts["accepted" if got == 0 else "refused"] += 1
         if i % 200 == 0:
             drain(reader, 5)
-    assert counts["accepted"] > 100 and counts["refused"] > 1000, counts
+    assert counts["accepted"] > 50 and counts["refused"] > 800, counts
     # oversized and reserved fields: refused before anything is copied
     fd = reader._ds.rings[0].fd
     for size, reserved in ((lib.FPROBE_PF_MAX_SIZE + 1, 0), (100, 1),
