@@ -14,8 +14,6 @@ from typing import Callable
 from falco import __version__
 from falco.app import engines
 from falco.config import Config
-from falco.containers.engines import build_engines
-from falco.containers.manager import MetadataManager
 from falco.driver._falco_ffi import lib
 from falco.driver.ring import SourceStats
 from falco.driver.schema import get_schema
@@ -142,6 +140,10 @@ def start_container_engines(inspector: Inspector, config: Config
     inspector's container table (listeners and lookup threads start
     here); returns the engine's alert holds, None without engines or
     with no wait configured."""
+    # (imported here: the runtime clients, gRPC among them, are heavy and
+    # a replay never needs them)
+    from falco.containers.engines import build_engines
+    from falco.containers.manager import MetadataManager
     conf = config.container_engines
     table = inspector.containers
     table.max_entries = conf.max_entries

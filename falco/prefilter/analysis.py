@@ -199,6 +199,7 @@ def _exprs(rules: list[object], registry: FieldRegistry, schema: Schema,
            names: set[str] | None, state: set[str], custom: set[str],
            removed: set[str], sockets: frozenset[str]) -> dict[int, Expr]:
     exprs: dict[int, Expr] = {}
+    cache: dict[tuple[object, ...], tuple[Expr, Expr]] = {}
     for code in range(lib.PPM_EVENT_MAX):
         exprs[code] = FALSE
     for c in _codes(schema, names):
@@ -214,7 +215,7 @@ def _exprs(rules: list[object], registry: FieldRegistry, schema: Schema,
             parts.append(changes_sockets(view))
         elif info.name in state:
             parts.append(changes_state(view))
-        tr = Translator(registry, view)
+        tr = Translator(registry, view, cache)
         for rule in rules:
             types = rule.evttypes  # type: ignore[attr-defined]
             if types is not None and info.name not in types:

@@ -9,7 +9,7 @@ true" expressions with unknown parts shrink to ``TRUE`` on their own.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Union
 
 from falco.driver._falco_ffi import lib
@@ -57,7 +57,16 @@ class Check:
     width: int = 0
     imm: int = 0
     text: bytes | None = None
-    label: str = ""
+    label: str = field(default="", compare=False)
+    _h: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_h", hash((self.op, self.arg, self.sub,
+                                             self.width, self.imm,
+                                             self.text)))
+
+    def __hash__(self) -> int:
+        return self._h
 
     def describe(self) -> str:
         name = self.label or ("comm" if self.arg == ARG_COMM
@@ -97,16 +106,37 @@ class Const:
 @dataclass(frozen=True, slots=True)
 class And:
     items: tuple["Expr", ...]
+    _h: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_h", hash(("And", self.items)))
+
+    def __hash__(self) -> int:
+        return self._h
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
     items: tuple["Expr", ...]
+    _h: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_h", hash(("Or", self.items)))
+
+    def __hash__(self) -> int:
+        return self._h
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
     item: "Expr"
+    _h: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_h", hash(("Not", self.item)))
+
+    def __hash__(self) -> int:
+        return self._h
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +146,14 @@ class Ite:
     cond: Check
     then: "Expr"
     other: "Expr"
+    _h: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_h", hash(("Ite", self.cond, self.then,
+                                             self.other)))
+
+    def __hash__(self) -> int:
+        return self._h
 
 
 Expr = Union[Const, Check, And, Or, Not, Ite]
@@ -200,45 +238,88 @@ def atoms(expr: Expr, out: dict[Check, None] | None = None
     return out
 
 
-def restrict(expr: Expr, atom: Check, value: bool) -> Expr:
+def restrict(expr: Expr, atom: Check, value: bool,
+             memo: dict[tuple[Expr, Check, bool], Expr] | None = None
+             ) -> Expr:
     """``expr`` with ``atom`` replaced by ``value``, folded."""
+    if memo is None:
+        memo = {}
+    key = (expr, atom, value)
+    hit = memo.get(key)
+    if hit is not None:
+        return hit
+    out = _restrict(expr, atom, value, memo)
+    memo[key] = out
+    return out
+
+
+def _restrict(expr: Expr, atom: Check, value: bool,
+              memo: dict[tuple[Expr, Check, bool], Expr]) -> Expr:
     if isinstance(expr, Check):
         return (TRUE if value else FALSE) if expr == atom else expr
+    if isinstance(expr, Const):
+        return expr
     if isinstance(expr, Not):
-        return negate(restrict(expr.item, atom, value))
+        return negate(restrict(expr.item, atom, value, memo))
     if isinstance(expr, And):
-        return all_of(*(restrict(i, atom, value) for i in expr.items))
+        return all_of(*(restrict(i, atom, value, memo)
+                        for i in expr.items))
     if isinstance(expr, Or):
-        return any_of(*(restrict(i, atom, value) for i in expr.items))
+        return any_of(*(restrict(i, atom, value, memo)
+                        for i in expr.items))
     if isinstance(expr, Ite):
         if expr.cond == atom:
-            return restrict(expr.then if value else expr.other, atom, value)
-        return ite(expr.cond, restrict(expr.then, atom, value),
-                   restrict(expr.other, atom, value))
+            return restrict(expr.then if value else expr.other, atom, value,
+                            memo)
+        return ite(expr.cond, restrict(expr.then, atom, value, memo),
+                   restrict(expr.other, atom, value, memo))
     return expr
 
 
-def simplify(expr: Expr, limit: int = 8) -> Expr:
+def simplify(expr: Expr, limit: int = 7) -> Expr:
     """A decision-diagram form of ``expr`` (each test at most once on any
     path; tautologies and contradictions become constants) when it has
-    at most ``limit`` distinct tests; else ``expr`` unchanged."""
+    at most ``limit`` distinct tests; else ``expr`` unchanged. Built from
+    the truth table."""
     order = list(atoms(expr))
-    if len(order) > limit:
+    k = len(order)
+    if k > limit:
         return expr
-    memo: dict[tuple[Expr, int], Expr] = {}
+    table = []
+    for idx in range(1 << k):
+        env = {a: bool(idx >> (k - 1 - i) & 1) for i, a in enumerate(order)}
+        table.append(_value(expr, env))
+    memo: dict[tuple[int, tuple[bool, ...]], Expr] = {}
 
-    def go(e: Expr, i: int) -> Expr:
-        if isinstance(e, Const) or i >= len(order):
-            return e
-        key = (e, i)
+    def build(i: int, sub: tuple[bool, ...]) -> Expr:
+        if all(sub):
+            return TRUE
+        if not any(sub):
+            return FALSE
+        key = (i, sub)
         hit = memo.get(key)
         if hit is None:
-            a = order[i]
-            hi = go(restrict(e, a, True), i + 1)
-            lo = go(restrict(e, a, False), i + 1)
-            hit = memo[key] = ite(a, hi, lo)
+            half = len(sub) // 2
+            lo, hi = sub[:half], sub[half:]
+            hit = memo[key] = ite(order[i], build(i + 1, hi),
+                                  build(i + 1, lo))
         return hit
-    return go(expr, 0)
+    return build(0, tuple(table))
+
+
+def _value(expr: Expr, env: dict[Check, bool]) -> bool:
+    if isinstance(expr, Check):
+        return env[expr]
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Not):
+        return not _value(expr.item, env)
+    if isinstance(expr, And):
+        return all(_value(i, env) for i in expr.items)
+    if isinstance(expr, Or):
+        return any(_value(i, env) for i in expr.items)
+    assert isinstance(expr, Ite)
+    return _value(expr.then if env[expr.cond] else expr.other, env)
 
 
 def size(expr: Expr) -> int:
@@ -287,8 +368,9 @@ def factor(expr: Expr, depth: int = 12, growth: float = 1.25) -> Expr:
     best = max(counts, key=lambda a: counts[a])
     if counts[best] < 2:
         return expr
-    hi = restrict(expr, best, True)
-    lo = restrict(expr, best, False)
+    rmemo: dict[tuple[Expr, Check, bool], Expr] = {}
+    hi = restrict(expr, best, True, rmemo)
+    lo = restrict(expr, best, False, rmemo)
     shared = _shared_size(hi, lo)
     if shared > size(expr) * growth:
         return expr

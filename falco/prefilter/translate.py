@@ -36,9 +36,18 @@ _GLOB_META = frozenset("*?[]")
 class Translator:
     """Translates checks of one event code; one per (registry, code)."""
 
-    def __init__(self, registry: FieldRegistry, code: Code) -> None:
+    def __init__(self, registry: FieldRegistry, code: Code,
+                 cache: dict[tuple[object, ...], Pair] | None = None
+                 ) -> None:
         self.registry = registry
         self.code = code
+        # checks repeat across rules (macros) and codes (event versions,
+        # open/openat/openat2): each is translated once per layout
+        self._checks: dict[tuple[object, ...], Pair] = \
+            {} if cache is None else cache
+        info = code.info
+        self._layout = (info.name, info.code & 1,
+                        tuple((p.name, p.type) for p in info.params))
 
     # -- boolean structure ---------------------------------------------
     def pair(self, node: syntax.Expr) -> Pair:
@@ -56,11 +65,16 @@ class Translator:
                 return all_of(*mts), any_of(*mfs)
             return any_of(*mts), all_of(*mfs)
         if isinstance(node, (syntax.BinaryCheck, syntax.UnaryCheck)):
-            try:
-                return self.check(node)
-            except (ops.OperandError, UnknownFieldError, ValueError,
-                    OverflowError):
-                return UNKNOWN
+            key = (node, self._layout)
+            hit = self._checks.get(key)
+            if hit is None:
+                try:
+                    hit = self.check(node)
+                except (ops.OperandError, UnknownFieldError, ValueError,
+                        OverflowError):
+                    hit = UNKNOWN
+                self._checks[key] = hit
+            return hit
         return UNKNOWN
 
     # -- one check ---------------------------------------------------------
