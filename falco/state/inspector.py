@@ -362,15 +362,28 @@ class Inspector:
         if t.pid != tid:
             leader = self.threads.get(t.pid)
             if leader is None:
-                leader = self.procfs.read_thread(t.pid, t.pid, with_fds=True)
+                leader = self.procfs.read_thread(t.pid, t.pid,
+                                                 with_fds=False)
                 if leader is not None:
+                    leader.fds = self._looked_up_fds(t.pid)
                     leader.container_id = self.container_of(leader.cgroups)
                     self.add_thread(leader)
         else:
-            t.fds = self.procfs.read_fds(t.pid)
+            t.fds = self._looked_up_fds(t.pid)
         t.container_id = self.container_of(t.cgroups)
         t.lastevent_ts = ts
         return self.add_thread(t)
+
+    def _looked_up_fds(self, pid: int) -> dict[int, FdInfo]:
+        """The fd table of a process found in /proc: all of it, or with
+        state on demand only what is kept from events (sockets)."""
+        if self.fd_source is not None and not self.track_sockets:
+            return {}
+        fds = self.procfs.read_fds(pid)
+        if self.fd_source is not None:
+            return {fd: fdi for fd, fdi in fds.items()
+                    if _is_socket_entry(fdi, None)}
+        return fds
 
     def _unknown_thread(self, tid: int, ts: int) -> ThreadInfo:
         t = self.lookup_thread(tid, ts)
