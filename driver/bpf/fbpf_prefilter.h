@@ -230,22 +230,13 @@ static __always_inline __u64 fbpf_pf_le(struct fbpf_pf_ctx *c, __u32 w,
 	return i < w ? (__u64)fbpf_pf_byte(c, i) << (8 * i) : 0;
 }
 
-static __always_inline int fbpf_pf_int(struct fbpf_pf_ctx *c,
-				       const struct fprobe_pf_insn *in)
+/* The integer test @in on @v, an integer of @w bytes (not sign-extended) */
+static __always_inline int fbpf_pf_int_value(const struct fprobe_pf_insn *in,
+					     __u32 w, __u64 v)
 {
-	__u32 w = in->width & FPROBE_PF_W_MASK;
 	int sgn = in->width & FPROBE_PF_W_SIGNED;
-	__u64 v, imm = in->imm;
+	__u64 imm = in->imm;
 
-	if (c->len != w || w > 8)
-		return FBPF_PF_ERROR;
-	/*
-	 * Written out, not a loop: clang lays a loop here out so that its back
-	 * edge falls through a plain instruction, which 6.1's verifier refuses.
-	 */
-	v = fbpf_pf_le(c, w, 0) | fbpf_pf_le(c, w, 1) | fbpf_pf_le(c, w, 2) |
-	    fbpf_pf_le(c, w, 3) | fbpf_pf_le(c, w, 4) | fbpf_pf_le(c, w, 5) |
-	    fbpf_pf_le(c, w, 6) | fbpf_pf_le(c, w, 7);
 	if (sgn && w < 8 && w > 0 && ((v >> (8 * w - 1)) & 1))
 		v |= ~0ULL << (8 * w);
 	switch (in->op) {
@@ -259,6 +250,24 @@ static __always_inline int fbpf_pf_int(struct fbpf_pf_ctx *c,
 		return ((__u32)v & (__u32)(imm >> 32)) == (__u32)imm;
 	}
 	return FBPF_PF_ERROR;
+}
+
+static __always_inline int fbpf_pf_int(struct fbpf_pf_ctx *c,
+				       const struct fprobe_pf_insn *in)
+{
+	__u32 w = in->width & FPROBE_PF_W_MASK;
+	__u64 v;
+
+	if (c->len != w || w > 8)
+		return FBPF_PF_ERROR;
+	/*
+	 * Written out, not a loop: clang lays a loop here out so that its back
+	 * edge falls through a plain instruction, which 6.1's verifier refuses.
+	 */
+	v = fbpf_pf_le(c, w, 0) | fbpf_pf_le(c, w, 1) | fbpf_pf_le(c, w, 2) |
+	    fbpf_pf_le(c, w, 3) | fbpf_pf_le(c, w, 4) | fbpf_pf_le(c, w, 5) |
+	    fbpf_pf_le(c, w, 6) | fbpf_pf_le(c, w, 7);
+	return fbpf_pf_int_value(in, w, v);
 }
 
 static __always_inline int fbpf_pf_str(struct fbpf_pf_ctx *c,
@@ -327,7 +336,7 @@ __noinline int fbpf_g_pf_test(struct fbpf_state *st,
 {
 	struct fbpf_pf_ctx cc = {}, *c = &cc;
 	const struct fprobe_pf_insn *in;
-	__u32 at = FBPF_PF_HDR + pc * FBPF_PF_INSN, arg;
+	__u32 at = FBPF_PF_HDR + pc * FBPF_PF_INSN, arg, len;
 	int is_int;
 
 	if (!st || !prog || at > FPROBE_PF_MAX_SIZE - FBPF_PF_INSN)
@@ -342,9 +351,27 @@ __noinline int fbpf_g_pf_test(struct fbpf_state *st,
 	if (in->op == FPROBE_PF_OP_PRESENT) {
 		if (arg == FPROBE_PF_ARG_COMM)
 			return st->pf_comm_len > 0;
-		return arg < st->nparams && arg < FBPF_MAX_PARAMS &&
-		       st->pf_len[arg & (FBPF_MAX_PARAMS - 1)] > 0;
+		if (arg >= st->nparams || arg >= FBPF_MAX_PARAMS)
+			return 0;
+		len = st->pf_len[arg & (FBPF_MAX_PARAMS - 1)];
+		/* with a width: exactly that many bytes */
+		return len > 0 && (!in->width || len == in->width);
 	}
+	if (in->op == FPROBE_PF_OP_LEN) {
+		if (arg >= st->nparams || arg >= FBPF_MAX_PARAMS)
+			return 0;
+		len = st->pf_len[arg & (FBPF_MAX_PARAMS - 1)];
+		return len >= (__u32)in->imm && len <= (__u32)(in->imm >> 32);
+	}
+	/* BPF programs are a live source */
+	if (arg == FPROBE_PF_ARG_SOURCE)
+		return is_int && in->width == 1 ?
+		       fbpf_pf_int_value(in, 1, FPROBE_PF_SOURCE_MODULE) :
+		       FBPF_PF_ERROR;
+	/*
+	 * FPROBE_PF_ARG_FDTYPE (the type of an fd's file) is not read here:
+	 * an error, so the event passes.
+	 */
 	if (arg == FPROBE_PF_ARG_COMM) {
 		c->off = FBPF_PF_COMM;
 		c->len = st->pf_comm_len;

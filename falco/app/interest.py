@@ -19,6 +19,7 @@ from falco.app.append_output import AppendOutput, formats_for
 from falco.app.backend import OpenedSource, capture_inspector, state_events
 from falco.config import Config
 from falco.driver.schema import get_schema
+from falco.events.live import LiveSource
 from falco.events.scap import CaptureReader
 from falco.fields.registry import FieldRegistry
 from falco.prefilter.analysis import (FD_ON_DEMAND, Analysis, Settings,
@@ -69,8 +70,12 @@ def apply(opened: OpenedSource, analysis: Analysis,
     set_prefilter(blob)
     inspector = opened.inspector
     want = analysis.on_demand and analysis.fd_mode == FD_ON_DEMAND
-    # a replay asks its second inspector for sockets too (exact)
-    track = want and analysis.track_sockets and not opened.replay
+    # a replay asks its second inspector for sockets too (exact); only
+    # the module tells a socket's close from a file's (at sys_enter): the
+    # BPF programs emit no close enter event, so there sockets too come
+    # from /proc on demand
+    track = (want and analysis.track_sockets and not opened.replay
+             and isinstance(source, LiveSource) and source.engine == "kmod")
     if track and not inspector.track_sockets:
         inspector.keep_sockets_only()
     inspector.track_sockets = track

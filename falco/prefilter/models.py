@@ -24,9 +24,9 @@ from falco.events.params import SIGNED_TYPES
 from falco.prefilter.ir import (
     ARG_COMM, OP_EQ, OP_GT, OP_LT, OP_MASK, OP_PATH_CLEAN, OP_STR_EQ, SIGNED,
     TRUE, Const, Expr, Check, all_of, any_of, negate)
-from falco.state.entries import (AF_INET, AF_INET6, AF_UNIX, O_CREAT,
-                                 O_DIRECTORY, O_F_CREATED, O_RDONLY,
-                                 O_TMPFILE, O_WRONLY, S_IXANY)
+from falco.events.sockets import AF_INET, AF_INET6, AF_UNIX
+from falco.state.entries import (O_CREAT, O_DIRECTORY, O_F_CREATED,
+                                 O_RDONLY, O_TMPFILE, O_WRONLY, S_IXANY)
 
 SUB_FAMILY = 1
 SUB_TU_SADDR, SUB_TU_SPORT, SUB_TU_DADDR, SUB_TU_DPORT = 5, 6, 7, 8

@@ -149,8 +149,10 @@ def validate(blob: bytes) -> int:
 
 
 def evaluate(blob: bytes, event: bytes, hdrlen: int = 26,
-             nparams: int | None = None, comm: str | None = None) -> int:
-    """PASS or DROP for one event (header included) under ``blob``."""
+             nparams: int | None = None, comm: str | None = None,
+             live: bool = False) -> int:
+    """PASS or DROP for one event (header included) under ``blob``, as
+    the capture scanner judges it (``live``: as a live source does)."""
     view = ffi.new("struct fprobe_pf_event *")
     buf = ffi.from_buffer(event)
     if nparams is None:
@@ -159,6 +161,8 @@ def evaluate(blob: bytes, event: bytes, hdrlen: int = 26,
     if lib.fsrc_event_view(buf, len(event), hdrlen, nparams, ffi.NULL,
                            view) < 0:
         return PASS
+    if live:
+        view.source = lib.FPROBE_PF_SOURCE_MODULE
     keep = None
     raw = None if comm is None else comm.encode("utf-8", "surrogateescape")
     # a task name is at most 15 bytes: a longer one is unknown, as the

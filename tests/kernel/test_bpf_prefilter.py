@@ -5,7 +5,8 @@ share (driver/prefilter.c, through falco.prefilter.program.evaluate).
 
 Two BPF captures run at once on one workload: one without a program, one
 with a program using every test (strings, paths, integers, masks, socket
-tuple parts, the thread name).  Every event of the workload the first one
+tuple parts, the thread name, lengths, presence with a width, the source
+kind: BPF is a live source).  Every event of the workload the first one
 saw must reach the second exactly when the reference evaluator passes it,
 and the second counts the others as filtered, not dropped."""
 from __future__ import annotations
@@ -59,15 +60,17 @@ print(port)
 
 
 def program(base: Path, port: int) -> bytes:
-    from falco.prefilter.ir import (ARG_COMM, OP_EQ, OP_GT, OP_MASK, OP_PATH_CLEAN,
-                                    OP_PATH_DIR, OP_STR_CONTAINS, OP_STR_EQ,
-                                    OP_STR_PREFIX, OP_STR_SUFFIX, SIGNED, Check,
-                                    all_of, any_of, negate)
+    from falco.prefilter.ir import (ARG_COMM, ARG_SOURCE, OP_EQ, OP_GT, OP_LEN,
+                                    OP_MASK, OP_PATH_CLEAN, OP_PATH_DIR,
+                                    OP_PRESENT, OP_STR_CONTAINS, OP_STR_EQ,
+                                    OP_STR_PREFIX, OP_STR_SUFFIX, SIGNED,
+                                    SOURCE_MODULE, Check, all_of, any_of, negate)
     from falco.prefilter.program import emit
     sch = rr.schema()
     code = sch.codes
     ppm = rr.ppm()
     b = str(base).encode()
+    dirlen = len(b) + len(b"/dir/") + 1
     opens = any_of(
         all_of(Check(OP_STR_PREFIX, 2, text=b + b"/keep"),
                negate(Check(OP_STR_CONTAINS, 2, text=b"drop"))),
@@ -76,12 +79,20 @@ def program(base: Path, port: int) -> bytes:
         Check(OP_EQ, 0, 0, 8 | SIGNED, (-2) & (2**64 - 1)),          # -ENOENT
         all_of(Check(OP_STR_EQ, ARG_COMM, text=b"pfwork"),
                Check(OP_STR_SUFFIX, 2, text=b".cfg")),
-        Check(OP_MASK, 3, 0, 4, (ppm["PPM_O_CREAT"] << 32) | ppm["PPM_O_CREAT"]))
+        Check(OP_MASK, 3, 0, 4, (ppm["PPM_O_CREAT"] << 32) | ppm["PPM_O_CREAT"]),
+        # live sources only: a capture scanner would drop these
+        all_of(Check(OP_EQ, ARG_SOURCE, 0, 1, SOURCE_MODULE),
+               Check(OP_STR_SUFFIX, 2, text=b"/other")),
+        # the raw parameter's length (its NUL included)
+        all_of(Check(OP_LEN, 2, imm=(dirlen << 32) | dirlen),
+               Check(OP_STR_SUFFIX, 2, text=b"/dir/")))
     unix = ppm["PPM_AF_UNIX"]
     connects = any_of(Check(OP_EQ, 1, 8, 2, port),                     # TU_DPORT
                       all_of(Check(OP_EQ, 1, 1, 1, unix),              # FAMILY
                              Check(OP_STR_EQ, 1, 9, text=b + b"/u.sock")))  # TU_PATH
-    closes = Check(OP_GT, 1, 0, 8 | SIGNED, 50)
+    # fd is 8 bytes: present with a width of 4 never holds
+    closes = any_of(Check(OP_GT, 1, 0, 8 | SIGNED, 50),
+                    Check(OP_PRESENT, 1, 0, 4))
     return emit({code["PPME_SYSCALL_OPENAT_2_X"]: opens,
                  code["PPME_SOCKET_CONNECT_X"]: connects,
                  code["PPME_SYSCALL_CLOSE_X"]: closes}).blob
@@ -129,7 +140,8 @@ def test_bpf_prefilter_matches_the_reference_evaluator(tmpfs: Path) -> None:
                e.params.get("name") == str(tmpfs / "marker"))
     assert int(proc.stdout) == port
     seen = judged(pevs, tid, tmpfs)
-    verdicts = [evaluate(blob, raw_event(e), comm="pfwork") for e in seen]
+    verdicts = [evaluate(blob, raw_event(e), comm="pfwork", live=True)
+                for e in seen]
     want = [e for e, v in zip(seen, verdicts) if v == PASS]
     got = judged(fevs, tid, tmpfs)
     assert [raw_event(e)[8:] for e in got] == [raw_event(e)[8:] for e in want], (
