@@ -135,10 +135,12 @@ static long fprobe_set_prefilter(struct fprobe_session *s,
 	}
 	old = rcu_replace_pointer(s->pf, pf,
 				  lockdep_is_held(&fprobe_ctl_mutex));
-	if (old) {
-		synchronize_rcu();
-		kvfree(old);
-	}
+	/*
+	 * Also without an old program: once the ioctl returns, every event is
+	 * judged by the new one (none is still on its way under the old).
+	 */
+	synchronize_rcu();
+	kvfree(old);
 	return 0;
 }
 
