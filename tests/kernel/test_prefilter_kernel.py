@@ -107,6 +107,16 @@ def drain(reader: RingReader, rounds: int = 50) -> list[tuple]:
     return out
 
 
+def until(cond: Callable[[], bool], limit: float = 120.0) -> bool:
+    """Poll ``cond`` until it holds (False after ``limit`` seconds)."""
+    end = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def assert_exact(reader: RingReader) -> Counter[str]:
     """Per ring: seen == read by us + filtered + dropped."""
     total: Counter[str] = Counter()
@@ -275,11 +285,13 @@ def test_full_ring_counts_filtered_events_apart_from_drops(
     try:
         small.set_interesting({"getppid", "openat", "close"})
         storm()
-        time.sleep(1.0)                         # the ring fills up
-        assert small.stats().total.n_drops_buffer > 0
+        # the ring fills up (however slowly the storm starts in the VM)
+        assert until(lambda: small.stats().total.n_drops_buffer > 0)
         small.set_prefilter(emit({}, default=DROP).blob)
         before = small.stats().total
-        time.sleep(1.0)
+        assert until(lambda: small.stats().total.n_filtered
+                     > before.n_filtered)
+        time.sleep(0.5)
         after = small.stats().total
         assert after.n_drops_buffer == before.n_drops_buffer
         assert after.n_filtered > before.n_filtered
