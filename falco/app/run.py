@@ -96,7 +96,8 @@ class App:
     # append_output/-p entries it accounts for
     analysis: Analysis | None = None
     appends: list[AppendOutput] = field(default_factory=list)
-    _analysed: RuleSet | None = None     # the rule set of ``analysis``
+    # the rule set interesting() analysed, until set_interesting() uses it
+    _analysed: RuleSet | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
     _watcher: FileWatcher | None = None
 
@@ -324,10 +325,11 @@ class App:
         opened = self.opened
         if opened is None:
             return
+        # the analysis interesting() just made for opening the source
         analysis = self.analysis
         if analysis is None or self._analysed is not ruleset:
             analysis = self.analysis = self.analyze(ruleset, self.config)
-            self._analysed = ruleset
+        self._analysed = None
         if analysis.reason:
             log.info("prefilter and state on demand off: %s",
                      analysis.reason)
@@ -357,7 +359,6 @@ class App:
 
         def applied() -> None:
             self.analysis = new
-            self._analysed = ruleset
             if not opened.replay:
                 interest.apply(opened, new)
         engine.swap_rules(ruleset, since, applied)
