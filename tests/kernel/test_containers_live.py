@@ -1,0 +1,287 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Container metadata from real runtimes, live in the VM.
+
+podman (crun, vfs storage) and containerd (runc, native snapshotter, its
+CRI plugin) run on a tmpfs with an image built here from busybox-static
+(tests/support/runtimes.py). falco runs live with the default rules and
+the runtimes' sockets; a shell started in a container raises "Shell
+spawned in container" whose *first* alert already carries the container's
+name, image repository and tag (and, for a pod sandbox made through the
+CRI API, the pod's name and namespace). Then: the podman socket stops
+while a container runs (falco keeps going, fields print <NA>, a metric
+counts it) and comes back (metadata returns).
+
+Printed at the end: for each runtime, the metadata fields seen filled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.runtimes import (IMAGE, IMAGE_REPO, IMAGE_TAG, Images,  # noqa: E402
+                              Runtimes, cleanup_mounts)
+
+pytestmark = pytest.mark.kernel
+
+BASE = Path("/tmp/falco-rt")
+SHELL_RULE = "Shell spawned in container"
+CANARY_RULE = "Read sensitive file by untrusted program"
+PORT = 8799
+FIELDS = ("container.id", "container.name", "container.type", "container.image",
+          "container.image.repository", "container.image.tag",
+          "container.image.digest", "container.image.id", "container.labels",
+          "container.privileged", "container.mounts", "container.ip",
+          "container.start_ts", "container.host_network", "container.host_pid",
+          "k8s.pod.name", "k8s.ns.name", "k8s.pod.uid", "k8s.pod.labels",
+          "k8s.pod.sandbox_id", "k8s.pod.ip")
+# The fields each runtime's alerts must carry (the rest are reported).
+APPEND = " ".join(f"{f}=%{f}" for f in FIELDS)
+
+
+@pytest.fixture(scope="module")
+def runtimes() -> Iterator[Runtimes]:
+    if not Path("/dev/falco0").exists():
+        pytest.fail("falco_probe is not loaded (/dev/falco0 missing)")
+    for tool in ("podman", "crun", "conmon", "containerd", "ctr", "runc"):
+        if subprocess.run(["which", tool], capture_output=True).returncode:
+            pytest.fail(f"{tool} is missing: scripts/install-deps.sh "
+                        "installs .ci/apt-packages.txt")
+    BASE.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "falco-rt", str(BASE)], check=True)
+    images = Images(ROOT / "build" / "container-images").build()
+    rt = Runtimes(BASE / "rt", images)
+    try:
+        rt.start()
+    except Exception:
+        print(rt.log_tail("podman"), rt.log_tail("containerd"), sep="\n")
+        rt.stop()
+        cleanup_mounts(BASE)
+        raise
+    yield rt
+    rt.stop()
+    cleanup_mounts(BASE)
+    subprocess.run(["umount", "-l", str(BASE)], check=False)
+
+
+class Falco:
+    """``python3 -m falco`` live, JSON alerts collected by a thread."""
+
+    def __init__(self, rt: Runtimes, workdir: Path) -> None:
+        conf = workdir / "falco.yaml"
+        conf.write_text(json.dumps({
+            "json_output": True, "rule_matching": "all",
+            "log_syslog": False, "syslog_output": {"enabled": False},
+            "webserver": {"enabled": True, "listen_address": "127.0.0.1",
+                          "listen_port": PORT},
+            "watch_config_files": False,
+            "append_output": [{"match": {"rule": SHELL_RULE},
+                               "extra_output": APPEND}],
+            "container_engines": {
+                "docker": {"enabled": False},
+                "podman": {"sockets": [rt.podman_sock]},
+                "containerd": {"sockets": [rt.containerd_sock]},
+                "cri": {"sockets": [rt.containerd_sock]},
+                "exit_grace_s": 5}}))
+        cmd = [sys.executable, "-m", "falco", "-c", str(conf),
+               "-r", str(ROOT / "rules" / "falco_rules.yaml")]
+        self.stderr = open(workdir / "falco.stderr", "w")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True, bufsize=1,
+                                     env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        self.alerts: list[dict[str, Any]] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.workdir = workdir
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            with self.cond:
+                if isinstance(doc, dict) and "rule" in doc:
+                    self.alerts.append(doc)
+                self.cond.notify_all()
+
+    def wait_for(self, pred: Callable[[dict[str, Any]], bool],
+                 timeout: float = 60) -> dict[str, Any] | None:
+        end = time.time() + timeout
+        with self.cond:
+            while True:
+                for a in self.alerts:
+                    if pred(a):
+                        return a
+                if time.time() > end or self.proc.poll() is not None:
+                    return None
+                self.cond.wait(0.5)
+
+    def wait_ready(self, timeout: float = 300) -> None:
+        end = time.time() + timeout
+        while time.time() < end:
+            assert self.proc.poll() is None, self.tail()
+            subprocess.run(["cat", "/etc/shadow"], stdout=subprocess.DEVNULL)
+            if self.wait_for(lambda a: a["rule"] == CANARY_RULE, 2):
+                return
+        pytest.fail(f"falco not ready:\n{self.tail()}")
+
+    def metrics(self) -> dict[str, float]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics",
+                                    timeout=30) as resp:
+            text = resp.read().decode()
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
+    def of_container(self, cid: str) -> list[dict[str, Any]]:
+        with self.cond:
+            return [a for a in self.alerts
+                    if a.get("output_fields", {}).get("container.id") == cid]
+
+    def tail(self, n: int = 40) -> str:
+        self.stderr.flush()
+        text = (self.workdir / "falco.stderr").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-n:])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def falco(runtimes: Runtimes, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Falco]:
+    run = Falco(runtimes, tmp_path_factory.mktemp("falco-ctr"))
+    try:
+        run.wait_ready()
+        yield run
+    finally:
+        run.stop()
+
+
+SEEN: dict[str, dict[str, str]] = {}
+
+
+def _first_shell_alert(falco: Falco, cid: str, runtime: str) -> dict[str, Any]:
+    alert = falco.wait_for(lambda a: a["rule"] == SHELL_RULE and
+                           a["output_fields"].get("container.id") == cid)
+    assert alert is not None, f"no shell alert for {cid}:\n{falco.tail()}"
+    first = falco.of_container(cid)[0]
+    fields = first["output_fields"]
+    SEEN[runtime] = {k: str(v) for k, v in fields.items()
+                     if k in FIELDS and v is not None and str(v) != "<NA>"}
+    return first
+
+
+def test_podman_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
+    name = f"falco-pm-{uuid.uuid4().hex[:6]}"
+    runtimes.podman("run", "--rm", "--name", name, "--label", "team=blue",
+                    IMAGE, "sh", "-c", "exit 0")
+    cid = runtimes.podman("ps", "-a", "-q", "--no-trunc", "--filter",
+                          f"name={name}", check=False).stdout.strip()[:12]
+    alert = falco.wait_for(lambda a: a["rule"] == SHELL_RULE and
+                           a["output_fields"].get("container.name") == name)
+    assert alert is not None, falco.tail()
+    cid = alert["output_fields"]["container.id"]
+    first = _first_shell_alert(falco, cid, "podman")
+    f = first["output_fields"]
+    assert (f["container.name"], f["container.image.repository"],
+            f["container.image.tag"], f["container.type"]) == \
+        (name, IMAGE_REPO, IMAGE_TAG, "podman"), first
+    assert f["container.labels"] and "team:blue" in f["container.labels"]
+
+
+def test_containerd_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
+    cid = f"falco-cd-{uuid.uuid4().hex[:6]}"
+    runtimes.ctr("run", "--rm", "--snapshotter=native", "--label", "team=red",
+                 IMAGE, cid, "sh", "-c", "exit 0")
+    first = _first_shell_alert(falco, cid, "containerd")
+    f = first["output_fields"]
+    assert (f["container.name"], f["container.image.repository"],
+            f["container.image.tag"], f["container.type"]) == \
+        (cid, IMAGE_REPO, IMAGE_TAG, "containerd"), first
+    assert f["container.image.digest"].startswith("sha256:")
+
+
+def test_cri_pod_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
+    from support.cri_client import CriClient
+    cri = CriClient(runtimes.containerd_sock)
+    pod = cri.run_pod("falco-pod", "falco-ns", {"app": "falco-test"})
+    try:
+        ctr = cri.start_container(pod, "shell", IMAGE,
+                                  ["/bin/sh", "-c", "sleep 1"])
+        first = _first_shell_alert(falco, ctr.id[:12], "cri")
+        f = first["output_fields"]
+        assert (f["container.name"], f["container.image.repository"],
+                f["container.image.tag"], f["k8s.pod.name"],
+                f["k8s.ns.name"]) == ("shell", IMAGE_REPO, IMAGE_TAG,
+                                      "falco-pod", "falco-ns"), first
+        assert f["k8s.pod.sandbox_id"] == pod.id[:12]
+        assert "app:falco-test" in f["k8s.pod.labels"]
+    finally:
+        cri.remove_pod(pod)
+
+
+def test_runtime_down_then_back(runtimes: Runtimes, falco: Falco) -> None:
+    """The podman socket stops while a container runs: falco keeps going,
+    a new container's fields print <NA> and the metric counts it; back:
+    metadata returns."""
+    before = falco.metrics()
+    runtimes.stop_daemon("podman")
+    name = f"falco-down-{uuid.uuid4().hex[:6]}"
+    runtimes.podman("run", "--rm", "--name", name, IMAGE, "sh", "-c", "exit 0")
+    alert = falco.wait_for(lambda a: a["rule"] == SHELL_RULE and
+                           a["output_fields"].get("container.type") == "podman"
+                           and a["output_fields"].get("container.name") is None)
+    assert alert is not None, falco.tail()
+    assert falco.proc.poll() is None
+    after = falco.metrics()
+    counted = sum(after.get(k, 0) - before.get(k, 0) for k in (
+        "falco_container_no_engine_total", "falco_container_lookup_failures_total"))
+    assert counted >= 1, after
+    assert after['falco_container_engine_up{engine="podman:%s"}'
+                 % runtimes.podman_sock] == 0
+    runtimes.start_podman()
+    end = time.time() + 120
+    while time.time() < end and not falco.metrics().get(
+            'falco_container_engine_up{engine="podman:%s"}' % runtimes.podman_sock):
+        time.sleep(1)
+    name = f"falco-back-{uuid.uuid4().hex[:6]}"
+    runtimes.podman("run", "--rm", "--name", name, IMAGE, "sh", "-c", "exit 0")
+    alert = falco.wait_for(lambda a: a["rule"] == SHELL_RULE and
+                           a["output_fields"].get("container.name") == name)
+    assert alert is not None, falco.tail()
+
+
+def test_report_fields_seen(request: pytest.FixtureRequest) -> None:
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    for runtime, fields in SEEN.items():
+        line = f"container fields seen filled ({runtime}): " + \
+            ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+        if reporter:
+            reporter.write_line(line)
+        else:
+            print(line)
+    assert SEEN
