@@ -225,7 +225,14 @@ class MetadataManager:
                 info = st.engine.inspect(full_id)
             except (OSError, LookupError, ValueError) as err:
                 failed += 1
-                self._down(st, err)
+                self.stats.engine_errors += 1
+                st.errors += 1
+                # A socket that refuses is down; a slow answer (timeout)
+                # is not: the listener's stream says whether it lives.
+                if isinstance(err, (ConnectionRefusedError, FileNotFoundError)):
+                    self._down(st, err)
+                log.debug("container %r: %s lookup failed: %r",
+                          short_id(full_id), st.engine.name, str(err))
                 continue
             if info is not None:
                 self.stats.lookups_ok += 1

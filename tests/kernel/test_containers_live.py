@@ -94,6 +94,8 @@ class Falco:
                 "podman": {"sockets": [rt.podman_sock]},
                 "containerd": {"sockets": [rt.containerd_sock]},
                 "cri": {"sockets": [rt.containerd_sock]},
+                # podman's API answers in seconds under TCG
+                "lookup_wait_ms": 8000, "lookup_timeout_ms": 10000,
                 "exit_grace_s": 5}}))
         cmd = [sys.executable, "-m", "falco", "-c", str(conf),
                "-r", str(ROOT / "rules" / "falco_rules.yaml")]
