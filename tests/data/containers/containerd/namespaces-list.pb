@@ -1,0 +1,5 @@
+
+	
+default
+
+k8s.io
