@@ -14,6 +14,7 @@ from typing import Callable
 from falco import __version__
 from falco.app import engines
 from falco.config import Config
+from falco.config.schema import ContainerEngines
 from falco.driver._falco_ffi import lib
 from falco.driver.ring import SourceStats
 from falco.driver.schema import get_schema
@@ -95,10 +96,13 @@ def capture_inspector(capture: CaptureReader) -> Inspector:
     return inspector
 
 
-def live_inspector() -> Inspector:
+def live_inspector(containers: ContainerEngines | None = None) -> Inspector:
     """State starts from /proc; the live module emits self-contained exit
-    events: nothing to pair."""
+    events: nothing to pair. The container table's bounds and disabled
+    container types apply before the /proc scan notes containers."""
     inspector = Inspector(proc_lookups=True, pair_enter_events=False)
+    if containers is not None:
+        configure_container_table(inspector, containers)
     inspector.bootstrap_proc()
     return inspector
 
@@ -127,11 +131,25 @@ def open_source(config: Config, capture: str | None,
         return OpenedSource(reader, capture_inspector(reader), True, None)
     live = open_live(config, interesting=interesting)
     try:
-        inspector = live_inspector()
+        inspector = live_inspector(config.container_engines)
     except BaseException:
         live.close()
         raise
     return OpenedSource(live, inspector, False, live.stats)
+
+
+def configure_container_table(inspector: Inspector,
+                              conf: ContainerEngines) -> None:
+    """The container table's bounds, wait, and the container types whose
+    engine is disabled (their cgroups count as the host's)."""
+    table = inspector.containers
+    table.max_entries = conf.max_entries
+    table.exit_grace_s = conf.exit_grace_s
+    table.lookup_wait_s = conf.lookup_wait_ms / 1000
+    table.disabled_types = frozenset(
+        kind for kind, engine in (("lxc", conf.lxc), ("libvirt-lxc",
+                                  conf.libvirt_lxc), ("bpm", conf.bpm))
+        if not engine.enabled)
 
 
 def start_container_engines(inspector: Inspector, config: Config
@@ -146,13 +164,7 @@ def start_container_engines(inspector: Inspector, config: Config
     from falco.containers.manager import MetadataManager
     conf = config.container_engines
     table = inspector.containers
-    table.max_entries = conf.max_entries
-    table.exit_grace_s = conf.exit_grace_s
-    table.lookup_wait_s = conf.lookup_wait_ms / 1000
-    table.disabled_types = frozenset(
-        kind for kind, engine in (("lxc", conf.lxc), ("libvirt-lxc",
-                                  conf.libvirt_lxc), ("bpm", conf.bpm))
-        if not engine.enabled)
+    configure_container_table(inspector, conf)
     built = build_engines(conf, inspector.host_root,
                           conf.lookup_timeout_ms / 1000)
     for why in built.unavailable:

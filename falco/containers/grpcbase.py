@@ -43,7 +43,10 @@ class Channel:
             return NotFound(path)
         if code == codes.UNIMPLEMENTED:
             return Unimplemented(f"{path}: unimplemented")
-        return OSError(f"{path}: {code.name if code else exc}")
+        details = exc.details() if hasattr(exc, "details") else ""
+        # The runtime's own words, bounded (they go to the log).
+        why = f" ({str(details)[:300]!r})" if details else ""
+        return OSError(f"{path}: {code.name if code else exc}{why}")
 
     def unary(self, path: str, request: Any, response_type: Any,
               metadata: tuple[tuple[str, str], ...] = ()) -> Any:

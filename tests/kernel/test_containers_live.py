@@ -187,10 +187,15 @@ SEEN: dict[str, dict[str, str]] = {}
 
 
 def _first_shell_alert(falco: Falco, cid: str, runtime: str) -> dict[str, Any]:
+    """The first "Shell spawned in container" alert of container ``cid``."""
     alert = falco.wait_for(lambda a: a["rule"] == SHELL_RULE and
                            a["output_fields"].get("container.id") == cid)
     assert alert is not None, f"no shell alert for {cid}:\n{falco.tail()}"
-    first = falco.of_container(cid)[0]
+    alerts = falco.of_container(cid)
+    print(f"alerts of {runtime} container {cid}:")
+    for a in alerts:
+        print(f"  {a['rule']}: {json.dumps(a['output_fields'])}")
+    first = next(a for a in alerts if a["rule"] == SHELL_RULE)
     fields = first["output_fields"]
     SEEN[runtime] = {k: str(v) for k, v in fields.items()
                      if k in FIELDS and v is not None and str(v) != "<NA>"}
@@ -230,10 +235,16 @@ def test_containerd_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
 def test_cri_pod_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
     from support.cri_client import CriClient
     cri = CriClient(runtimes.containerd_sock)
-    pod = cri.run_pod("falco-pod", "falco-ns", {"app": "falco-test"})
     try:
-        ctr = cri.start_container(pod, "shell", IMAGE,
-                                  ["/bin/sh", "-c", "sleep 1"])
+        pod = cri.run_pod("falco-pod", "falco-ns", {"app": "falco-test"})
+    except OSError as exc:
+        pytest.fail(f"{exc}\n{runtimes.log_tail('containerd')}")
+    try:
+        try:
+            ctr = cri.start_container(pod, "shell", IMAGE,
+                                      ["/bin/sh", "-c", "sleep 1"])
+        except OSError as exc:
+            pytest.fail(f"{exc}\n{runtimes.log_tail('containerd')}")
         first = _first_shell_alert(falco, ctr.id[:12], "cri")
         f = first["output_fields"]
         assert (f["container.name"], f["container.image.repository"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from falco.containers.grpcbase import Channel
 from falco.containers.protos import load
@@ -54,11 +54,15 @@ class CriClient:
         return Pod(resp.pod_sandbox_id, uid, config)
 
     def start_container(self, pod: Pod, name: str, image: str,
-                        command: list[str], privileged: bool = False) -> Ctr:
+                        command: list[str], privileged: bool = False,
+                        mounts: Sequence[tuple[str, str, bool]] = ()) -> Ctr:
+        """``mounts``: (host path, container path, read-only)."""
         pb = self.pb
         config = pb.ContainerConfig(
             metadata=pb.ContainerMetadata(name=name),
             image=pb.ImageSpec(image=image), command=command,
+            mounts=[pb.Mount(host_path=h, container_path=c, readonly=ro)
+                    for h, c, ro in mounts],
             labels={"io.kubernetes.container.name": name},
             linux=pb.LinuxContainerConfig(security_context=pb.LinuxContainerSecurityContext(
                 privileged=privileged)))

@@ -267,8 +267,9 @@ class Runtimes:
     def start_podman(self, timeout: float = 120) -> None:
         if os.path.exists(self.podman_sock):
             os.unlink(self.podman_sock)
-        proc = self._spawn("podman", "podman", "system", "service",
-                           "--time=0", f"unix://{self.podman_sock}")
+        # --log-level=info: one access log line per API call.
+        proc = self._spawn("podman", "podman", "--log-level=info", "system",
+                           "service", "--time=0", f"unix://{self.podman_sock}")
         _wait_socket(self.podman_sock, proc, "podman system service", timeout)
 
     def start_containerd(self, timeout: float = 120) -> None:
@@ -288,6 +289,10 @@ class Runtimes:
             proc.wait()
 
     def start(self) -> "Runtimes":
+        # The CRI plugin's pod network (CNI bridge plugin): a bridge and a
+        # veth pair per pod sandbox.
+        for module in ("bridge", "veth"):
+            subprocess.run(["modprobe", module], check=False)
         self.configure()
         self.start_podman()
         self.start_containerd()
