@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,11 +97,18 @@ def capture_inspector(capture: CaptureReader) -> Inspector:
     return inspector
 
 
+def boot_ts_epoch() -> int:
+    """This machine's boot as epoch ns (the clock the driver's since-boot
+    times count on is CLOCK_BOOTTIME)."""
+    return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
 def live_inspector(containers: ContainerEngines | None = None) -> Inspector:
     """State starts from /proc; the live module emits self-contained exit
     events: nothing to pair. The container table's bounds and disabled
     container types apply before the /proc scan notes containers."""
-    inspector = Inspector(proc_lookups=True, pair_enter_events=False)
+    inspector = Inspector(proc_lookups=True, pair_enter_events=False,
+                          boot_ts_epoch=boot_ts_epoch())
     if containers is not None:
         configure_container_table(inspector, containers)
     inspector.bootstrap_proc()

@@ -221,6 +221,7 @@ class MetadataManager:
             if not st.up and not engine:
                 continue
             tried += 1
+            began = time.monotonic()
             try:
                 info = st.engine.inspect(full_id)
             except (OSError, LookupError, ValueError) as err:
@@ -231,9 +232,14 @@ class MetadataManager:
                 # is not: the listener's stream says whether it lives.
                 if isinstance(err, (ConnectionRefusedError, FileNotFoundError)):
                     self._down(st, err)
-                log.debug("container %r: %s lookup failed: %r",
-                          short_id(full_id), st.engine.name, str(err))
+                log.debug("container %r: %s lookup failed after %.0f ms: %r",
+                          short_id(full_id), st.engine.name,
+                          (time.monotonic() - began) * 1000, str(err))
                 continue
+            log.debug("container %r: %s answered in %.0f ms (%s)",
+                      short_id(full_id), st.engine.name,
+                      (time.monotonic() - began) * 1000,
+                      "found" if info is not None else "unknown")
             if info is not None:
                 self.stats.lookups_ok += 1
                 self.sink.put(info)

@@ -54,6 +54,10 @@ class Inspector:
     # events (captures); a live source with self-contained exit events
     # can turn this off and save a copy per enter event.
     pair_enter_events: bool = True
+    # Epoch ns of the boot of the machine the events come from: the driver
+    # gives some start times (pidns_init_start_ts) in ns since boot, as
+    # libscap's drivers do; 0 when unknown (those times stay as given).
+    boot_ts_epoch: int = 0
     threads: dict[int, ThreadInfo] = field(default_factory=dict)
     users: UserDb = field(init=False)
     containers: ContainerTable = field(init=False)

@@ -149,8 +149,11 @@ def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
     _fill_common(insp, t, ctx, new_image=False)
     t.vtid = ctx.int_arg("vtid", t.vtid)
     t.vpid = ctx.int_arg("vpid", t.vpid)
-    t.pidns_init_start_ts = ctx.int_arg("pidns_init_start_ts",
-                                        t.pidns_init_start_ts)
+    # ns since boot (0: the host's namespace) -> epoch ns
+    pidns_start = ctx.int_arg("pidns_init_start_ts", -1)
+    if pidns_start >= 0:
+        t.pidns_init_start_ts = pidns_start + insp.boot_ts_epoch \
+            if pidns_start else 0
     ctx.thread = t
 
 

@@ -7,7 +7,9 @@ CRI plugin) run on a tmpfs with an image built here from busybox-static
 the runtimes' sockets; a shell started in a container raises "Shell
 spawned in container" whose *first* alert already carries the container's
 name, image repository and tag (and, for a pod sandbox made through the
-CRI API, the pod's name and namespace). Then: the podman socket stops
+CRI API, the pod's name and namespace). The containers run privileged with
+the host's /etc mounted, and run a program copied into them: the
+container rules of rules/falco_rules.yaml alert with the same metadata. Then: the podman socket stops
 while a container runs (falco keeps going, fields print <NA>, a metric
 counts it) and comes back (metadata returns).
 
@@ -38,6 +40,12 @@ pytestmark = pytest.mark.kernel
 
 BASE = Path("/tmp/falco-rt")
 SHELL_RULE = "Shell spawned in container"
+PRIVILEGED = "Privileged container started"
+MOUNT = "Sensitive host path mounted into a container"
+DRIFT = "Executable written in container after it started"
+# The container's command: a shell (vpid 1) copies a program into the
+# running container and runs it (drift).
+DRIFT_CMD = ["/bin/sh", "-c", "cp /bin/busybox /tmp/true && /tmp/true"]
 CANARY_RULE = "Read sensitive file by untrusted program"
 PORT = 8799
 FIELDS = ("container.id", "container.name", "container.type", "container.image",
@@ -48,7 +56,7 @@ FIELDS = ("container.id", "container.name", "container.type", "container.image",
           "k8s.pod.name", "k8s.ns.name", "k8s.pod.uid", "k8s.pod.labels",
           "k8s.pod.sandbox_id", "k8s.pod.ip")
 # The fields each runtime's alerts must carry (the rest are reported).
-APPEND = " ".join(f"{f}=%{f}" for f in FIELDS)
+APPEND = " ".join(f"{f}=%{f}" for f in FIELDS + ("proc.vpid", "proc.ppid"))
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +91,8 @@ class Falco:
         conf = workdir / "falco.yaml"
         conf.write_text(json.dumps({
             "json_output": True, "rule_matching": "all",
+            # the container engines' lookups (and failures) in falco.stderr
+            "log_level": "debug",
             "log_syslog": False, "syslog_output": {"enabled": False},
             "webserver": {"enabled": True, "listen_address": "127.0.0.1",
                           "listen_port": PORT},
@@ -107,6 +117,7 @@ class Falco:
         self.cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
         self.workdir = workdir
+        self.baseline: dict[str, float] = {}
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -178,6 +189,7 @@ def falco(runtimes: Runtimes, tmp_path_factory: pytest.TempPathFactory
     run = Falco(runtimes, tmp_path_factory.mktemp("falco-ctr"))
     try:
         run.wait_ready()
+        run.baseline = run.metrics()
         yield run
     finally:
         run.stop()
@@ -186,66 +198,114 @@ def falco(runtimes: Runtimes, tmp_path_factory: pytest.TempPathFactory
 SEEN: dict[str, dict[str, str]] = {}
 
 
+def _dump(falco: Falco, cid: str) -> str:
+    """Every alert of container ``cid`` (and of the runtime's own
+    processes, container.id host excluded: how many)."""
+    lines = [f"  {a['rule']}: {json.dumps(a['output_fields'])}"
+             for a in falco.of_container(cid)]
+    with falco.cond:
+        total = len(falco.alerts)
+    try:
+        counters = {k: v for k, v in falco.metrics().items()
+                    if k.startswith("falco_container")}
+    except OSError as exc:
+        counters = {"metrics": str(exc)}    # type: ignore[dict-item]
+    falco.stderr.flush()
+    logged = [ln for ln in (falco.workdir / "falco.stderr").read_text(
+        errors="replace").splitlines() if cid in ln or "engine" in ln]
+    return f"alerts of container {cid} ({total} alerts in all):\n" + \
+        "\n".join(lines) + f"\n{counters}\nfalco's log about it:\n" + \
+        "\n".join(logged[-30:])
+
+
 def _first_shell_alert(falco: Falco, cid: str, runtime: str) -> dict[str, Any]:
     """The first "Shell spawned in container" alert of container ``cid``."""
     alert = falco.wait_for(lambda a: a["rule"] == SHELL_RULE and
                            a["output_fields"].get("container.id") == cid)
-    assert alert is not None, f"no shell alert for {cid}:\n{falco.tail()}"
-    alerts = falco.of_container(cid)
-    print(f"alerts of {runtime} container {cid}:")
-    for a in alerts:
-        print(f"  {a['rule']}: {json.dumps(a['output_fields'])}")
-    first = next(a for a in alerts if a["rule"] == SHELL_RULE)
+    assert alert is not None, \
+        f"no shell alert for {cid}:\n{_dump(falco, cid)}\n{falco.tail()}"
+    first = next(a for a in falco.of_container(cid) if a["rule"] == SHELL_RULE)
     fields = first["output_fields"]
     SEEN[runtime] = {k: str(v) for k, v in fields.items()
                      if k in FIELDS and v is not None and str(v) != "<NA>"}
     return first
 
 
+def _check_rules(falco: Falco, cid: str, name: str, rules: tuple[str, ...],
+                 pod: tuple[str, str] | None = None) -> None:
+    """Each of ``rules`` alerted on container ``cid`` with its metadata;
+    no alert of the container printed its name as <NA>."""
+    for rule in rules:
+        alert = falco.wait_for(lambda a: a["rule"] == rule and
+                               a["output_fields"].get("container.id") == cid)
+        assert alert is not None, \
+            f"no {rule!r} alert for {cid}:\n{_dump(falco, cid)}\n{falco.tail()}"
+        f = alert["output_fields"]
+        assert (f["container.name"], f["container.image.repository"],
+                f["container.image.tag"]) == (name, IMAGE_REPO, IMAGE_TAG), alert
+        if pod is not None:
+            assert (f["k8s.pod.name"], f["k8s.ns.name"]) == pod, alert
+        if rule == DRIFT:
+            assert f["proc.exepath"] == "/tmp/true", alert
+    unnamed = [a for a in falco.of_container(cid)
+               if "container.name" in a["output_fields"]
+               and a["output_fields"]["container.name"] != name]
+    assert unnamed == [], _dump(falco, cid)
+    print(_dump(falco, cid))
+
+
 def test_podman_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
     name = f"falco-pm-{uuid.uuid4().hex[:6]}"
-    runtimes.podman("run", "--rm", "--name", name, "--label", "team=blue",
-                    IMAGE, "sh", "-c", "exit 0")
-    cid = runtimes.podman("ps", "-a", "-q", "--no-trunc", "--filter",
-                          f"name={name}", check=False).stdout.strip()[:12]
-    alert = falco.wait_for(lambda a: a["rule"] == SHELL_RULE and
-                           a["output_fields"].get("container.name") == name)
-    assert alert is not None, falco.tail()
-    cid = alert["output_fields"]["container.id"]
+    runtimes.podman("run", "--name", name, "--label", "team=blue",
+                    "--privileged", "-v", "/etc:/host-etc:ro", IMAGE, *DRIFT_CMD)
+    cid = runtimes.podman("inspect", "--format", "{{.Id}}", name).stdout.strip()[:12]
+    runtimes.podman("rm", name)
     first = _first_shell_alert(falco, cid, "podman")
     f = first["output_fields"]
     assert (f["container.name"], f["container.image.repository"],
             f["container.image.tag"], f["container.type"]) == \
         (name, IMAGE_REPO, IMAGE_TAG, "podman"), first
     assert f["container.labels"] and "team:blue" in f["container.labels"]
+    assert f["container.privileged"] is True
+    assert "/etc:/host-etc::false:" in f["container.mounts"], f["container.mounts"]
+    _check_rules(falco, cid, name, (PRIVILEGED, MOUNT, DRIFT))
 
 
 def test_containerd_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
     cid = f"falco-cd-{uuid.uuid4().hex[:6]}"
     runtimes.ctr("run", "--rm", "--snapshotter=native", "--label", "team=red",
-                 IMAGE, cid, "sh", "-c", "exit 0")
+                 "--privileged", "--mount",
+                 "type=bind,src=/etc,dst=/host-etc,options=rbind:ro",
+                 IMAGE, cid, *DRIFT_CMD)
     first = _first_shell_alert(falco, cid, "containerd")
     f = first["output_fields"]
     assert (f["container.name"], f["container.image.repository"],
             f["container.image.tag"], f["container.type"]) == \
         (cid, IMAGE_REPO, IMAGE_TAG, "containerd"), first
     assert f["container.image.digest"].startswith("sha256:")
+    assert f["container.privileged"] is True
+    _check_rules(falco, cid, cid, (PRIVILEGED, MOUNT, DRIFT))
 
 
 def test_cri_pod_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
+    """A pod sandbox and a privileged container with /etc mounted, made
+    through the CRI API as kubelet would."""
     from support.cri_client import CriClient
     cri = CriClient(runtimes.containerd_sock)
     try:
-        pod = cri.run_pod("falco-pod", "falco-ns", {"app": "falco-test"})
+        pod = cri.run_pod("falco-pod", "falco-ns", {"app": "falco-test"},
+                          privileged=True)
     except OSError as exc:
         pytest.fail(f"{exc}\n{runtimes.log_tail('containerd')}")
     try:
         try:
-            ctr = cri.start_container(pod, "shell", IMAGE,
-                                      ["/bin/sh", "-c", "sleep 1"])
+            ctr = cri.start_container(pod, "shell", IMAGE, DRIFT_CMD,
+                                      privileged=True,
+                                      mounts=[("/etc", "/host-etc", True)])
         except OSError as exc:
             pytest.fail(f"{exc}\n{runtimes.log_tail('containerd')}")
-        first = _first_shell_alert(falco, ctr.id[:12], "cri")
+        cid = ctr.id[:12]
+        first = _first_shell_alert(falco, cid, "cri")
         f = first["output_fields"]
         assert (f["container.name"], f["container.image.repository"],
                 f["container.image.tag"], f["k8s.pod.name"],
@@ -253,6 +313,9 @@ def test_cri_pod_shell_first_alert(runtimes: Runtimes, falco: Falco) -> None:
                                       "falco-pod", "falco-ns"), first
         assert f["k8s.pod.sandbox_id"] == pod.id[:12]
         assert "app:falco-test" in f["k8s.pod.labels"]
+        assert f["k8s.pod.ip"] and f["k8s.pod.ip"].startswith("10.88.77."), first
+        _check_rules(falco, cid, "shell", (PRIVILEGED, MOUNT, DRIFT),
+                     pod=("falco-pod", "falco-ns"))
     finally:
         cri.remove_pod(pod)
 
@@ -286,6 +349,26 @@ def test_runtime_down_then_back(runtimes: Runtimes, falco: Falco) -> None:
     alert = falco.wait_for(lambda a: a["rule"] == SHELL_RULE and
                            a["output_fields"].get("container.name") == name)
     assert alert is not None, falco.tail()
+
+
+def test_removed_containers_leave_the_table(falco: Falco) -> None:
+    """Every container the tests ran is gone: the runtimes' destroy events
+    (or the last thread's exit, after exit_grace_s) took their entries out
+    of falco's table, back to its size before the first container."""
+    before = falco.baseline["falco_container_entries"]
+    end = time.time() + 120
+    now = falco.metrics()
+    while time.time() < end and now["falco_container_entries"] > before:
+        time.sleep(2)
+        now = falco.metrics()
+    removed = sum(now[k] - falco.baseline.get(k, 0) for k in (
+        "falco_container_removed_destroy_total", "falco_container_removed_exit_total"))
+    print(f"container table: {before:.0f} entries before the containers, "
+          f"{now['falco_container_entries']:.0f} after; {removed:.0f} removed "
+          f"({now['falco_container_removed_destroy_total'] - falco.baseline['falco_container_removed_destroy_total']:.0f} "
+          "on destroy events)")
+    assert now["falco_container_entries"] <= before, now
+    assert removed >= 4
 
 
 def test_report_fields_seen(request: pytest.FixtureRequest) -> None:

@@ -12,6 +12,9 @@ from falco.containers.grpcbase import Channel
 from falco.containers.protos import load
 
 SVC = "/runtime.v1.RuntimeService/"
+# NamespaceMode: a pod's containers each have their own PID namespace
+# (kubelet's default, without shareProcessNamespace); NODE: the host's.
+CONTAINER = 1
 NODE = 2
 
 
@@ -37,11 +40,12 @@ class CriClient:
 
     def run_pod(self, name: str, namespace: str, labels: dict[str, str],
                 annotations: dict[str, str] | None = None,
-                host_network: bool = False) -> Pod:
+                host_network: bool = False, privileged: bool = False) -> Pod:
         pb = self.pb
         uid = str(uuid.uuid4())
         sec = pb.LinuxSandboxSecurityContext(namespace_options=pb.NamespaceOption(
-            network=NODE if host_network else 0))
+            network=NODE if host_network else 0, pid=CONTAINER),
+            privileged=privileged)
         config = pb.PodSandboxConfig(
             metadata=pb.PodSandboxMetadata(name=name, uid=uid,
                                            namespace=namespace),
@@ -65,7 +69,8 @@ class CriClient:
                     for h, c, ro in mounts],
             labels={"io.kubernetes.container.name": name},
             linux=pb.LinuxContainerConfig(security_context=pb.LinuxContainerSecurityContext(
-                privileged=privileged)))
+                privileged=privileged,
+                namespace_options=pb.NamespaceOption(pid=CONTAINER))))
         resp = self._call("CreateContainer", pb.CreateContainerRequest(
             pod_sandbox_id=pod.id, config=config, sandbox_config=pod.config),
             pb.CreateContainerResponse)

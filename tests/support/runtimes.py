@@ -154,6 +154,8 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "{base}/podman-events.log"
 runtime = "crun"
+[network]
+network_config_dir = "{base}/podman-networks"
 """
 
 STORAGE_CONF = """\
@@ -194,6 +196,25 @@ CNI_CONF = {
         {"type": "loopback"},
     ],
 }
+
+
+def load_module(name: str) -> None:
+    """modprobe NAME, or insmod it and its dependencies from
+    /lib/modules (the test VM indexes only falco_probe: modprobe cannot
+    find the kernel's own modules there)."""
+    if Path(f"/sys/module/{name}").exists():
+        return
+    if subprocess.run(["modprobe", name], capture_output=True).returncode == 0:
+        return
+    tree = Path("/lib/modules") / os.uname().release / "kernel"
+    found = sorted(tree.rglob(f"{name}.ko*"))
+    if not found:
+        raise RuntimeError(f"kernel module {name} not found below {tree}")
+    deps = subprocess.run(["modinfo", "-F", "depends", str(found[0])],
+                          capture_output=True, text=True).stdout.strip()
+    for dep in filter(None, deps.split(",")):
+        load_module(dep)
+    subprocess.run(["insmod", str(found[0])], check=True, capture_output=True)
 
 
 def _wait_socket(path: str, proc: subprocess.Popen[bytes], what: str,
@@ -292,16 +313,17 @@ class Runtimes:
         # The CRI plugin's pod network (CNI bridge plugin): a bridge and a
         # veth pair per pod sandbox.
         for module in ("bridge", "veth"):
-            subprocess.run(["modprobe", module], check=False)
+            load_module(module)
         self.configure()
         self.start_podman()
         self.start_containerd()
         self.podman("import", "--change", 'CMD ["/bin/sh"]', "--change",
                     "LABEL org.falco.test=app", str(self.images.rootfs), IMAGE)
-        for ns in ("default", "k8s.io"):
-            for archive in (self.images.app, self.images.pause):
-                self.ctr("images", "import", "--snapshotter=native",
-                         str(archive), namespace=ns)
+        for ns, archive in (("default", self.images.app),
+                            ("k8s.io", self.images.app),
+                            ("k8s.io", self.images.pause)):
+            self.ctr("images", "import", "--snapshotter=native", str(archive),
+                     namespace=ns)
         return self
 
     def stop(self) -> None:
