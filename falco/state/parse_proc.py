@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 from falco.state.containers import parse_cgroups
 from falco.state.context import EventContext
 from falco.state.entries import (
-    CL_CLONE_FILES, CL_CLONE_THREAD, PR_SET_NAME, ThreadInfo)
+    CL_CLONE_FILES, CL_CLONE_PARENT, CL_CLONE_THREAD, PR_SET_NAME, ThreadInfo)
 from falco.state.paths import concatenate_paths, dir_with_slash
 
 if TYPE_CHECKING:
@@ -112,6 +112,9 @@ def parse_clone_exit(insp: Inspector, ctx: EventContext) -> None:
             return
         if flags & CL_CLONE_THREAD:
             pid, ptid = parent.pid, parent.ptid
+        elif flags & CL_CLONE_PARENT:
+            # the caller's parent is the child's (runc's container init)
+            pid, ptid = res, parent.ptid
         else:
             pid, ptid = res, parent.tid
         known = insp.threads.get(res)
