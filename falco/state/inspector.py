@@ -67,6 +67,10 @@ class Inspector:
     _enters: EnterKeeper = field(init=False)
     _pending: list[int] = field(default_factory=list)
     _last_purge: int = 0
+    # Event time of the next purge or container sweep (one comparison per
+    # event decides both).
+    _next_chores: int = 0
+    _last_sweep: int = 0
     _last_forced_purge: int = -(1 << 62)
     _orphans: dict[int, set[int]] = field(default_factory=dict)
     _budget_window: int = 0
@@ -300,6 +304,23 @@ class Inspector:
         self._forget_containers(now)
         return removed
 
+    def _chores(self, now: int) -> None:
+        """The thread table's purge every ``purge_interval_ns``; between
+        purges, containers without threads are swept every half of their
+        exit grace (at least each second), so they leave about
+        ``exit_grace_s`` after their last thread, not a purge later."""
+        sweep_ns = max(int(self.containers.exit_grace_s * 5e8), 1_000_000_000)
+        if self._last_purge == 0:
+            self._last_purge = self._last_sweep = now
+        elif now - self._last_purge >= self.purge_interval_ns:
+            self.purge(now)
+            self._last_sweep = now
+        elif now - self._last_sweep >= sweep_ns:
+            self._forget_containers(now)
+            self._last_sweep = now
+        self._next_chores = min(self._last_purge + self.purge_interval_ns,
+                                self._last_sweep + sweep_ns)
+
     def _forget_containers(self, now: int) -> None:
         """Containers without threads go after a grace period (their user
         databases at once)."""
@@ -411,11 +432,8 @@ class Inspector:
             self.first_ts = ts
         self.prev_ts = self.last_ts
         self.last_ts = ts
-        if ts - self._last_purge >= self.purge_interval_ns:
-            if self._last_purge == 0:
-                self._last_purge = ts
-            else:
-                self.purge(ts)
+        if ts >= self._next_chores:
+            self._chores(ts)
         tid = evt.tid
         name = evt.name
         t = self.threads.get(tid)

@@ -97,6 +97,28 @@ def test_containers_without_threads_are_forgotten() -> None:
     assert len(sim.insp.containers) == 0
 
 
+def test_containers_leave_a_grace_after_their_last_thread() -> None:
+    """Not a thread-table purge later (300 s by default): swept every half
+    grace, a container leaves between 1 and 1.5 grace after its last
+    thread's exit."""
+    sim = Sim()
+    sim.insp.containers.exit_grace_s = 10
+    sim.init()
+    cid = "cd" * 32
+    sim.fork(1, 100, cgroups=f"cpu=/docker/{cid}\0")
+    sim.e("procexit", 100, status=0, ret=0, sig=0, core=0, reaper_tid=1)
+    gone_at = None
+    for second in range(1, 40):
+        sim.ts += NS
+        sim.x("chdir", 1, res=0, path="/")
+        if sim.insp.containers.get(cid[:12]) is None:
+            gone_at = second
+            break
+    assert gone_at is not None and 10 <= gone_at <= 16, gone_at
+    assert sim.insp.containers.stats.removed_exit == 1
+    assert sim.insp.stats.purged == 0      # no thread-table purge ran
+
+
 def test_full_table_is_not_rescanned_for_every_new_thread(
         monkeypatch: pytest.MonkeyPatch) -> None:
     sim = Sim(max_threads=50)
