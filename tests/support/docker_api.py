@@ -21,7 +21,8 @@ from urllib.parse import unquote, urlparse
 
 
 def inspect_doc(cid: str, name: str, image: str, labels: dict[str, str] | None = None,
-                privileged: bool = False) -> dict[str, Any]:
+                privileged: bool = False,
+                mounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "Id": cid, "Name": "/" + name, "Image": "sha256:" + "ab" * 32,
         "Created": "2026-01-02T03:04:05.123456789Z",
@@ -29,8 +30,9 @@ def inspect_doc(cid: str, name: str, image: str, labels: dict[str, str] | None =
         "Config": {"Image": image, "Labels": labels or {}},
         "HostConfig": {"Privileged": privileged, "NetworkMode": "bridge"},
         "NetworkSettings": {"IPAddress": "172.17.0.2"},
-        "Mounts": [{"Source": "/srv/data", "Destination": "/data", "Mode": "",
-                    "RW": True, "Propagation": "rprivate"}],
+        "Mounts": mounts if mounts is not None else [
+            {"Source": "/srv/data", "Destination": "/data", "Mode": "",
+             "RW": True, "Propagation": "rprivate"}],
     }
 
 

@@ -3,7 +3,6 @@
 # rule: Executable written in container after it started
 # also: Shell spawned in container
 # expect: proc.exepath=/run/falco-e2e-drift/drift-tool container.id=5d1f7a2b9c3e
-# variant: copy proc.exepath=/run/falco-e2e-drift/drift-tool container.id=5d1f7a2b9c3e also='Shell spawned in container'
 # A program copied into a running (docker-like) container, then run: not
 # part of its image. Written to a tmpfs, not an overlay's upper layer.
 set -eu
