@@ -28,8 +28,9 @@ class OutputRouter:
     def reopen(self) -> None:
         self.manager.reopen()
 
-    def stop(self) -> None:
-        self.manager.stop()
+    def stop(self, budget: float | None = None) -> None:
+        """Stop the outputs; ``budget``: seconds they get in all."""
+        self.manager.stop(budget=budget)
 
     def report(self) -> list[str]:
         return self.manager.report()

@@ -56,6 +56,9 @@ CONTAINER_FORMAT = "container_id=%container.id container_name=%container.name"
 # the default, whole batches of events are scanned and promoted over and
 # over, about a tenth of a replay's time.
 EVENT_LOOP_GC_THRESHOLD = 10_000
+# Seconds the outputs get to drain after SIGINT/SIGTERM (or -M): the whole
+# stop stays under 5 s even with an output that hangs.
+STOP_DRAIN_BUDGET = 3.0
 
 
 @dataclass(slots=True)
@@ -217,7 +220,7 @@ class App:
             services.stop()
             opened.inspector.close()        # container runtime listeners
             opened.source.close()
-            router.stop()
+            router.stop(STOP_DRAIN_BUDGET if engine.stopping else None)
             if pidfile is not None:
                 pidfile.remove()
         self.print_summary(engine, services, time.monotonic() - started)
@@ -393,9 +396,11 @@ class App:
                 if outputs_changed(self.config, config):
                     manager = build_outputs(config,
                                             unbuffered=self.opts.unbuffered)
-            except FalcoError as exc:
+            except (FalcoError, RecursionError, MemoryError) as exc:
+                # Hostile input is bounded before it can recurse or grow;
+                # should a bound be missed, the old rules still run.
                 log.error("Reload failed, keeping the running configuration "
-                          "and rules: %s", exc)
+                          "and rules: %s", exc or type(exc).__name__)
                 sd_notify("READY=1")
                 return False
             engine.rule_matching = config.rule_matching

@@ -18,6 +18,7 @@ import yaml
 
 from falco.config.schema import Config
 from falco.errors import ConfigError, SourceLocation
+from falco.rules.yamlsrc import check_bounds, read_text_capped
 
 _SEGMENT = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
 
@@ -84,13 +85,17 @@ def _loc(path: str, node: yaml.Node) -> SourceLocation:
 def read_yaml(path: str) -> tuple[dict[str, Any], dict[str, SourceLocation]]:
     """Read one configuration file into a dict and a key -> location map."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text_capped(path)
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not UTF-8: byte "
+                          f"offset {exc.start}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {path}: "
                           f"{exc.strerror}") from None
     try:
+        check_bounds(text, path)        # depth and aliases, before compose
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

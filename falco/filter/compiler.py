@@ -7,6 +7,13 @@ against the registry. Before compiling, the tree is folded: nested
 ``and``/``or`` are flattened, constants propagated and empty ``in ()``
 lists become false; ``and``/``or`` children are evaluated cheapest first
 (evaluation has no side effects, so order does not change results).
+
+Macros are expanded by reference: a macro used twice is one shared
+subtree, so a tree may stand for an exponentially larger one (macro i
+using macro i-1 twice). Folding and compiling remember their result per
+node, so both are linear in the shared tree; a shared subtree compiles to
+one predicate whose result is kept for the event (``memo``), so
+evaluating is linear too.
 """
 from __future__ import annotations
 
@@ -19,7 +26,8 @@ from falco.fields.registry import ArgMode, FieldDef, FieldRegistry, \
 from falco.filter import syntax
 from falco.filter import operators as ops
 from falco.filter.evttypes import EVT_DIR_FIELD, EVT_TYPE_FIELD, \
-    assume_evttype, check_names, evttypes_of, is_evttype_check
+    assume_evttype, check_names, evttypes_of, has_evtdir_check, \
+    is_evttype_check
 from falco.filter.memo import memo as _memo
 from falco.filter.transformers import transform
 
@@ -62,28 +70,43 @@ def compile_error(message: str, span: syntax.Span,
                          origin=span.origin, code=code, unknown=unknown)
 
 
-def fold(node: syntax.Expr) -> syntax.Expr:
-    """Flatten, propagate constants, drop double negations."""
+def fold(node: syntax.Expr, memo: dict[int, Any] | None = None
+         ) -> syntax.Expr:
+    """Flatten, propagate constants, drop double negations and repeated
+    children (``a or a``: the same shared subtree)."""
+    memo = {} if memo is None else memo
+    hit = memo.get(id(node))
+    if hit is not None:
+        return hit[1]               # type: ignore[no-any-return]
+    result = _fold(node, memo)
+    memo[id(node)] = (node, result)     # the node keeps its id valid
+    return result
+
+
+def _fold(node: syntax.Expr, memo: dict[int, Any]) -> syntax.Expr:
     if isinstance(node, (syntax.And, syntax.Or)):
         is_and = isinstance(node, syntax.And)
         kept: list[syntax.Expr] = []
+        seen: set[int] = set()
         for child in node.children:
-            child = fold(child)
+            child = fold(child, memo)
             if isinstance(child, syntax.Const):
                 if child.value != is_and:      # false in and / true in or
                     return syntax.Const(child.value, node.span)
                 continue
-            if type(child) is type(node):
-                kept.extend(child.children)
-            else:
-                kept.append(child)
+            parts = child.children if type(child) is type(node) else \
+                (child,)
+            for part in parts:          # type: ignore[attr-defined]
+                if id(part) not in seen:
+                    seen.add(id(part))
+                    kept.append(part)
         if not kept:
             return syntax.Const(is_and, node.span)
         if len(kept) == 1:
             return kept[0]
         return type(node)(tuple(kept), node.span)
     if isinstance(node, syntax.Not):
-        child = fold(node.child)
+        child = fold(node.child, memo)
         if isinstance(child, syntax.Const):
             return syntax.Const(not child.value, node.span)
         if isinstance(child, syntax.Not):
@@ -111,11 +134,13 @@ class ConditionCompiler:
         # once per event.
         self._getters: dict[tuple[str, str | None], Getter] = {}
         self._used: set[str] = set()
+        self._shared: set[int] = set()
+        self._done: dict[int, tuple[syntax.Expr, Predicate, int]] = {}
 
     def compile(self, tree: syntax.Expr) -> Compiled:
         self._used = set()
         folded = fold(tree)
-        pred, _ = self._expr(folded)
+        pred = self._predicate(folded)
         return Compiled(pred, evttypes_of(folded, self.all_evttypes), folded,
                         frozenset(self._used))
 
@@ -134,13 +159,12 @@ class ConditionCompiler:
         if etype is None:
             return exact
         plain = assume_evttype(compiled.ast, evt_name)
-        on_enter = assume_evttype(compiled.ast, evt_name, ">")
         edir = self._memo_of(EVT_DIR_FIELD)
-        if edir is None or on_enter == plain:     # no evt.dir checks
+        if edir is None or not has_evtdir_check(compiled.ast):
             fast = self._folded(plain)
             return lambda ctx: fast(ctx) if etype(ctx) == evt_name \
                 else exact(ctx)
-        enter = self._folded(on_enter)
+        enter = self._folded(assume_evttype(compiled.ast, evt_name, ">"))
         exit_ = self._folded(assume_evttype(compiled.ast, evt_name, "<"))
 
         def pred(ctx: Any) -> bool:
@@ -157,7 +181,17 @@ class ConditionCompiler:
         tree = fold(tree)
         if isinstance(tree, syntax.Const) and not tree.value:
             return lambda ctx: False
-        return self._expr(tree)[0]
+        return self._predicate(tree)
+
+    def _predicate(self, tree: syntax.Expr) -> Predicate:
+        """Compile ``tree``: each shared subtree once (``_done``), its
+        result kept per event when more than one parent uses it."""
+        self._shared = _shared_nodes(tree)
+        self._done: dict[int, tuple[syntax.Expr, Predicate, int]] = {}
+        try:
+            return self._expr(tree)[0]
+        finally:
+            self._shared, self._done = set(), {}
 
     def _memo_of(self, name: str) -> Getter | None:
         """The shared memoizing getter of an argument-less field."""
@@ -177,6 +211,16 @@ class ConditionCompiler:
 
     # -- boolean structure ---------------------------------------------
     def _expr(self, node: syntax.Expr) -> tuple[Predicate, int]:
+        done = self._done.get(id(node))
+        if done is not None:
+            return done[1], done[2]
+        pred, cost = self._node(node)
+        if id(node) in self._shared:
+            pred = _memo(lambda ctx, _arg, p=pred: p(ctx), None, "<shared>")
+        self._done[id(node)] = (node, pred, cost)
+        return pred, cost
+
+    def _node(self, node: syntax.Expr) -> tuple[Predicate, int]:
         if isinstance(node, (syntax.And, syntax.Or)):
             parts = [self._expr(c) for c in node.children]
             parts.sort(key=lambda p: p[1])
@@ -412,6 +456,23 @@ def _field_cost(name: str) -> int:
         if name.startswith(prefix):
             return cost
     return 2
+
+
+def _shared_nodes(tree: syntax.Expr) -> set[int]:
+    """Ids of the compound nodes of ``tree`` reached from more than one
+    parent (a macro used twice), each node looked at once."""
+    parents: dict[int, int] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for child in syntax.children(node):
+            if not syntax.children(child):
+                continue            # a check: its field is memoized already
+            seen = parents.get(id(child), 0)
+            parents[id(child)] = seen + 1
+            if not seen:
+                stack.append(child)
+    return {key for key, count in parents.items() if count > 1}
 
 
 def _and(preds: list[Predicate]) -> Predicate:

@@ -8,10 +8,15 @@ first and unites the second, ``or`` does the opposite, ``not`` swaps them
 (``=``, ``==``, ``!=``, ``in``) restrict the sets; every other check may be
 true or false for any event. Sets are kept as "these names" or "all but
 these names" so no universe is needed until the end.
+
+Trees whose macros were expanded by reference share subtrees; every walk
+here remembers what it computed per node, so it is linear in the shared
+tree (a DAG), not in the tree it stands for.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from falco.filter import syntax
 
@@ -78,22 +83,34 @@ def check_names(node: syntax.BinaryCheck) -> frozenset[str]:
     return frozenset({node.rhs.text})
 
 
-def infer(node: syntax.Expr) -> tuple[EvtSet, EvtSet]:
+def infer(node: syntax.Expr, memo: dict[int, Any] | None = None
+          ) -> tuple[EvtSet, EvtSet]:
     """(may be true for, negation may be true for)."""
+    memo = {} if memo is None else memo
+    hit = memo.get(id(node))
+    if hit is not None:
+        return hit[1]               # type: ignore[no-any-return]
+    result = _infer(node, memo)
+    memo[id(node)] = (node, result)
+    return result
+
+
+def _infer(node: syntax.Expr, memo: dict[int, Any]
+           ) -> tuple[EvtSet, EvtSet]:
     if isinstance(node, syntax.And):
         pos, neg = ALL, NONE
         for child in node.children:
-            cpos, cneg = infer(child)
+            cpos, cneg = infer(child, memo)
             pos, neg = pos.intersection(cpos), neg.union(cneg)
         return pos, neg
     if isinstance(node, syntax.Or):
         pos, neg = NONE, ALL
         for child in node.children:
-            cpos, cneg = infer(child)
+            cpos, cneg = infer(child, memo)
             pos, neg = pos.union(cpos), neg.intersection(cneg)
         return pos, neg
     if isinstance(node, syntax.Not):
-        pos, neg = infer(node.child)
+        pos, neg = infer(node.child, memo)
         return neg, pos
     if isinstance(node, syntax.Const):
         return (ALL, NONE) if node.value else (NONE, ALL)
@@ -112,15 +129,27 @@ def evttypes_of(node: syntax.Expr,
 
 
 def assume_evttype(node: syntax.Expr, evt_name: str,
-                    direction: str | None = None) -> syntax.Expr:
+                   direction: str | None = None,
+                   memo: dict[int, Any] | None = None) -> syntax.Expr:
     """``node`` with its evt.type checks (and, given a direction, its
     ``evt.dir =``/``!=`` checks) replaced by their value."""
+    memo = {} if memo is None else memo
+    hit = memo.get(id(node))
+    if hit is not None:
+        return hit[1]               # type: ignore[no-any-return]
+    result = _assume(node, evt_name, direction, memo)
+    memo[id(node)] = (node, result)
+    return result
+
+
+def _assume(node: syntax.Expr, evt_name: str, direction: str | None,
+            memo: dict[int, Any]) -> syntax.Expr:
     if isinstance(node, (syntax.And, syntax.Or)):
-        return type(node)(tuple(assume_evttype(c, evt_name, direction)
+        return type(node)(tuple(assume_evttype(c, evt_name, direction, memo)
                                 for c in node.children), node.span)
     if isinstance(node, syntax.Not):
-        return syntax.Not(assume_evttype(node.child, evt_name, direction),
-                       node.span)
+        return syntax.Not(assume_evttype(node.child, evt_name, direction,
+                                         memo), node.span)
     if is_evttype_check(node):
         assert isinstance(node, syntax.BinaryCheck)
         hit = evt_name in check_names(node)
@@ -131,6 +160,22 @@ def assume_evttype(node: syntax.Expr, evt_name: str,
         hit = node.rhs.text == direction
         return syntax.Const(hit != (node.op == "!="), node.span)
     return node
+
+
+def has_evtdir_check(node: syntax.Expr) -> bool:
+    """Whether ``node`` compares ``evt.dir`` anywhere (each shared subtree
+    looked at once)."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if _is_evtdir_check(cur):
+            return True
+        stack.extend(syntax.children(cur))
+    return False
 
 
 def _is_evtdir_check(node: syntax.Expr) -> bool:

@@ -208,15 +208,33 @@ def _child_text(node: Expr) -> str:
     return to_text(node)
 
 
+def children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, (And, Or)):
+        return node.children
+    if isinstance(node, Not):
+        return (node.child,)
+    return ()
+
+
 def depth(node: Expr) -> int:
-    """Nesting depth of ``node`` computed without recursion."""
-    best = 0
-    stack: list[tuple[Expr, int]] = [(node, 1)]
+    """Nesting depth of ``node``, computed without recursion.
+
+    A tree whose macros were expanded by reference shares subtrees (a DAG
+    that may stand for an exponentially larger tree): each node is visited
+    once, so the cost is linear in the DAG.
+    """
+    memo: dict[int, int] = {}
+    keep: list[Expr] = []           # keeps ids valid while memo uses them
+    stack: list[tuple[Expr, bool]] = [(node, False)]
     while stack:
-        cur, d = stack.pop()
-        best = max(best, d)
-        if isinstance(cur, (And, Or)):
-            stack.extend((c, d + 1) for c in cur.children)
-        elif isinstance(cur, Not):
-            stack.append((cur.child, d + 1))
-    return best
+        cur, ready = stack.pop()
+        if id(cur) in memo:
+            continue
+        kids = children(cur)
+        if ready or not kids:
+            memo[id(cur)] = 1 + max((memo[id(k)] for k in kids), default=0)
+            keep.append(cur)
+            continue
+        stack.append((cur, True))
+        stack.extend((k, False) for k in kids if id(k) not in memo)
+    return memo[id(node)]

@@ -65,6 +65,7 @@ class QueuedOutput:
     _thread: threading.Thread | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _failed_before: int = field(default=0, init=False)
+    _stop: _Control | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._queue = queue.Queue(maxsize=self.capacity or DEFAULT_CAPACITY)
@@ -107,15 +108,40 @@ class QueuedOutput:
     def flush(self, timeout: float | None = None) -> bool:
         return self._control("flush", timeout)
 
-    def stop(self, timeout: float | None = 15.0) -> bool:
+    def stop(self, timeout: float | None = 15.0,
+             until: float | None = None) -> bool:
         """Drain the queue and close the output. Waits as long as the
         output keeps delivering; gives up after ``timeout`` seconds
-        without progress. False if alerts were left undelivered."""
+        without progress, or at ``until`` (a time.monotonic() deadline).
+        False if alerts were left undelivered."""
+        return self.request_stop(until) and self.wait_stopped(timeout, until)
+
+    def request_stop(self, until: float | None = None) -> bool:
+        """Queue the stop after what is queued; False if the queue stays
+        full until ``until``."""
         if self._thread is None:
             self.output.close()
             return True
-        ctl = _Control("stop")
-        self._queue.put(ctl)        # may wait while the queue is full
+        if self._stop is None:
+            ctl = _Control("stop")
+            wait = None if until is None else max(until - time.monotonic(),
+                                                  0.0)
+            try:
+                self._queue.put(ctl, timeout=wait)
+            except queue.Full:
+                self._abandon()
+                return False
+            self._stop = ctl
+        return True
+
+    def wait_stopped(self, timeout: float | None = 15.0,
+                     until: float | None = None) -> bool:
+        ctl = self._stop
+        if self._thread is None:
+            return True
+        if ctl is None:
+            self._abandon()
+            return False
         last, idle_since = -1, time.monotonic()
         while not ctl.done.wait(0.05):
             with self._lock:
@@ -123,13 +149,17 @@ class QueuedOutput:
             now = time.monotonic()
             if progress != last:
                 last, idle_since = progress, now
-            elif timeout is not None and now - idle_since > timeout:
-                with self._lock:
-                    st = self.stats
-                    st.abandoned = st.queued - st.delivered - st.failed
+            elif (timeout is not None and now - idle_since > timeout) or \
+                    (until is not None and now >= until):
+                self._abandon()
                 return False
         self._thread.join(timeout)
         return True
+
+    def _abandon(self) -> None:
+        with self._lock:
+            st = self.stats
+            st.abandoned = st.queued - st.delivered - st.failed
 
     def _run(self) -> None:
         while True:

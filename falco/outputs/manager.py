@@ -91,14 +91,19 @@ class OutputManager:
         for worker in self.workers:
             worker.flush(timeout)
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 15.0, budget: float | None = None
+             ) -> None:
         """Deliver what is queued, close. An output that makes no progress
-        for ``timeout`` seconds is abandoned (and reported)."""
+        for ``timeout`` seconds is abandoned (and reported); with a
+        ``budget`` every output gets at most that many seconds in all
+        (they drain at the same time)."""
+        until = None if budget is None else time.monotonic() + budget
         for worker in self.workers:
-            if not worker.stop(timeout):
-                log.warning("output %s stalled for %.0f s: %d alerts not "
-                            "delivered", worker.name, timeout,
-                            worker.stats.abandoned)
+            worker.request_stop(until)
+        for worker in self.workers:
+            if not worker.wait_stopped(timeout, until):
+                log.warning("output %s stalled: %d alerts not delivered",
+                            worker.name, worker.stats.abandoned)
 
     def report(self) -> list[str]:
         lines = []

@@ -22,7 +22,7 @@ from falco.rules.model import ENGINE_VERSION, CompiledRule, LoadMessage, \
 from falco.rules.output import compile_output
 from falco.rules.reader import Reader
 from falco.rules.ruleset import RuleSet
-from falco.rules.yamlsrc import Source
+from falco.rules.yamlsrc import Source, read_text_capped
 
 RulesInput = Union[str, "os.PathLike[str]", Source, tuple[str, str]]
 
@@ -54,8 +54,8 @@ def _sources_of(item: RulesInput) -> list[Source]:
                        if p.suffix in (".yaml", ".yml"))
     else:
         files = [path]
-    return [Source(str(f), f.read_text(encoding="utf-8-sig",
-                                       errors="replace")) for f in files]
+    return [Source(str(f), read_text_capped(f, "utf-8-sig", "replace"))
+            for f in files]
 
 
 def load_rules(paths_or_texts: Iterable[RulesInput], registry: FieldRegistry,

@@ -53,6 +53,7 @@ class RulesCompiler:
         self.used_lists: set[str] = set()
         self.used_macros: set[str] = set()
         self.resolved: dict[str, syntax.Expr] = {}
+        self._expanded: dict[str, list[str]] = {}
 
     # -- messages ----------------------------------------------------------
     def error(self, code: str, message: str, item_type: str, name: str,
@@ -80,28 +81,58 @@ class RulesCompiler:
 
     # -- lists -------------------------------------------------------------
     def compile_lists(self) -> None:
+        """Each list with the items of the lists it names (defined before
+        it) in their place; an item appears once."""
         for pos, info in enumerate(self.col.lists.values()):
-            items: list[str] = []
+            items: dict[str, None] = {}
+            done: set[str] = set()
             for item in info.items:
                 ref = self.col.lists.get(item)
                 if ref is not None and ref.index < info.visibility:
+                    if item not in done:
+                        done.add(item)
+                        items.update(dict.fromkeys(ref.items))
                     self.used_lists.add(item)
-                    items.extend(ref.items)
                 else:
-                    items.append(item)
-            self.lists[info.name] = items
+                    items.setdefault(item)
+            self.lists[info.name] = list(items)
             self.list_order[info.name] = pos
 
     def _expand_name(self, text: str, after: int) -> list[str] | None:
         pos = self.list_order.get(text)
         if pos is None or pos <= after:
             return None
-        self.used_lists.add(text)
-        out: list[str] = []
-        for item in self.lists[text]:
-            sub = self._expand_name(item, pos)
-            out.extend(sub if sub is not None else [item])
-        return out
+        return self._expansion(text)
+
+    def _expansion(self, name: str) -> list[str]:
+        """The items a use of list ``name`` stands for: an item naming a
+        list defined after the one holding it is that list's items, as in
+        Falco's textual substitution. Computed once per list, without
+        recursion; each list is expanded once per use (its items would
+        only repeat), so a chain or a doubling of lists stays linear."""
+        hit = self._expanded.get(name)
+        if hit is not None:
+            return hit
+        out: dict[str, None] = {}
+        opened = {name}
+        self.used_lists.add(name)
+        stack = [(self.list_order[name], iter(self.lists[name]))]
+        while stack:
+            pos, items = stack[-1]
+            item = next(items, _END)
+            if item is _END:
+                stack.pop()
+                continue
+            sub = self.list_order.get(item)
+            if sub is not None and sub > pos:
+                if item not in opened:
+                    opened.add(item)
+                    self.used_lists.add(item)
+                    stack.append((sub, iter(self.lists[item])))
+                continue
+            out.setdefault(item)
+        result = self._expanded[name] = list(out)
+        return result
 
     def expand_lists(self, node: syntax.Expr) -> syntax.Expr:
         if isinstance(node, (syntax.And, syntax.Or)):
@@ -155,49 +186,78 @@ class RulesCompiler:
                 self.error(err.code or COMPILE, err.message,
                            "macro", info.name, self._where(err, info.cond,
                                                            None))
+        # Each macro's own references, against its own visibility; then
+        # loops over the whole graph. Linear: no macro is expanded here.
+        refs: dict[str, list[syntax.MacroRef]] = {}
         for info in self.col.macros.values():
             if info.name in self.failed:
                 continue
-            vis = info.visibility
             try:
-                self.resolve(self.macro_ast[info.name],
-                             lambda n, v=vis: self.col.macros[n].index < v,
-                             (info.name,), memo=False)
+                refs[info.name] = self._check_refs(info.name,
+                                                   info.visibility)
             except _Failed:
                 continue
-            except RecursionError:
-                self.failed.add(info.name)
-                self.error(VALIDATE, "macro nesting too deep", "macro",
-                           info.name, (info.location, None))
             except RuleLoadError as err:
                 self.failed.add(info.name)
                 self.error(VALIDATE, err.message, "macro", info.name,
                            self._where(err, info.cond, None))
+        graph = {name: [r.name for r in rs] for name, rs in refs.items()}
+        looping = _in_cycles(graph)
+        for info in self.col.macros.values():
+            if info.name not in looping:
+                continue
+            self.failed.add(info.name)
+            ref = next(r for r in refs[info.name] if r.name in looping)
+            err = _located(f"reference loop in macro '{info.name}'",
+                           ref.span)
+            self.error(VALIDATE, err.message, "macro", info.name,
+                       self._where(err, info.cond, None))
 
-    def resolve(self, node: syntax.Expr, visible: Any, stack: tuple[str, ...],
-                memo: bool) -> syntax.Expr:
+    def _check_refs(self, name: str, visibility: int
+                    ) -> list[syntax.MacroRef]:
+        """The macros ``name`` uses directly; each must be defined before
+        (index below ``visibility``)."""
+        out: list[syntax.MacroRef] = []
+        stack = [self.macro_ast[name]]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, syntax.MacroRef):
+                used = node.name
+                if used not in self.macro_ast and used in self.failed:
+                    raise _Failed(used)
+                if used not in self.macro_ast or \
+                        self.col.macros[used].index >= visibility:
+                    raise _located(f"Undefined macro '{used}' used in "
+                                   "filter.", node.span)
+                self.used_macros.add(used)
+                out.append(node)
+            stack.extend(reversed(syntax.children(node)))
+        return out
+
+    def resolve(self, node: syntax.Expr, stack: tuple[str, ...] = ()
+                ) -> syntax.Expr:
+        """``node`` with every macro replaced by its body, by reference:
+        each macro is resolved once and shared by all its uses (rules see
+        every macro; compile_macros checked visibility and loops)."""
         if isinstance(node, (syntax.And, syntax.Or)):
-            return type(node)(tuple(self.resolve(c, visible, stack, memo)
+            return type(node)(tuple(self.resolve(c, stack)
                                     for c in node.children), node.span)
         if isinstance(node, syntax.Not):
-            return syntax.Not(self.resolve(node.child, visible, stack, memo),
-                           node.span)
+            return syntax.Not(self.resolve(node.child, stack), node.span)
         if not isinstance(node, syntax.MacroRef):
             return node
         name = node.name
         if name not in self.macro_ast and name in self.failed:
             raise _Failed(name)
-        if name not in self.macro_ast or not visible(name):
+        if name not in self.macro_ast:
             raise _located(f"Undefined macro '{name}' used in filter.",
                            node.span)
         if name in stack:
             raise _located(f"reference loop in macro '{name}'", node.span)
         self.used_macros.add(name)
-        if memo and name in self.resolved:
-            return self.resolved[name]
-        body = self.resolve(self.macro_ast[name], visible, stack + (name,),
-                            memo)
-        if memo:
+        body = self.resolved.get(name)
+        if body is None:
+            body = self.resolve(self.macro_ast[name], stack + (name,))
             self.resolved[name] = body
         return body
 
@@ -233,7 +293,7 @@ class RulesCompiler:
                         Text(ex_text), _EXC + ex.name), tree.span))
             if negs:
                 tree = syntax.And((tree, *negs), tree.span)
-            tree = self.resolve(tree, lambda n: True, (), memo=True)
+            tree = self.resolve(tree)
             if syntax.depth(tree) > self.parser.max_depth:
                 raise _located("condition nesting exceeds the maximum depth "
                                f"({self.parser.max_depth}) after macro "
@@ -327,6 +387,57 @@ class RulesCompiler:
                               "any other rule/macro", "list", linfo.name,
                               linfo.location)
         return rules
+
+
+_END = "\x00end"      # no list item can hold a NUL (YAML refuses it)
+
+
+def _in_cycles(graph: dict[str, list[str]]) -> set[str]:
+    """The nodes of ``graph`` on a cycle (Tarjan's strongly connected
+    components, iterative: a chain of any length needs no recursion)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: set[str] = set()
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+
+    for root in graph:
+        if root in index:
+            continue
+        visit(root)
+        work = [(root, iter(graph[root]))]
+        while work:
+            node, kids = work[-1]
+            kid = next(kids, None)
+            if kid is not None:
+                if kid not in graph:
+                    continue
+                if kid not in index:
+                    visit(kid)
+                    work.append((kid, iter(graph[kid])))
+                elif kid in on_stack:
+                    low[node] = min(low[node], index[kid])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    comp.append(member)
+                    if member == node:
+                        break
+                if len(comp) > 1 or node in graph[node]:
+                    out.update(comp)
+    return out
 
 
 def _item_value(text: str, span: syntax.Span) -> syntax.StrValue:

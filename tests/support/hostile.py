@@ -74,12 +74,17 @@ def write_open_capture(path: Path, names: list[bytes],
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """One hostile input: files to write and falco's arguments."""
+    """One hostile input: files to write and falco's arguments.
+
+    ``term_after``: seconds after which to send SIGTERM to a run that is
+    expected to be busy (how long it takes to stop is the figure)."""
 
     name: str
     files: dict[str, str]
     args: tuple[str, ...]       # {dir} is replaced by the directory
     capture: tuple[str, bytes] | None = None   # (file name, opened name)
+    busy_events: int = 0        # a capture of that many matching opens
+    term_after: float | None = None
 
 
 def regex_rules() -> str:
@@ -92,9 +97,10 @@ def regex_rules() -> str:
 """
 
 
-def doubling_macros(n: int = 22) -> str:
-    """Macro i uses macro i-1 twice: 2^n leaves if copied into its users."""
-    out = ["- macro: m0\n  condition: fd.name = /nonexistent\n"]
+def doubling_macros(n: int = 22, name: str = "/etc/passwd") -> str:
+    """Macro i uses macro i-1 twice: 2^n leaves if copied into its users
+    (and 2^n checks per event if evaluated as a tree)."""
+    out = [f"- macro: m0\n  condition: fd.name = {name}\n"]
     for i in range(1, n):
         out.append(f"- macro: m{i}\n  condition: (m{i - 1} or m{i - 1})\n")
     out.append(f"""\
@@ -102,6 +108,25 @@ def doubling_macros(n: int = 22) -> str:
   desc: a condition that doubles at every macro
   condition: evt.type = openat and evt.dir = < and m{n - 1}
   output: "macros (file=%fd.name)"
+  priority: WARNING
+""")
+    return "".join(out)
+
+
+def forward_lists(n: int, width: int) -> str:
+    """List i names list i+1 ``width`` times (a list naming a later one is
+    expanded where it is used, as Falco substitutes lists in order): a
+    chain (width 1) n long, or a doubling (width 2) of 2^n items."""
+    out = []
+    for i in range(n):
+        refs = ", ".join([f"l{i + 1}"] * width)
+        out.append(f"- list: l{i}\n  items: [{refs}, /etc/x{i}]\n")
+    out.append(f"- list: l{n}\n  items: [/etc/passwd]\n")
+    out.append("""\
+- rule: Forward lists
+  desc: a list expanded through every later one
+  condition: evt.type = openat and evt.dir = < and fd.name in (l0)
+  output: "lists (file=%fd.name)"
   priority: WARNING
 """)
     return "".join(out)
@@ -138,6 +163,39 @@ watch_config_files: false
 """
 
 
+def busy_rules() -> str:
+    return """\
+- macro: etc
+  condition: fd.name startswith /etc/ or fd.name regex "/etc/(a+)+"
+- rule: Busy
+  desc: every open below /etc
+  condition: evt.type = openat and evt.dir = < and etc
+  output: "busy (file=%fd.name cmd=%proc.cmdline)"
+  priority: WARNING
+"""
+
+
+def write_busy_capture(path: Path, events: int) -> None:
+    """``events`` opens below /etc by one process: the engine has work
+    for a while (the same event bytes again and again)."""
+    from falco.events import make_event
+    from falco.events.capture_state import ProcEntry
+    from falco.events.scap_writer import ScapWriter, event_v2_bytes
+
+    app = ProcEntry(tid=APP_TID, pid=APP_TID, ptid=1, comm="app",
+                    exe="/usr/bin/app", exepath="/usr/bin/app",
+                    args=["x"])
+    evt = make_event("openat", "<", {
+        "fd": 7, "dirfd": -100, "name": "/etc/" + "a" * 30 + "!",
+        "flags": "O_RDONLY", "mode": 0, "dev": 0x803, "ino": 1},
+        ts=T0, tid=APP_TID)
+    with ScapWriter(path, procs=[app]) as writer:
+        writer.write_event(evt)
+        raw = event_v2_bytes(evt)
+        for _ in range(events - 1):
+            writer.write_raw(0, raw)
+
+
 def cases() -> list[Case]:
     redos_name = b"/etc/" + b"a" * 40 + b"!"
     return [
@@ -151,6 +209,18 @@ def cases() -> list[Case]:
              ("-c", "{dir}/falco.yaml", "-r", "{dir}/rules.yaml",
               "-e", "{dir}/events.scap"),
              ("events.scap", b"/etc/passwd")),
+        Case("list chain 10000 long (forward references)",
+             {"falco.yaml": QUIET_CONFIG,
+              "rules.yaml": forward_lists(10000, 1)},
+             ("-c", "{dir}/falco.yaml", "-r", "{dir}/rules.yaml",
+              "-e", "{dir}/events.scap"),
+             ("events.scap", b"/etc/passwd")),
+        Case("22 doubling lists (forward references)",
+             {"falco.yaml": QUIET_CONFIG,
+              "rules.yaml": forward_lists(22, 2)},
+             ("-c", "{dir}/falco.yaml", "-r", "{dir}/rules.yaml",
+              "-e", "{dir}/events.scap"),
+             ("events.scap", b"/etc/passwd")),
         Case("list nested 40000 deep",
              {"falco.yaml": QUIET_CONFIG, "rules.yaml": deep_list()},
              ("-c", "{dir}/falco.yaml", "-V", "{dir}/rules.yaml")),
@@ -159,6 +229,14 @@ def cases() -> list[Case]:
               "rules.yaml": OPEN_RULES},
              ("-c", "{dir}/falco.yaml", "-r", "{dir}/rules.yaml",
               "--dry-run")),
+        Case("SIGTERM 3 s into 2M events, one alert each",
+             {"falco.yaml": QUIET_CONFIG.replace(
+                 "stdout_output: {enabled: true}",
+                 "stdout_output: {enabled: true}\noutputs: {rate: 0}"),
+              "rules.yaml": busy_rules()},
+             ("-c", "{dir}/falco.yaml", "-r", "{dir}/rules.yaml",
+              "-e", "{dir}/busy.scap"),
+             busy_events=2_000_000, term_after=3.0),
     ]
 
 
@@ -169,4 +247,6 @@ def prepare(case: Case, directory: Path) -> list[str]:
     if case.capture is not None:
         write_open_capture(directory / case.capture[0], [case.capture[1]],
                            args=[b"x"], comm=b"app")
+    if case.busy_events:
+        write_busy_capture(directory / "busy.scap", case.busy_events)
     return [a.replace("{dir}", str(directory)) for a in case.args]
