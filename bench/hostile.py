@@ -12,6 +12,11 @@ is about 1.3 s of it), the alerts or the first error line and, when it
 was still running at the limit, how long SIGTERM took to stop it (SIGKILL
 after 5 more seconds).
 
+Then the web server: a real falco with the web server on (TLS and plain),
+/healthz timed while 5 idle TLS connections (no ClientHello) and 50 idle
+plain ones (25 silent, 25 with half a request) are held, and the
+process's thread count.
+
 ``--tree DIR`` runs another checkout (e.g. an older commit exported with
 ``git archive``), so the same run prints before and after figures:
 
@@ -35,7 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.hostile import Case, cases, prepare  # noqa: E402
+from support.cli import CAT_WRITE, SINGLE_RULE, scap_blocks  # noqa: E402
+from support.hostile import Case, cases, idle_connections, \
+    make_certificate, prepare, time_healthz  # noqa: E402
 
 
 def _children_cpu() -> float:
@@ -83,6 +90,59 @@ def run_case(tree: Path, case: Case, limit: float) -> str:
                 f" s)  {first}")
 
 
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return -1
+
+
+def web_case(tree: Path, tls: bool) -> str:
+    """/healthz under idle clients, against a real falco of ``tree``."""
+    with tempfile.TemporaryDirectory(prefix="hostile-web-") as tmp:
+        base = Path(tmp)
+        pem, ca = make_certificate(base)
+        fifo = base / "live.scap"
+        os.mkfifo(fifo)
+        cfg = base / "falco.yaml"
+        cfg.write_text(
+            "stdout_output: {enabled: false}\nsyslog_output: {enabled: "
+            "false}\nlog_syslog: false\nwatch_config_files: false\n"
+            "webserver: {enabled: true, listen_address: 127.0.0.1, "
+            f"listen_port: 0, ssl_enabled: {str(tls).lower()}, "
+            f"ssl_certificate: {pem}}}\n")
+        env = dict(os.environ, PYTHONPATH=str(tree))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "falco", "-c", str(cfg), "-r",
+             str(SINGLE_RULE), "-e", str(fifo)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, env=env, cwd=tree)
+        idle: list[object] = []
+        try:
+            header, events = scap_blocks(CAT_WRITE)
+            with open(fifo, "wb", buffering=0) as writer:
+                writer.write(header + events[0])    # then nothing
+                assert proc.stderr is not None
+                port = 0
+                for raw in proc.stderr:
+                    if b"Webserver listening" in raw:
+                        port = int(raw.rsplit(b":", 1)[1])
+                        break
+                threads = _threads(proc.pid)
+                idle = idle_connections(port, 5)
+                idle += idle_connections(port, 25)
+                idle += idle_connections(port, 25,
+                                         b"GET /healthz HTTP/1.1\r\n")
+                took, answer = time_healthz(port, ca if tls else None)
+                after = _threads(proc.pid)
+        finally:
+            for sock in idle:
+                sock.close()        # type: ignore[attr-defined]
+            proc.kill()
+            proc.wait()
+    return (f"/healthz {answer} in {took:.3f} s with {len(idle)} idle "
+            f"clients connected (of 55 tried); threads {threads} -> {after}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", action="append", type=Path,
@@ -96,6 +156,11 @@ def main() -> None:
         for tree in trees:
             print(f"  {tree}: {run_case(tree.resolve(), case, opts.limit)}",
                   flush=True)
+    for tls in (True, False):
+        print(f"web server ({'TLS' if tls else 'plain'}), 5 idle TLS + 50 "
+              "idle plain clients:")
+        for tree in trees:
+            print(f"  {tree}: {web_case(tree.resolve(), tls)}", flush=True)
 
 
 if __name__ == "__main__":

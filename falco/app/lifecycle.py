@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 from falco.app.drops import DropMonitor
 from falco.app.recording import CaptureRecorder
 from falco.app.webserver import WebServer
+from falco.outputs.file import create_exclusive
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +181,11 @@ class PidFile:
     path: str
 
     def write(self) -> None:
+        """Written to a new file (exclusive, no symbolic link followed,
+        0600) renamed over the path: a link planted at the path is
+        replaced, never written through."""
         tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="ascii") as fh:
+        with os.fdopen(create_exclusive(tmp), "w", encoding="ascii") as fh:
             fh.write(f"{os.getpid()}\n")
         os.replace(tmp, self.path)
 

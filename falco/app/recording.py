@@ -6,14 +6,21 @@ With ``capture.enabled``, an alert of a rule with ``capture: true`` (mode
 ``<path_prefix>_<event time ns>.scap``: the triggering event and every
 event of the next ``capture_duration`` (rule) or ``default_duration`` ms
 of event time. An alert during a recording extends it.
+
+A recording is created with ``O_CREAT|O_EXCL|O_NOFOLLOW`` and mode 0600
+whatever the umask (the default directory, /var/lib/falco/captures, is
+0700 and made by the package): a file or a symbolic link already at that
+name is refused and logged, and the alert is delivered all the same.
 """
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from falco.events.event import Event
+from falco.outputs.file import create_exclusive
 from falco.rules.model import CompiledRule
 from falco.state import Inspector
 
@@ -26,8 +33,15 @@ _PROC_FIELDS = ("tid", "pid", "ptid", "comm", "exe", "exepath", "args", "env",
 
 
 def _scap_writer(path: str, procs: list[Any], fds: list[Any]) -> Any:
+    """A new recording: created exclusively, never through a symbolic
+    link, mode 0600 (it holds command lines, environments and data)."""
     from falco.events.scap_writer import ScapWriter
-    return ScapWriter(path, procs=procs, fds=fds)
+    fh = os.fdopen(create_exclusive(path), "wb")
+    try:
+        return ScapWriter(path, procs=procs, fds=fds, fileobj=fh)
+    except BaseException:
+        fh.close()
+        raise
 
 
 def proc_entries(inspector: Inspector) -> list[Any]:

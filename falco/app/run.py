@@ -280,7 +280,8 @@ class App:
                                 self.opened.stats).collect,
                         versions, ws.k8s_healthz_endpoint,
                         ws.prometheus_metrics_enabled,
-                        ws.ssl_certificate if ws.ssl_enabled else None)
+                        ws.ssl_certificate if ws.ssl_enabled else None,
+                        ws.threadiness)
         try:
             web.start()
         except OSError as exc:

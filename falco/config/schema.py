@@ -117,10 +117,11 @@ class SyscallEventDrops:
 @dataclass(slots=True)
 class Webserver:
     enabled: bool = True
-    threadiness: int = _unimplemented(
-        0, "the web server's worker count is not configurable yet", min=0)
+    # Worker threads, each serving many connections; 0: one per CPU.
+    threadiness: int = _opt(0, min=0, max=64)
     listen_port: int = _opt(8765, min=0, max=65535)
-    listen_address: str = "0.0.0.0"
+    # Not Falco's 0.0.0.0: /metrics tells anyone who can reach it what runs.
+    listen_address: str = "127.0.0.1"
     k8s_healthz_endpoint: str = "/healthz"
     prometheus_metrics_enabled: bool = True
     ssl_enabled: bool = False
@@ -130,7 +131,8 @@ class Webserver:
 @dataclass(slots=True)
 class Capture:
     enabled: bool = False
-    path_prefix: str = "/tmp/falco"
+    # A directory only root can enter (0700, made by the package).
+    path_prefix: str = "/var/lib/falco/captures/falco"
     mode: str = _opt("rules", choices=("rules", "all_rules"))
     default_duration: int = _opt(5000, min=0)
 

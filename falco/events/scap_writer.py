@@ -132,16 +132,25 @@ class ScapWriter:
                  users: Iterable[UserEntry] = (),
                  groups: Iterable[GroupEntry] = (),
                  compress: bool | None = None,
-                 enter_events: bool = True) -> None:
+                 enter_events: bool = True,
+                 fileobj: BinaryIO | None = None) -> None:
+        """``fileobj``: write there (already opened by the caller, e.g.
+        created exclusively) instead of opening ``path``."""
         self.path = os.fspath(path)
         self.enter_events = enter_events
         self._last: dict[int, int] = {}
+        self._raw = fileobj
         if compress is None:
             compress = self.path.endswith(".gz")
         try:
-            self._fh: BinaryIO = (
-                gzip.open(self.path, "wb", compresslevel=3)  # type: ignore
-                if compress else open(self.path, "wb"))
+            if fileobj is not None:
+                self._fh: BinaryIO = (
+                    gzip.GzipFile(fileobj=fileobj, mode="wb",  # type: ignore
+                                  compresslevel=3) if compress else fileobj)
+            else:
+                self._fh = (
+                    gzip.open(self.path, "wb", compresslevel=3)  # type: ignore
+                    if compress else open(self.path, "wb"))
         except OSError as exc:
             raise CaptureError(f"cannot write capture {self.path}: "
                                f"{exc.strerror}") from None
@@ -204,6 +213,8 @@ class ScapWriter:
 
     def close(self) -> None:
         self._fh.close()
+        if self._raw is not None and self._raw is not self._fh:
+            self._raw.close()
 
     def __enter__(self) -> "ScapWriter":
         return self

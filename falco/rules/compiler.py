@@ -247,7 +247,7 @@ class RulesCompiler:
         if not isinstance(node, syntax.MacroRef):
             return node
         name = node.name
-        if name not in self.macro_ast and name in self.failed:
+        if name in self.failed:         # reported where it failed
             raise _Failed(name)
         if name not in self.macro_ast:
             raise _located(f"Undefined macro '{name}' used in filter.",

@@ -216,8 +216,15 @@ class Source:
         lines = self.text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
-    def snippet(self, line: int, column: int) -> str:
-        return self.line_text(line) + "\n" + " " * max(column - 1, 0) + "^"
+    def snippet(self, line: int, column: int, width: int = 100) -> str:
+        """The line and a caret under ``column``; a long line is cut to
+        ``width`` characters around the column."""
+        text, col = self.line_text(line), max(column - 1, 0)
+        if len(text) > width:
+            start = max(min(col - width // 2, len(text) - width), 0)
+            text = text[start:start + width]
+            col -= start
+        return text + "\n" + " " * col + "^"
 
     def location_of(self, node: yaml.Node | None) -> SourceLocation:
         if node is None:

@@ -12,10 +12,14 @@ headers), then runs this file three times on that tree:
   its alert.
 - phase "systemd": the 6.1 kernel boots under qemu with the tree as its root
   file system and systemd as PID 1. The enabled falco.service starts at
-  boot (Type=notify, ExecStartPre modprobe), its hardening still lets it
-  read /dev/falco*, an alert reaches the journal; `systemctl reload` keeps
-  the process and reloads the rules; a killed daemon is restarted;
-  `systemctl stop` stops it.
+  boot (Type=notify, falco-module.service loads the module first), its
+  hardening (debian/falco.service: capability bounding set, system call
+  filter, device allow list, read-only system) still lets it read
+  /dev/falco*; an alert reaches the journal and syslog; the program output
+  runs in the sandbox and reaches a socket under /run (where container
+  runtimes listen); the HTTP output posts; `systemctl reload` keeps the
+  process and reloads the rules; a killed daemon is restarted; `systemctl
+  stop` stops it.
 - phase "vm": the 6.1 kernel boots under qemu with the tree as its root file
   system. The packages are installed and DKMS built and installed
   falco_probe; `modprobe falco_probe` loads the DKMS module; `service falco
@@ -35,6 +39,8 @@ DKMS built.
 """
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import re
 import shutil
@@ -42,6 +48,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,7 +276,7 @@ def test_unit_starts_at_boot_reads_the_devices_and_alerts(env: Tree) -> None:
     state = wait_for(lambda: unit_state() in ("active", "failed") and unit_state(), 600,
                      step=2)
     assert state == "active", systemctl("status", "falco.service", "--no-pager", check=False)
-    assert module_loaded(), "ExecStartPre did not load falco_probe"
+    assert module_loaded(), "falco-module.service did not load falco_probe"
     pid = main_pid()
     devices = sorted(str(p) for p in Path("/dev").glob("falco[0-9]*"))
     opened = sorted(os.readlink(p) for p in Path(f"/proc/{pid}/fd").iterdir()
@@ -280,6 +287,104 @@ def test_unit_starts_at_boot_reads_the_devices_and_alerts(env: Tree) -> None:
         subprocess.run(["cat", "/etc/shadow"], stdout=subprocess.DEVNULL)
         return ALERT_TEXT in unit_journal()
     assert wait_for(alerted, 300, step=3), unit_journal()[-3000:]
+
+
+# The capabilities debian/falco.service keeps (CapabilityBoundingSet).
+KEPT_CAPS = {"CAP_SYS_PTRACE": 19, "CAP_DAC_READ_SEARCH": 2, "CAP_BPF": 39,
+             "CAP_PERFMON": 38}
+# A program run by the program output, inside the service's sandbox: it
+# hands every alert line to a socket under /run, as a container runtime's.
+RUNTIME_SOCKET = "/run/pkg-runtime/runtime.sock"
+RELAY = ("python3 -c 'import socket, sys\n"
+         "for line in sys.stdin:\n"
+         "    s = socket.socket(socket.AF_UNIX)\n"
+         f"    s.connect(\"{RUNTIME_SOCKET}\")\n"
+         "    s.sendall(line.encode())\n"
+         "    s.close()'")
+
+
+class _Collect(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.bodies.append(body)  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@only_in("systemd")
+def test_hardened_unit_syslog_program_http_and_runtime_socket(env: Tree) -> None:
+    """The sandbox is in force (bounding set, no new privileges, seccomp),
+    yet alerts reach syslog, the program output runs and reaches a socket
+    under /run (where container runtimes listen), the HTTP output posts."""
+    pid = main_pid()
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":\t", 1) for line in status.splitlines()
+                  if ":\t" in line)
+    bounding = int(fields["CapBnd"], 16)
+    assert bounding == sum(1 << bit for bit in KEPT_CAPS.values()), hex(bounding)
+    assert fields["NoNewPrivs"].strip() == "1"
+    assert fields["Seccomp"].strip() == "2"
+
+    def in_syslog() -> bool:
+        subprocess.run(["cat", "/etc/shadow"], stdout=subprocess.DEVNULL)
+        return any(ALERT_TEXT in Path(f).read_text(errors="replace")
+                   for f in ("/var/log/syslog", "/var/log/user.log")
+                   if Path(f).exists())
+    assert wait_for(in_syslog, 300, step=3), "no alert in /var/log/syslog"
+
+    Path(RUNTIME_SOCKET).parent.mkdir(parents=True, exist_ok=True)
+    runtime = socket.socket(socket.AF_UNIX)
+    runtime.bind(RUNTIME_SOCKET)
+    runtime.listen(16)
+    relayed: list[bytes] = []
+
+    def serve_runtime() -> None:
+        while True:
+            try:
+                conn, _ = runtime.accept()
+            except OSError:
+                return
+            with conn:
+                relayed.append(conn.recv(65536))
+    http_srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collect)
+    http_srv.bodies = []  # type: ignore[attr-defined]
+    threads = [threading.Thread(target=serve_runtime, daemon=True),
+               threading.Thread(target=http_srv.serve_forever, daemon=True)]
+    for thread in threads:
+        thread.start()
+    config = Path("/etc/falco/falco.yaml")
+    original = config.read_text()
+    try:
+        with config.open("a") as fh:
+            fh.write(
+                "\nprogram_output:\n  enabled: true\n  keep_alive: true\n"
+                f"  program: {json.dumps(RELAY)}\n"
+                "http_output:\n  enabled: true\n"
+                f"  url: http://127.0.0.1:{http_srv.server_port}/\n")
+        reloads = unit_journal().count("Configuration and rules reloaded")
+        systemctl("reload", "falco.service")
+        assert wait_for(lambda: unit_journal().count(
+            "Configuration and rules reloaded") > reloads, 120), unit_journal()[-3000:]
+
+        def delivered() -> bool:
+            subprocess.run(["cat", "/etc/shadow"], stdout=subprocess.DEVNULL)
+            posted = [json.loads(b) for b in http_srv.bodies]  # type: ignore[attr-defined]
+            return any(ALERT_TEXT in p["output"] for p in posted) and \
+                any(ALERT_TEXT.encode() in r for r in relayed)
+        assert wait_for(delivered, 300, step=3), (
+            http_srv.bodies[-3:], relayed[-3:],  # type: ignore[attr-defined]
+            unit_journal()[-3000:])
+    finally:
+        config.write_text(original)
+        systemctl("reload", "falco.service")
+        http_srv.shutdown()
+        runtime.close()
+        Path(RUNTIME_SOCKET).unlink(missing_ok=True)
+    assert main_pid() == pid
 
 
 @only_in("systemd")

@@ -250,3 +250,79 @@ def prepare(case: Case, directory: Path) -> list[str]:
     if case.busy_events:
         write_busy_capture(directory / "busy.scap", case.busy_events)
     return [a.replace("{dir}", str(directory)) for a in case.args]
+
+
+# -- web server clients ----------------------------------------------------
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: (PEM with the key, CA)."""
+    import subprocess
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True,
+                   capture_output=True, timeout=120)
+    pem = directory / "falco.pem"
+    pem.write_bytes(cert.read_bytes() + key.read_bytes())
+    return pem, cert
+
+
+def idle_connections(port: int, count: int, partial: bytes = b"",
+                     wait: float = 5.0) -> list[object]:
+    """Up to ``count`` TCP connections to 127.0.0.1:port that send
+    ``partial`` (nothing: no TLS ClientHello, no request) and then stay
+    silent: those the server took within ``wait`` seconds (connects are
+    started together; a server with a short backlog takes fewer)."""
+    import selectors
+    import socket
+    import time
+    pending = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        pending.append(sock)
+    sel = selectors.DefaultSelector()
+    for sock in pending:
+        sel.register(sock, selectors.EVENT_WRITE)
+    done: list[object] = []
+    end = time.monotonic() + wait
+    while len(done) < count and time.monotonic() < end:
+        for key, _ in sel.select(max(end - time.monotonic(), 0.0)):
+            sock = key.fileobj
+            sel.unregister(sock)
+            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                sock.setblocking(True)
+                if partial:
+                    sock.sendall(partial)
+                done.append(sock)
+            else:
+                sock.close()
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    sel.close()
+    return done
+
+
+def time_healthz(port: int, cafile: Path | None,
+                 path: str = "/healthz") -> tuple[float, object]:
+    """Seconds until /healthz answered (plain HTTP, or TLS checked against
+    ``cafile``), and the answer (the status, or the error)."""
+    import ssl
+    import time
+    import urllib.error
+    import urllib.request
+    ctx = None
+    scheme = "http"
+    if cafile is not None:
+        ctx = ssl.create_default_context(cafile=str(cafile))
+        ctx.check_hostname = False
+        scheme = "https"
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}{path}",
+                                    timeout=10, context=ctx) as resp:
+            answer: object = resp.status
+    except (urllib.error.URLError, OSError) as exc:
+        answer = type(exc).__name__
+    return time.monotonic() - start, answer

@@ -121,7 +121,7 @@ OTHER: dict[str, tuple[str, str]] = {
     "syscall_event_drops.max_burst": ("3", "services"),
     "syscall_event_drops.simulate_drops": ("true", "services"),
     "webserver.enabled": ("false", "services"),
-    "webserver.threadiness": ("4", "refused"),
+    "webserver.threadiness": ("3", "services"),
     "webserver.listen_port": ("{port}", "services"),
     "webserver.listen_address": ("127.0.0.2", "services"),
     "webserver.k8s_healthz_endpoint": ("/health", "services"),
@@ -387,7 +387,8 @@ def probe_services(w: World, overrides: list[str], key: str) -> object:
             path.unlink()
     return (code, None if drops is None else (drops.detected,
                                               drops.actions_taken),
-            recordings, services.watcher is not None, web)
+            recordings, services.watcher is not None, web,
+            None if services.web is None else services.web.worker_count)
 
 
 def probe_live(w: World, overrides: list[str], key: str) -> object:

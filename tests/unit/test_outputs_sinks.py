@@ -177,3 +177,31 @@ def test_program_that_never_exits_is_killed(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="still running"):
         out.emit(alert())
     assert time.monotonic() - start < 25        # did not wait for sleep
+
+
+def test_file_creation_refuses_links_fifos_and_keeps_0600(tmp_path: Path
+                                                          ) -> None:
+    from falco.outputs.file import create_exclusive, open_append
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with pytest.raises(OSError, match="not a regular file"):
+            open_append(str(fifo))
+    finally:
+        os.close(reader)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "target")
+    with pytest.raises(OSError):
+        open_append(str(link))
+    with pytest.raises(FileExistsError):
+        create_exclusive(str(link))
+    assert not (tmp_path / "target").exists()
+    old = os.umask(0)
+    try:
+        os.close(create_exclusive(str(tmp_path / "new")))
+        os.close(open_append(str(tmp_path / "appended")))
+    finally:
+        os.umask(old)
+    for name in ("new", "appended"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
