@@ -45,6 +45,7 @@ bench: build module
 	$(PYTHON) bench/rules.py
 	$(PYTHON) bench/replay.py
 	$(PYTHON) bench/churn.py
+	$(PYTHON) bench/hostile.py
 	$(PYTHON) bench/outputs.py
 	bench/kernel_overhead.sh
 	$(PYTHON) bench/bpf_overhead.py

@@ -12,6 +12,10 @@ is about 1.3 s of it), the alerts or the first error line and, when it
 was still running at the limit, how long SIGTERM took to stop it (SIGKILL
 after 5 more seconds).
 
+Then the cost of the control-character rule: the default rules replayed
+over 300000 opens of a library, with and without its section (process
+CPU time per event).
+
 Then the web server: a real falco with the web server on (TLS and plain),
 /healthz timed while 5 idle TLS connections (no ClientHello) and 50 idle
 plain ones (25 silent, 25 with half a request) are held, and the
@@ -42,7 +46,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.cli import CAT_WRITE, SINGLE_RULE, scap_blocks  # noqa: E402
 from support.hostile import Case, cases, idle_connections, \
-    make_certificate, prepare, time_healthz  # noqa: E402
+    make_certificate, prepare, time_healthz, \
+    write_busy_capture  # noqa: E402
 
 
 def _children_cpu() -> float:
@@ -88,6 +93,40 @@ def run_case(tree: Path, case: Case, limit: float) -> str:
             f"{out.count(b': Warning ')} alerts"
         return (f"{how} after {took:.2f} s (cpu {_children_cpu() - cpu0:.2f}"
                 f" s)  {first}")
+
+
+def rule_cost(tree: Path, events: int = 300_000) -> str:
+    """CPU time per event of the default rules on plain opens, with and
+    without the control-character section."""
+    rules = (tree / "rules" / "falco_rules.yaml").read_text()
+    marker = "# Hostile input: names and command lines"
+    cut = rules.find(marker)
+    out = []
+    with tempfile.TemporaryDirectory(prefix="hostile-cost-") as tmp:
+        base = Path(tmp)
+        write_busy_capture(base / "opens.scap", events,
+                           name="/usr/lib/x86_64-linux-gnu/libc.so.6")
+        variants = [("with", rules)]
+        if cut >= 0:
+            start = rules.rfind("# ----", 0, cut)
+            variants.append(("without", rules[:start]))
+        for label, text in variants:
+            (base / "rules.yaml").write_text(text)
+            (base / "falco.yaml").write_text(
+                "stdout_output: {enabled: false}\nsyslog_output: {enabled:"
+                " false}\nlog_syslog: false\nwebserver: {enabled: false}\n"
+                "watch_config_files: false\n")
+            env = dict(os.environ, PYTHONPATH=str(tree))
+            cpu0 = _children_cpu()
+            subprocess.run([sys.executable, "-m", "falco", "-c",
+                            str(base / "falco.yaml"), "-r",
+                            str(base / "rules.yaml"), "-e",
+                            str(base / "opens.scap")], env=env, cwd=tree,
+                           capture_output=True, check=True)
+            took = _children_cpu() - cpu0
+            out.append(f"{label} the section: {took:.2f} s CPU, "
+                       f"{took / events * 1e6:.2f} us/event")
+    return "; ".join(out)
 
 
 def _threads(pid: int) -> int:
@@ -156,6 +195,9 @@ def main() -> None:
         for tree in trees:
             print(f"  {tree}: {run_case(tree.resolve(), case, opts.limit)}",
                   flush=True)
+    print(f"control-character rule on {300_000} plain opens:")
+    for tree in trees:
+        print(f"  {tree}: {rule_cost(tree.resolve())}", flush=True)
     for tls in (True, False):
         print(f"web server ({'TLS' if tls else 'plain'}), 5 idle TLS + 50 "
               "idle plain clients:")

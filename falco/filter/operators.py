@@ -279,8 +279,25 @@ def scalar_test(ftype: FieldType, op: str, const: Any) -> Test:
         except RegexError as exc:
             raise OperandError(f"invalid regular expression '{const}': "
                                f"{exc}") from None
-        return lambda v: full(v if v.__class__ is str else to_str(v))
+        return _cached_test(full)
     raise OperandError(f"operator '{op}' needs a list")
+
+
+def _cached_test(match: Callable[[str], bool]) -> Test:
+    """``match`` remembered per value: the same names (a library, a
+    config file) come back event after event. Bounded: cleared when full."""
+    seen: dict[str, bool] = {}
+
+    def test(value: Any) -> bool:
+        text = value if value.__class__ is str else to_str(value)
+        hit = seen.get(text)
+        if hit is None:
+            hit = match(text)
+            if len(seen) >= 4096:
+                seen.clear()
+            seen[text] = hit
+        return hit
+    return test
 
 
 def list_test(ftype: FieldType, op: str, consts: list[Any]) -> Test:

@@ -175,8 +175,9 @@ def busy_rules() -> str:
 """
 
 
-def write_busy_capture(path: Path, events: int) -> None:
-    """``events`` opens below /etc by one process: the engine has work
+def write_busy_capture(path: Path, events: int,
+                       name: str = "/etc/" + "a" * 30 + "!") -> None:
+    """``events`` opens of ``name`` by one process: the engine has work
     for a while (the same event bytes again and again)."""
     from falco.events import make_event
     from falco.events.capture_state import ProcEntry
@@ -186,7 +187,7 @@ def write_busy_capture(path: Path, events: int) -> None:
                     exe="/usr/bin/app", exepath="/usr/bin/app",
                     args=["x"])
     evt = make_event("openat", "<", {
-        "fd": 7, "dirfd": -100, "name": "/etc/" + "a" * 30 + "!",
+        "fd": 7, "dirfd": -100, "name": name,
         "flags": "O_RDONLY", "mode": 0, "dev": 0x803, "ino": 1},
         ts=T0, tid=APP_TID)
     with ScapWriter(path, procs=[app]) as writer:
