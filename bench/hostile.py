@@ -12,6 +12,12 @@ is about 1.3 s of it), the alerts or the first error line and, when it
 was still running at the limit, how long SIGTERM took to stop it (SIGKILL
 after 5 more seconds).
 
+Then the crafted capture (9 hostile file names and command lines, one
+alert each) through every output of a real falco, stdout under
+LANG=C.UTF-8: per output, the lines (or entries) received, how many of
+them are forged (start like an alert but are not one) and, for JSON, how
+many are valid UTF-8 JSON.
+
 Then the cost of the control-character rule: the default rules replayed
 over 300000 opens of a library, with and without its section (process
 CPU time per event).
@@ -93,6 +99,101 @@ def run_case(tree: Path, case: Case, limit: float) -> str:
             f"{out.count(b': Warning ')} alerts"
         return (f"{how} after {took:.2f} s (cpu {_children_cpu() - cpu0:.2f}"
                 f" s)  {first}")
+
+
+def crafted_outputs(tree: Path, json_output: bool) -> str:
+    """The crafted capture through stdout, file, program, syslog, journald
+    and HTTP; what each output received."""
+    import json
+    import socket
+    import uuid
+    from support.hostile import HOSTILE_NAMES, OPEN_RULES, \
+        write_open_capture
+    from support.sinks import http_listener, journal_entries, \
+        journald_available, journald_running
+    ident = f"falco-bench-{uuid.uuid4().hex[:10]}"
+    with tempfile.TemporaryDirectory(prefix="hostile-out-") as tmp, \
+            http_listener() as http:
+        base = Path(tmp)
+        write_open_capture(base / "h.scap", list(HOSTILE_NAMES.values()))
+        (base / "rules.yaml").write_text(OPEN_RULES)
+        log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        log.bind(str(base / "log"))
+        log.setblocking(False)
+        journald = journald_available()
+        (base / "falco.yaml").write_text(json.dumps({
+            "json_output": json_output, "log_syslog": False,
+            "webserver": {"enabled": False}, "watch_config_files": False,
+            "stdout_output": {"enabled": True},
+            "file_output": {"enabled": True,
+                            "filename": str(base / "file.txt")},
+            "program_output": {"enabled": True, "keep_alive": True,
+                               "program": f"cat >> {base}/program.txt"},
+            "syslog_output": {"enabled": True, "path": str(base / "log"),
+                              "identifier": ident},
+            "journald_output": {"enabled": journald, "identifier": ident},
+            "http_output": {"enabled": True, "url":
+                            f"http://127.0.0.1:{http.server_port}/"}}))
+        env = dict(os.environ, PYTHONPATH=str(tree), LANG="C.UTF-8",
+                   LC_ALL="C.UTF-8")
+        ctx = journald_running() if journald else None
+        if ctx is not None:
+            ctx.__enter__()
+        try:
+            res = subprocess.run(
+                [sys.executable, "-m", "falco", "-c", str(base / "falco.yaml"),
+                 "-r", str(base / "rules.yaml"), "-e", str(base / "h.scap")],
+                env=env, cwd=tree, capture_output=True, timeout=300)
+            time.sleep(2)
+            got: dict[str, list[bytes]] = {
+                "stdout": [ln for ln in res.stdout.splitlines()
+                           if not ln.startswith((b"Events detected",
+                                                 b"Rule counts", b"   ",
+                                                 b"Triggered", b"Syscall"))],
+                "file": _lines(base / "file.txt"),
+                "program": _lines(base / "program.txt")}
+            datagrams = []
+            while True:
+                try:
+                    datagrams.append(log.recv(65536))
+                except BlockingIOError:
+                    break
+            got["syslog"] = [ln for d in datagrams
+                             for ln in d.split(b": ", 1)[1].splitlines()]
+            if journald:
+                entries = journal_entries(ident)
+                got["journald"] = [
+                    e["MESSAGE"].encode() if isinstance(e["MESSAGE"], str)
+                    else b"<blob>" for e in entries]
+            got["http"] = list(http.bodies)
+        finally:
+            if ctx is not None:
+                ctx.__exit__(None, None, None)
+            log.close()
+    out = []
+    for name, lines in got.items():
+        forged = sum(ln.startswith(b"00:00:00.000000000: Critical")
+                     for ln in lines)
+        part = f"{name} {len(lines)} lines"
+        if forged:
+            part += f" ({forged} forged)"
+        if json_output or name == "http":
+            valid = 0
+            for ln in lines:
+                try:
+                    json.loads(ln.decode("utf-8"))
+                    valid += 1
+                except (UnicodeDecodeError, ValueError):
+                    pass
+            part += f", {valid} valid JSON"
+        if b"<blob>" in lines:
+            part += f", {lines.count(b'<blob>')} shown as blob"
+        out.append(part)
+    return f"{len(HOSTILE_NAMES)} alerts raised: " + "; ".join(out)
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines() if path.exists() else []
 
 
 def rule_cost(tree: Path, events: int = 300_000) -> str:
@@ -194,6 +295,12 @@ def main() -> None:
         print(f"{case.name}:")
         for tree in trees:
             print(f"  {tree}: {run_case(tree.resolve(), case, opts.limit)}",
+                  flush=True)
+    for json_output in (False, True):
+        print(f"crafted capture, {'JSON' if json_output else 'text'} "
+              "output, stdout under LANG=C.UTF-8:")
+        for tree in trees:
+            print(f"  {tree}: {crafted_outputs(tree.resolve(), json_output)}",
                   flush=True)
     print(f"control-character rule on {300_000} plain opens:")
     for tree in trees:
