@@ -63,7 +63,7 @@ def test_hostile_input_is_loaded_or_refused(tmp_path: Path,
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_stop_signal_ends_a_busy_run(tmp_path: Path, case: Case,
                                      signum: int) -> None:
-    """Two million events, each raising an alert: the signal stops the run
+    """A million events, each raising an alert: the signal stops the run
     within 5 s (what systemd and an operator expect), queued alerts
     drained for at most 3 s, the summary printed."""
     args = prepare(case, tmp_path)

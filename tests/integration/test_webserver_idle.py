@@ -128,7 +128,7 @@ def test_a_worker_drops_its_oldest_connection_when_full() -> None:
         assert answer == 200
         closed = 0
         for sock in idle:
-            sock.settimeout(5)            # type: ignore[attr-defined]
+            sock.settimeout(0.5)          # type: ignore[attr-defined]
             try:
                 closed += sock.recv(1) == b""    # type: ignore[attr-defined]
             except TimeoutError:

@@ -33,7 +33,7 @@ def printable(text: str) -> bool:
                for c in text)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(HOSTILE_BYTES)
 def test_text_is_printable_utf8_and_reversible(raw: bytes) -> None:
     text = escape_bytes(raw)
@@ -43,7 +43,7 @@ def test_text_is_printable_utf8_and_reversible(raw: bytes) -> None:
     assert unescape_text(text) == raw
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(HOSTILE_BYTES)
 def test_json_is_valid_utf8_and_reversible(raw: bytes) -> None:
     value = raw.decode("utf-8", "surrogateescape")
