@@ -22,6 +22,7 @@ from falco.filter.lexer import EscapeError, unescape
 from falco.filter.parser import FilterParser
 from falco.rules import exceptions as exc_mod
 from falco.rules.collector import Collector, ItemError
+from falco.rules.lists import ListTable, in_cycles
 from falco.rules.infos import RuleInfo, Text
 from falco.rules.model import CompiledRule, LoadMessage
 from falco.rules.output import OutputFormatError, compile_output
@@ -46,14 +47,11 @@ class RulesCompiler:
         self.registry = registry
         self.cond = ConditionCompiler(registry, all_evttypes)
         self.parser = parser or FilterParser()
-        self.lists: dict[str, list[str]] = {}
-        self.list_order: dict[str, int] = {}
+        self.lists = ListTable()
         self.macro_ast: dict[str, syntax.Expr] = {}
         self.failed: set[str] = set()
-        self.used_lists: set[str] = set()
         self.used_macros: set[str] = set()
         self.resolved: dict[str, syntax.Expr] = {}
-        self._expanded: dict[str, list[str]] = {}
 
     # -- messages ----------------------------------------------------------
     def error(self, code: str, message: str, item_type: str, name: str,
@@ -81,58 +79,10 @@ class RulesCompiler:
 
     # -- lists -------------------------------------------------------------
     def compile_lists(self) -> None:
-        """Each list with the items of the lists it names (defined before
-        it) in their place; an item appears once."""
-        for pos, info in enumerate(self.col.lists.values()):
-            items: dict[str, None] = {}
-            done: set[str] = set()
-            for item in info.items:
-                ref = self.col.lists.get(item)
-                if ref is not None and ref.index < info.visibility:
-                    if item not in done:
-                        done.add(item)
-                        items.update(dict.fromkeys(ref.items))
-                    self.used_lists.add(item)
-                else:
-                    items.setdefault(item)
-            self.lists[info.name] = list(items)
-            self.list_order[info.name] = pos
+        self.lists = ListTable.compile(self.col.lists)
 
     def _expand_name(self, text: str, after: int) -> list[str] | None:
-        pos = self.list_order.get(text)
-        if pos is None or pos <= after:
-            return None
-        return self._expansion(text)
-
-    def _expansion(self, name: str) -> list[str]:
-        """The items a use of list ``name`` stands for: an item naming a
-        list defined after the one holding it is that list's items, as in
-        Falco's textual substitution. Computed once per list, without
-        recursion; each list is expanded once per use (its items would
-        only repeat), so a chain or a doubling of lists stays linear."""
-        hit = self._expanded.get(name)
-        if hit is not None:
-            return hit
-        out: dict[str, None] = {}
-        opened = {name}
-        self.used_lists.add(name)
-        stack = [(self.list_order[name], iter(self.lists[name]))]
-        while stack:
-            pos, items = stack[-1]
-            item = next(items, _END)
-            if item is _END:
-                stack.pop()
-                continue
-            sub = self.list_order.get(item)
-            if sub is not None and sub > pos:
-                if item not in opened:
-                    opened.add(item)
-                    self.used_lists.add(item)
-                    stack.append((sub, iter(self.lists[item])))
-                continue
-            out.setdefault(item)
-        result = self._expanded[name] = list(out)
-        return result
+        return self.lists.expand(text) if after < 0 else None
 
     def expand_lists(self, node: syntax.Expr) -> syntax.Expr:
         if isinstance(node, (syntax.And, syntax.Or)):
@@ -202,7 +152,7 @@ class RulesCompiler:
                 self.error(VALIDATE, err.message, "macro", info.name,
                            self._where(err, info.cond, None))
         graph = {name: [r.name for r in rs] for name, rs in refs.items()}
-        looping = _in_cycles(graph)
+        looping = in_cycles(graph)
         for info in self.col.macros.values():
             if info.name not in looping:
                 continue
@@ -382,62 +332,11 @@ class RulesCompiler:
                               "any other rule/macro", "macro", minfo.name,
                               minfo.location)
         for linfo in self.col.lists.values():
-            if linfo.name not in self.used_lists:
+            if linfo.name not in self.lists.used:
                 self.col.warn("LOAD_UNUSED_LIST", "List not referred to by "
                               "any other rule/macro", "list", linfo.name,
                               linfo.location)
         return rules
-
-
-_END = "\x00end"      # no list item can hold a NUL (YAML refuses it)
-
-
-def _in_cycles(graph: dict[str, list[str]]) -> set[str]:
-    """The nodes of ``graph`` on a cycle (Tarjan's strongly connected
-    components, iterative: a chain of any length needs no recursion)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    out: set[str] = set()
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-
-    for root in graph:
-        if root in index:
-            continue
-        visit(root)
-        work = [(root, iter(graph[root]))]
-        while work:
-            node, kids = work[-1]
-            kid = next(kids, None)
-            if kid is not None:
-                if kid not in graph:
-                    continue
-                if kid not in index:
-                    visit(kid)
-                    work.append((kid, iter(graph[kid])))
-                elif kid in on_stack:
-                    low[node] = min(low[node], index[kid])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                comp = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    comp.append(member)
-                    if member == node:
-                        break
-                if len(comp) > 1 or node in graph[node]:
-                    out.update(comp)
-    return out
 
 
 def _item_value(text: str, span: syntax.Span) -> syntax.StrValue:

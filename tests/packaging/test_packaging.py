@@ -303,6 +303,15 @@ RELAY = ("python3 -c 'import socket, sys\n"
          "    s.close()'")
 
 
+def replace_block(text: str, key: str, body: str) -> str:
+    """falco.yaml with the top-level ``key:`` block's indented lines
+    replaced by ``body``."""
+    new, count = re.subn(rf"^{key}:\n(?:[ #].*\n)*",
+                         lambda _: f"{key}:\n{body}", text, count=1, flags=re.M)
+    assert count == 1, key
+    return new
+
+
 class _Collect(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -359,12 +368,13 @@ def test_hardened_unit_syslog_program_http_and_runtime_socket(env: Tree) -> None
     config = Path("/etc/falco/falco.yaml")
     original = config.read_text()
     try:
-        with config.open("a") as fh:
-            fh.write(
-                "\nprogram_output:\n  enabled: true\n  keep_alive: true\n"
-                f"  program: {json.dumps(RELAY)}\n"
-                "http_output:\n  enabled: true\n"
-                f"  url: http://127.0.0.1:{http_srv.server_port}/\n")
+        text = replace_block(original, "program_output",
+                             "  enabled: true\n  keep_alive: true\n"
+                             f"  program: {json.dumps(RELAY)}\n")
+        text = replace_block(text, "http_output",
+                             "  enabled: true\n"
+                             f"  url: http://127.0.0.1:{http_srv.server_port}/\n")
+        config.write_text(text)
         reloads = unit_journal().count("Configuration and rules reloaded")
         systemctl("reload", "falco.service")
         assert wait_for(lambda: unit_journal().count(
