@@ -35,9 +35,14 @@ def _sim() -> Sim:
 @pytest.mark.parametrize("key", sorted(HOSTILE_NAMES))
 def test_opened_names(rule: Any, key: str) -> None:
     name = HOSTILE_NAMES[key].decode("utf-8", "surrogateescape")
-    ctx = _sim().x("openat", 100, fd=3, dirfd=-100, name=name, flags=0x40,
-                   mode=0o644)
+    # PPM flags: O_WRONLY|O_CREAT (2|4) creates; O_RDONLY (1) only reads,
+    # and the rule leaves plain opens to the prefilter (they stay in C).
+    sim = _sim()
+    ctx = sim.x("openat", 100, fd=3, dirfd=-100, name=name, flags=2 | 4,
+                mode=0o644)
     assert rule.predicate(ctx) is (key in HIDING)
+    ctx = sim.x("openat", 100, fd=4, dirfd=-100, name=name, flags=1, mode=0)
+    assert not rule.predicate(ctx)
 
 
 def test_rename_link_mkdir(rule: Any) -> None:
