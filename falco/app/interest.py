@@ -19,7 +19,6 @@ from falco.app.append_output import AppendOutput, formats_for
 from falco.app.backend import OpenedSource, capture_inspector, state_events
 from falco.config import Config
 from falco.driver.schema import get_schema
-from falco.events.live import LiveSource
 from falco.events.scap import CaptureReader
 from falco.fields.registry import FieldRegistry
 from falco.prefilter.analysis import (FD_ON_DEMAND, Analysis, Settings,
@@ -70,12 +69,14 @@ def apply(opened: OpenedSource, analysis: Analysis,
     set_prefilter(blob)
     inspector = opened.inspector
     want = analysis.on_demand and analysis.fd_mode == FD_ON_DEMAND
-    # a replay asks its second inspector for sockets too (exact); only
-    # the module tells a socket's close from a file's (at sys_enter): the
-    # BPF programs emit no close enter event, so there sockets too come
-    # from /proc on demand
-    track = (want and analysis.track_sockets and not opened.replay
-             and isinstance(source, LiveSource) and source.engine == "kmod")
+    # a replay asks its second inspector for sockets too (exact). Live,
+    # sockets are kept from events under both engines: /proc cannot name
+    # the socket of a process that is already gone when its listen or
+    # connect is read. The module passes the closes of sockets (judged at
+    # sys_enter); the BPF programs emit no close enter event, so there a
+    # socket's entry leaves when its fd number is reused or its process
+    # exits (the inspector's add_fd)
+    track = want and analysis.track_sockets and not opened.replay
     if track and not inspector.track_sockets:
         inspector.keep_sockets_only()
     inspector.track_sockets = track

@@ -211,6 +211,9 @@ class Inspector:
         if self.fd_source is not None:
             self._overlay[(id(t.fds), fdi.fd)] = fdi
             if not (self.track_sockets and _is_socket_entry(fdi, self._current)):
+                # a new file on this fd number: a kept socket there was
+                # closed (a close the source did not pass)
+                t.fds.pop(fdi.fd, None)
                 return fdi
         fds = t.fds
         if fdi.fd not in fds and len(fds) >= self.max_fds:
