@@ -154,7 +154,12 @@ class FalcoRun:
         self.cmd = [sys.executable, "-m", "falco"]
         for r in rules:
             self.cmd += ["-r", str(r)]
-        self.cmd += ["-o", "json_output=true", "-o", "rule_matching=all", *FALCO_ARGS]
+        # The Docker API stand-in starts its container once falco's inspect
+        # call arrives; on two busy cores reading the answer can outlast
+        # the default 300 ms an alert waits for metadata (that bound is
+        # tested in tests/unit): these tests are about the rules.
+        self.cmd += ["-o", "json_output=true", "-o", "rule_matching=all",
+                     "-o", "container_engines.lookup_wait_ms=5000", *FALCO_ARGS]
         self.stderr_path = workdir / "falco.stderr"
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         self._stderr = open(self.stderr_path, "w")
