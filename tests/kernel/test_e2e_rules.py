@@ -112,10 +112,12 @@ BENIGN_ACTIONS = [a for a in ALL_ACTIONS if a.benign]
 ARTICLE_ACTIONS = [a for a in ALL_ACTIONS if a.article_rule]
 
 
-def run_action(action: Action) -> None:
+def run_action(action: Action) -> str:
+    """Run the action; its stderr (a failed check shows it)."""
     proc = subprocess.run([str(action.path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, (f"{action.name} failed ({proc.returncode}):\n"
                                   f"{proc.stdout}\n{proc.stderr}")
+    return proc.stderr
 
 
 # --- falco's alert stream -------------------------------------------------------
@@ -370,13 +372,14 @@ def _describe(alerts: list[Alert]) -> str:
 def check_action(run: FalcoRun, action: Action, expected_rule: str,
                  also: tuple[str, ...], stats: Stats | None) -> None:
     start = run.mark()
-    run_action(action)
+    said = run_action(action)
     done = time.time()
     alert = run.wait_for(lambda a: a.rule == expected_rule, start, done + DEADLINE)
     end = run.sync()
     if alert is None:
         pytest.fail(f"{action.name}: rule {expected_rule!r} not raised within {DEADLINE} s; "
-                    f"alerts seen:\n{_describe(run.since(start, end))}")
+                    f"alerts seen:\n{_describe(run.since(start, end))}\n"
+                    f"the action's stderr:\n{said}\nfalco's stderr:\n{run.stderr_tail()}")
     fired = {a.rule for a in run.since(start, end)}
     assert fired == {expected_rule, *also}, _describe(run.since(start, end))
     for key, value in action.expect:

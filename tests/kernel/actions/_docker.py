@@ -88,6 +88,11 @@ def main(argv: list[str]) -> int:
         rc = subprocess.run([str(HERE / "_container.sh"), cid, *command],
                             check=False).returncode
         note(f"exited {rc}")
+        # Removed a little after it exited (docker rm), not at once: falco
+        # applies a runtime's destroy when its stream delivers it, which can
+        # be before the event loop has read the container's own system
+        # calls; the metadata is then gone (a known limit, issue 15).
+        time.sleep(2)
         api.destroy(cid)
         return rc
     finally:
