@@ -4,6 +4,7 @@ way kubelet would (RunPodSandbox, CreateContainer, StartContainer), with
 the same protos falco reads them with (falco/containers/proto/cri.proto)."""
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -80,7 +81,17 @@ class CriClient:
 
     def remove_pod(self, pod: Pod) -> None:
         pb = self.pb
-        self._call("StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=pod.id),
-                   pb.StopPodSandboxResponse)
+        # Under TCG containerd's shim can drop its connection while it
+        # kills the pod ("ttrpc: closed"); asked again, the pod is stopped.
+        for attempt in range(3):
+            try:
+                self._call("StopPodSandbox",
+                           pb.StopPodSandboxRequest(pod_sandbox_id=pod.id),
+                           pb.StopPodSandboxResponse)
+                break
+            except OSError:
+                if attempt == 2:
+                    raise
+                time.sleep(2)
         self._call("RemovePodSandbox", pb.RemovePodSandboxRequest(
             pod_sandbox_id=pod.id), pb.RemovePodSandboxResponse)
